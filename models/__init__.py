@@ -1,0 +1,1 @@
+"""Trained models shipped with musictag; each sub-folder is one model artifact."""

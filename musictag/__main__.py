@@ -1,0 +1,5 @@
+"""Allow ``python -m musictag``."""
+
+from musictag.cli import main
+
+main()

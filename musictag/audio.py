@@ -1,0 +1,269 @@
+"""Decode any audio file to mono float32 at 22,050 Hz.
+
+libsndfile (through ``soundfile``) reads wav, aiff, flac, ogg/vorbis, opus and mp3; PyAV (FFmpeg)
+reads everything else (m4a with AAC or ALAC, wma, ...). Resampling uses soxr. Every failure is
+raised as :class:`DecodeError`, which carries the path and a one-line human reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musictag.errors import MusictagError
+
+SAMPLE_RATE = 22050
+
+#: File name extensions that the library scanner treats as audio.
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+     ".m4a", ".mp4", ".aac", ".alac", ".wma", ".asf", ".au", ".snd", ".wv", ".ape"}
+)
+
+# A file that ends this much earlier than its header promised is called truncated.
+_TRUNCATION_TOLERANCE_S = 0.5
+_BLOCK = 1 << 16
+
+
+class DecodeError(MusictagError):
+    """An audio file could not be decoded; ``reason`` says why in words a user understands."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        super().__init__(f"{os.fsdecode(path)}: {reason}")
+        self.path = os.fsdecode(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file says about itself before decoding."""
+
+    duration: float
+    sample_rate: int
+    channels: int
+    codec: str
+
+
+def format_time(seconds: float) -> str:
+    """Format seconds as ``mm:ss`` (or ``h:mm:ss``)."""
+    s = max(0, int(seconds))
+    h, rem = divmod(s, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60:02d}:{rem % 60:02d}"
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what C decoders (mpg123 inside libsndfile) print straight to file descriptor 2."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        kind = "broken symbolic link" if os.path.islink(path) else "file not found"
+        raise DecodeError(path, kind) from None
+    except OSError as e:
+        raise DecodeError(path, e.strerror or str(e)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DecodeError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DecodeError(path, "not a regular file")
+    if st.st_size == 0:
+        raise DecodeError(path, "empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise DecodeError(path, "permission denied (cannot read the file)")
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Return duration, sample rate, channels and codec without decoding the audio."""
+    p = Path(path)
+    _check_readable(p)
+    with quiet_native_stderr():
+        sf_file = _open_soundfile(p)
+        if sf_file is not None:
+            with sf_file as f:
+                return AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels,
+                                 f"{f.format}/{f.subtype}".lower())
+        with _open_av(p) as (container, stream):
+            return AudioInfo(_av_duration(container, stream), stream.rate or 0,
+                             stream.channels or 0, stream.codec_context.name)
+
+
+def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = None,
+         sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode ``path`` (or the part from ``offset`` for ``duration`` seconds) to mono float32 at ``sr``.
+
+    Raises :class:`DecodeError` with a reason when the file cannot be decoded, holds no audio,
+    or stops well before the length its header announces.
+    """
+    p = Path(path)
+    _check_readable(p)
+    with quiet_native_stderr():
+        sf_file = _open_soundfile(p)
+        if sf_file is not None:
+            with sf_file as f:
+                mono, native_sr, expected = _read_soundfile(p, f, offset, duration)
+        else:
+            mono, native_sr, expected = _read_av(p, offset, duration)
+    got = len(mono) / native_sr if native_sr else 0.0
+    if expected is not None and got + _TRUNCATION_TOLERANCE_S < expected:
+        raise DecodeError(p, f"truncated: the audio stops at {format_time(offset + got)} "
+                             f"of {format_time(offset + expected)}")
+    if len(mono) == 0:
+        raise DecodeError(p, "no audio samples in the file")
+    if native_sr != sr:
+        import soxr
+
+        mono = soxr.resample(mono, native_sr, sr, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+# --- libsndfile --------------------------------------------------------------------------
+
+
+def _open_soundfile(path: Path):
+    """Open with libsndfile, or return None when libsndfile does not know the format."""
+    import soundfile as sf
+
+    try:
+        return sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None
+
+
+def _read_soundfile(path: Path, f, offset: float, duration: float | None):
+    import soundfile as sf
+
+    rate = f.samplerate
+    start = int(round(offset * rate))
+    total = f.frames
+    want = total - start if duration is None else min(int(round(duration * rate)), total - start)
+    if want <= 0:
+        return np.zeros(0, np.float32), rate, None
+    try:
+        if start:
+            f.seek(start)
+        blocks = []
+        remaining = want
+        while remaining > 0:
+            block = f.read(min(_BLOCK, remaining), dtype="float32", always_2d=True)
+            if len(block) == 0:
+                break
+            blocks.append(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
+            remaining -= len(block)
+    except (sf.LibsndfileError, RuntimeError) as e:
+        at = format_time((start + want - remaining) / rate)
+        raise DecodeError(path, f"corrupt or truncated audio data at {at} ({_short(e)})") from None
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return mono, rate, want / rate
+
+
+# --- FFmpeg (PyAV) ----------------------------------------------------------------------
+
+
+class _open_av:
+    """Context manager yielding ``(container, first audio stream)``, errors as DecodeError."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.container = None
+
+    def __enter__(self):
+        import av
+
+        try:
+            self.container = av.open(os.fsdecode(self.path), metadata_errors="ignore")
+        except (av.error.InvalidDataError, av.error.EOFError):
+            raise DecodeError(self.path, "not an audio file, or damaged beyond reading "
+                                         "(format not recognised)") from None
+        except av.error.FFmpegError as e:
+            raise DecodeError(self.path, f"cannot open: {_short(e)}") from None
+        streams = self.container.streams.audio
+        if not streams:
+            self.container.close()
+            raise DecodeError(self.path, "no audio stream in the file")
+        stream = streams[0]
+        if stream.codec_context is None or not stream.codec_context.name:
+            self.container.close()
+            raise DecodeError(self.path, "unsupported codec")
+        return self.container, stream
+
+    def __exit__(self, *exc) -> None:
+        if self.container is not None:
+            self.container.close()
+
+
+def _av_duration(container, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _read_av(path: Path, offset: float, duration: float | None):
+    import av
+
+    with _open_av(path) as (container, stream):
+        rate = stream.rate
+        if not rate:
+            raise DecodeError(path, f"unsupported codec {stream.codec_context.name!r}")
+        total = _av_duration(container, stream)
+        expected = None
+        if total > 0:
+            expected = max(0.0, total - offset) if duration is None else min(duration, total - offset)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        if offset > 0:
+            container.seek(int(offset * 1_000_000), any_frame=False)
+        start = int(round(offset * rate))
+        stop = None if duration is None else start + int(round(duration * rate))
+        blocks: list[np.ndarray] = []
+        position = None
+        try:
+            for frame in container.decode(stream):
+                if position is None:
+                    position = (int(round(frame.pts * stream.time_base * rate))
+                                if frame.pts is not None else 0)
+                for out in resampler.resample(frame):
+                    blocks.append(out.to_ndarray().reshape(-1))
+                position += frame.samples
+                if stop is not None and position >= stop:
+                    break
+        except av.error.FFmpegError as e:
+            at = format_time((position or 0) / rate)
+            raise DecodeError(path, f"corrupt audio data at {at} ({_short(e)})") from None
+        except ValueError as e:
+            raise DecodeError(path, f"unsupported codec ({_short(e)})") from None
+        mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+        first = 0 if position is None else position - sum(len(b) for b in blocks)
+        mono = mono[max(0, start - first):]
+        if stop is not None:
+            mono = mono[: stop - start]
+        return mono, rate, expected
+
+
+def _short(error: Exception) -> str:
+    text = str(error).replace("Error :", "").strip().rstrip(".").splitlines()
+    return text[0].strip()[:160] if text else type(error).__name__

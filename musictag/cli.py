@@ -1,0 +1,46 @@
+"""The ``musictag`` command line: thin click commands over the library modules.
+
+Nothing heavy (librosa, numba, LiteRT, TensorFlow) is imported at module level, so ``--help``
+answers at once; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from musictag import __version__
+from musictag.errors import MusictagError
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a one-line error on stderr and exit with ``code``."""
+    click.echo(f"musictag: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="musictag")
+def cli() -> None:
+    """Genres and similarity for a music library, straight from the audio."""
+
+
+def main() -> None:
+    """Entry point of the ``musictag`` console script: user errors never show a traceback."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("musictag: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except MusictagError as e:
+        fail(str(e), e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("musictag: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

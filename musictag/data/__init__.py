@@ -1,0 +1,1 @@
+"""Data files shipped with musictag (the fault-filtered GTZAN split lists)."""
