@@ -1,0 +1,90 @@
+"""Writing a trained network as a model folder: model.keras, model.tflite and model.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from musictag import __version__
+from musictag.features import settings as feature_settings
+from musictag.train import Scaler
+
+#: Largest difference allowed between Keras and LiteRT outputs on the same input.
+EXPORT_TOLERANCE = 1e-4
+
+
+def _convert_to_tflite(model) -> bytes:
+    """Convert a two-output Keras model to a TFLite flatbuffer with builtin ops only."""
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        saved = Path(tmp) / "saved"
+        model.export(str(saved), verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        return converter.convert()
+
+
+def _match_outputs(tflite: bytes, keras_model, probe: np.ndarray) -> tuple[dict, float]:
+    """Name the TFLite outputs (probabilities / embedding) by comparing with Keras on ``probe``."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite)
+    idx = interp.get_input_details()[0]["index"]
+    interp.resize_tensor_input(idx, probe.shape)
+    interp.allocate_tensors()
+    interp.set_tensor(idx, probe)
+    interp.invoke()
+    got = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+    probs, emb = (np.asarray(a) for a in keras_model(probe, training=False))
+    names, worst = {}, 0.0
+    for role, want in (("probabilities", probs), ("embedding", emb)):
+        candidates = [(float(np.max(np.abs(v - want))), n) for n, v in got.items() if v.shape == want.shape]
+        diff, name = min(candidates)
+        names[role] = name
+        worst = max(worst, diff)
+    if worst > EXPORT_TOLERANCE:
+        raise RuntimeError(f"LiteRT and Keras disagree by {worst:.2e} after conversion")
+    return names, worst
+
+
+def save_model(out: Path, model, scaler: Scaler, genres: list[str],
+               feature_range: tuple[np.ndarray, np.ndarray], summary: dict, metrics: dict) -> dict:
+    """Write the model folder ``out`` and return the content of its model.json.
+
+    ``feature_range`` is the per-row min and max over the training frames (kept for reference
+    whatever the scaling); ``summary`` describes the training run; ``metrics`` the held-out figures.
+    """
+    from musictag.models import with_embedding
+
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    two = with_embedding(model)
+    tflite = _convert_to_tflite(two)
+    rng = np.random.default_rng(0)
+    probe = rng.normal(size=(3, *model.input_shape[1:])).astype(np.float32)
+    outputs, diff = _match_outputs(tflite, two, probe)
+    (out / "model.tflite").write_bytes(tflite)
+    meta = {
+        "name": out.name,
+        "format": 1,
+        "musictag_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "architecture": model.name,
+        "genres": genres,
+        "outputs": outputs,
+        "embedding_dim": int(two.outputs[1].shape[-1]),
+        "features": feature_settings(),
+        "scaling": scaler.to_json(),
+        "feature_min": np.asarray(feature_range[0]).tolist(),
+        "feature_max": np.asarray(feature_range[1]).tolist(),
+        "litert_max_abs_diff": diff,
+        "training": summary,
+        "metrics": metrics,
+    }
+    (out / "model.json").write_text(json.dumps(meta, indent=1))
+    return meta

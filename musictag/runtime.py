@@ -1,0 +1,101 @@
+"""Inference with a trained model folder: LiteRT only, never TensorFlow.
+
+A model folder holds ``model.tflite`` (two outputs: genre probabilities and the embedding) and
+``model.json`` (genres in output order, the feature scaling, the feature version it needs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from musictag.errors import UsageError
+from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
+
+DEFAULT_MODEL_NAME = "gtzan-crnn"
+
+
+def default_model_dir() -> Path:
+    """The model shipped inside the package (``MUSICTAG_MODEL`` overrides it)."""
+    env = os.environ.get("MUSICTAG_MODEL")
+    if env:
+        return Path(env)
+    return Path(str(resources.files("musictag.models") / DEFAULT_MODEL_NAME))
+
+
+@dataclass
+class TrackAnalysis:
+    """What the model says about one track."""
+
+    scores: np.ndarray  # (n_genres,) mean of the window probabilities
+    embedding: np.ndarray  # (dim,) mean of the window embeddings, L2-normalised
+    window_scores: np.ndarray  # (n_windows, n_genres)
+    starts: np.ndarray  # window start times, seconds
+    duration: float
+    silent: bool  # digital silence: scores carry no meaning
+
+    def top(self, genres: list[str], k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` best genres with their scores."""
+        order = np.argsort(-self.scores)[:k]
+        return [(genres[i], float(self.scores[i])) for i in order]
+
+
+class GenreModel:
+    """A loaded model folder, ready to run on feature windows (one LiteRT interpreter)."""
+
+    def __init__(self, model_dir: str | os.PathLike | None = None, threads: int = 1) -> None:
+        self.dir = Path(model_dir) if model_dir else default_model_dir()
+        meta_path, tflite_path = self.dir / "model.json", self.dir / "model.tflite"
+        if not meta_path.is_file() or not tflite_path.is_file():
+            raise UsageError(f"{self.dir}: not a musictag model folder (needs model.json and model.tflite)")
+        try:
+            self.meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
+        version = self.meta.get("features", {}).get("version")
+        if version != FEATURE_VERSION:
+            raise UsageError(f"{self.dir}: model needs feature version {version}, this musictag computes "
+                             f"version {FEATURE_VERSION}; retrain it with `musictag train`")
+        self.genres: list[str] = list(self.meta["genres"])
+        scaling = self.meta["scaling"]
+        self._shift = np.asarray(scaling["shift"], np.float32)[None, :, None]
+        self._scale = np.asarray(scaling["scale"], np.float32)[None, :, None]
+        model_bytes = tflite_path.read_bytes()
+        self.model_id = f"{self.meta.get('name', self.dir.name)}-{hashlib.sha1(model_bytes).hexdigest()[:10]}"
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_content=model_bytes, num_threads=threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._outputs = self._interpreter.get_output_details()
+        self._n = -1
+
+    def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Genre probabilities ``(n, genres)`` and embeddings ``(n, dim)`` of raw ``(n, 44, 216)`` windows."""
+        x = ((windows - self._shift) * self._scale).astype(np.float32)[..., None]
+        if len(x) != self._n:
+            self._interpreter.resize_tensor_input(self._input, x.shape)
+            self._interpreter.allocate_tensors()
+            self._n = len(x)
+        self._interpreter.set_tensor(self._input, x)
+        self._interpreter.invoke()
+        outs = {d["name"]: self._interpreter.get_tensor(d["index"]) for d in self._outputs}
+        names = self.meta["outputs"]
+        return outs[names["probabilities"]].copy(), outs[names["embedding"]].copy()
+
+    def analyse_features(self, feats: TrackFeatures) -> TrackAnalysis:
+        """Combine a track's windows into track-level scores and an embedding."""
+        probs, emb = self.predict(feats.windows)
+        vector = emb.mean(axis=0)
+        norm = float(np.linalg.norm(vector))
+        return TrackAnalysis(probs.mean(axis=0), vector / norm if norm > 0 else vector, probs,
+                             feats.starts, feats.duration, feats.silent)
+
+    def analyse(self, path: str | os.PathLike) -> TrackAnalysis:
+        """Decode, featurise and classify one file (raises DecodeError for bad files)."""
+        return self.analyse_features(track_features(path))

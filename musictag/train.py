@@ -1,0 +1,166 @@
+"""Fitting a genre network on feature windows, and the held-out figures that describe it.
+
+Tracks are the unit everywhere: splits are made over tracks, scaling statistics come from the
+training tracks only, and a track's prediction is the mean of its windows' probabilities.
+Imports TensorFlow (through :mod:`musictag.models`) only inside :func:`fit_network`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Scaler:
+    """Per-feature-row affine scaling: ``(x - shift) * scale``, fitted on training windows."""
+
+    kind: str
+    shift: np.ndarray  # (44,)
+    scale: np.ndarray  # (44,)
+
+    @classmethod
+    def fit(cls, windows: Sequence[np.ndarray], kind: str = "standard") -> Scaler:
+        """Fit on training windows: ``minmax`` maps each row to [0, 1], ``standard`` to mean 0, sd 1."""
+        frames = np.concatenate([w.transpose(1, 0, 2).reshape(w.shape[1], -1) for w in windows], axis=1)
+        if kind == "minmax":
+            lo, hi = frames.min(axis=1), frames.max(axis=1)
+            shift, scale = lo, 1.0 / np.maximum(hi - lo, 1e-8)
+        elif kind == "standard":
+            shift, scale = frames.mean(axis=1), 1.0 / np.maximum(frames.std(axis=1), 1e-8)
+        else:
+            raise ValueError(f"unknown scaling {kind!r}")
+        return cls(kind, shift.astype(np.float32), scale.astype(np.float32))
+
+    def apply(self, windows: np.ndarray) -> np.ndarray:
+        """Scale ``(n, 44, 216)`` windows; returns float32 ``(n, 44, 216, 1)`` ready for the model."""
+        x = (windows - self.shift[None, :, None]) * self.scale[None, :, None]
+        return x.astype(np.float32)[..., None]
+
+    def to_json(self) -> dict:
+        """JSON form stored in model.json."""
+        return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Scaler:
+        """Inverse of :meth:`to_json`."""
+        return cls(d["kind"], np.asarray(d["shift"], np.float32), np.asarray(d["scale"], np.float32))
+
+
+def stack_windows(windows: Sequence[np.ndarray], labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten per-track windows into ``(N, 44, 216)`` and their per-window labels."""
+    x = np.concatenate(windows)
+    y = np.concatenate([np.full(len(w), lab) for w, lab in zip(windows, labels, strict=True)])
+    return x, y
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one fit."""
+
+    arch: str = "crnn-stats"
+    epochs: int = 150
+    batch_size: int = 32
+    patience: int = 25
+    learning_rate: float = 1e-3
+    mixup: float = 0.2  # Beta(a, a) mixing of window pairs; 0 = off
+    seed: int = 0
+    scaling: str = "standard"
+
+
+def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.ndarray],
+                val: tuple[np.ndarray, np.ndarray] | None,
+                on_epoch: Callable[[int, dict], None] | None = None, fixed_epochs: int | None = None):
+    """Train ``cfg.arch`` on scaled windows; early-stop on validation loss (best weights kept).
+
+    With ``val`` None, trains for ``fixed_epochs``. Returns ``(model, history dict, best_epoch)``.
+    """
+    import keras
+
+    from musictag.models import build
+
+    keras.utils.set_random_seed(cfg.seed)
+    model = build(cfg.arch, n_genres, cfg.learning_rate)
+    x, y = train
+    data = _MixupData(x, keras.utils.to_categorical(y, n_genres), cfg.batch_size, cfg.mixup, cfg.seed)
+    callbacks = []
+    if on_epoch:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: on_epoch(e + 1, logs)))
+    if val is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                                       restore_best_weights=True))
+        val_data = (val[0], keras.utils.to_categorical(val[1], n_genres))
+        epochs = cfg.epochs
+    else:
+        val_data, epochs = None, fixed_epochs or cfg.epochs
+    hist = model.fit(data, validation_data=val_data, epochs=epochs, verbose=0, callbacks=callbacks)
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    best = int(np.argmin(history["val_loss"])) + 1 if val is not None else epochs
+    return model, history, best
+
+
+class _MixupData:
+    """Shuffled batches with mixup; built lazily so that keras is imported only when training."""
+
+    def __new__(cls, x, y, batch_size, alpha, seed):
+        import keras
+
+        class MixupBatches(keras.utils.PyDataset):
+            def __init__(self):
+                super().__init__()
+                self.rng = np.random.default_rng(seed)
+                self.order = self.rng.permutation(len(x))
+
+            def __len__(self):
+                return int(np.ceil(len(x) / batch_size))
+
+            def __getitem__(self, i):
+                idx = self.order[i * batch_size:(i + 1) * batch_size]
+                bx, by = x[idx], y[idx]
+                if alpha > 0:
+                    lam = self.rng.beta(alpha, alpha, size=(len(idx), 1)).astype(np.float32)
+                    lam = np.maximum(lam, 1 - lam)
+                    j = self.rng.permutation(len(idx))
+                    bx = lam[:, :, None, None] * bx + (1 - lam[:, :, None, None]) * bx[j]
+                    by = lam * by + (1 - lam) * by[j]
+                return bx, by
+
+            def on_epoch_end(self):
+                self.order = self.rng.permutation(len(x))
+
+        return MixupBatches()
+
+
+def track_probabilities(predict: Callable[[np.ndarray], np.ndarray],
+                        windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per-track probabilities (mean of the windows') and each track's window probabilities."""
+    per_window = [predict(w) for w in windows]
+    return np.stack([p.mean(axis=0) for p in per_window]), per_window
+
+
+def classification_metrics(genres: Sequence[str], track_true: np.ndarray, track_prob: np.ndarray,
+                           window_true: np.ndarray, window_prob: np.ndarray) -> dict:
+    """Track- and segment-level accuracy, per-genre precision/recall/F1, confusion matrix."""
+    g = len(genres)
+    pred = track_prob.argmax(axis=1)
+    confusion = np.zeros((g, g), dtype=int)
+    np.add.at(confusion, (track_true, pred), 1)
+    per_genre = {}
+    for i, name in enumerate(genres):
+        tp = confusion[i, i]
+        precision = tp / confusion[:, i].sum() if confusion[:, i].sum() else 0.0
+        recall = tp / confusion[i, :].sum() if confusion[i, :].sum() else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_genre[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
+                           "support": int(confusion[i, :].sum())}
+    return {
+        "track_accuracy": float((pred == track_true).mean()),
+        "segment_accuracy": float((window_prob.argmax(axis=1) == window_true).mean()),
+        "n_tracks": int(len(track_true)),
+        "n_segments": int(len(window_true)),
+        "genres": list(genres),
+        "per_genre": per_genre,
+        "confusion": confusion.tolist(),
+    }
