@@ -1,0 +1,308 @@
+"""Read, write and restore the genre tag of every format musictag reads, with mutagen.
+
+:data:`GENRE_FIELDS` is the one table of where each format keeps its genre. Only that field is
+ever changed; every other tag and the audio data stay as they are.
+
+Writes are atomic. mutagen edits a file in place (it shifts the audio bytes to make room for a
+bigger tag) and has no rollback, so a crash, a full disk or a mutagen error half-way would leave a
+damaged file. Here the tag is changed in a temporary copy beside the file, read back, flushed to
+disk, and only then renamed over the original (``os.replace``). The copy keeps the file's mode and
+owner; symbolic links are followed (the link stays, its target is replaced). A file with several
+hard links is detached from its other names by the rename.
+
+ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version (v2.3 stays v2.3,
+so no other frame is rewritten in another version); new tags and v2.2 tags are written as v2.4,
+or as v2.3 with ``id3v23=True``, which also converts a v2.4 tag (mutagen then drops frames that
+v2.3 lacks). Several genres are several TCON values in v2.4 and one value joined with ``"; "`` in
+v2.3. An existing ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.asf import ASF
+from mutagen.flac import FLAC
+from mutagen.id3 import TCON, Encoding
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from musictag.errors import MusictagError
+
+#: format -> the tag field that holds its genre.
+GENRE_FIELDS: dict[str, str] = {
+    "mp3": "TCON",
+    "wav": "TCON",
+    "aiff": "TCON",
+    "flac": "GENRE",
+    "ogg": "GENRE",
+    "opus": "GENRE",
+    "m4a": "\xa9gen",
+    "wma": "WM/Genre",
+}
+
+#: genre keys (as models name them) -> the name people write; other keys are title-cased.
+DISPLAY_NAMES: dict[str, str] = {
+    "hiphop": "Hip-Hop",
+    "rnb": "R&B",
+    "edm": "EDM",
+    "dnb": "Drum & Bass",
+    "kpop": "K-Pop",
+    "jpop": "J-Pop",
+    "lofi": "Lo-Fi",
+}
+
+_KINDS: dict[type[mutagen.FileType], str] = {
+    MP3: "mp3", WAVE: "wav", AIFF: "aiff", FLAC: "flac", OggVorbis: "ogg", OggOpus: "opus",
+    MP4: "m4a", ASF: "wma",
+}
+_ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
+_V23_SEPARATOR = "; "
+_SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
+
+
+class TagError(MusictagError):
+    """The genre tag of a file could not be read or written; ``reason`` says why in one line."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        super().__init__(f"{os.fsdecode(path)}: {reason}")
+        self.path = os.fsdecode(path)
+        self.reason = reason
+
+
+def display_name(genre_key: str) -> str:
+    """The genre name as people write it: ``hiphop`` -> ``Hip-Hop``, ``rock`` -> ``Rock``."""
+    key = genre_key.strip()
+    if key.lower() in DISPLAY_NAMES:
+        return DISPLAY_NAMES[key.lower()]
+    return " ".join(word[:1].upper() + word[1:] for word in key.replace("_", " ").split())
+
+
+def read_genres(path: str | os.PathLike) -> list[str]:
+    """The genres in the file's genre field, ``[]`` when it has none (or no tag block at all)."""
+    audio, fmt = _open(path)
+    if fmt in _ID3_FORMATS and audio.tags is not None:
+        genres = [g for frame in audio.tags.getall("TCON") for g in frame.genres]
+    else:
+        genres = _values(audio, fmt) or []
+    return [g for g in genres if g.strip()]
+
+
+def snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """The file's genre field exactly as it is now, as JSON-ready data for :func:`restore_snapshot`.
+
+    Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
+    a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
+    ``values`` (its raw values, e.g. ID3's ``"(17)"`` as stored) and ``id3_version`` (2, 3 or 4
+    for a file with an ID3v2 tag, else ``None``).
+    """
+    audio, fmt = _open(path)
+    values = _values(audio, fmt)
+    version = None
+    if fmt in _ID3_FORMATS and audio.tags is not None and audio.tags.version[0] == 2:
+        version = audio.tags.version[1]
+    return {
+        "format": fmt,
+        "field": GENRE_FIELDS[fmt],
+        "tag_block": audio.tags is not None and (fmt not in _ID3_FORMATS or version is not None),
+        "present": values is not None,
+        "values": values or [],
+        "id3_version": version,
+    }
+
+
+def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
+    """Set the genre field to ``genres`` (several values as the format's native multi-value).
+
+    Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` ID3
+    tags are saved as v2.3. Raises :class:`TagError` (read-only file, unsupported format, damaged
+    file, ...); the file is then left exactly as it was.
+    """
+    values = list(genres)
+    if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
+        raise ValueError(f"genres must be non-empty strings, got {genres!r}")
+    _rewrite(path, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False)
+
+
+def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
+    """Put the genre field back as :func:`snapshot` found it, absent field included.
+
+    If the file had no tag block before and the block now holds nothing else, the block is
+    removed too, so such a file ends as it began. Raises :class:`TagError` when the file cannot
+    be written or the snapshot is not one of this file.
+    """
+    if not isinstance(snap, dict) or not _SNAPSHOT_KEYS <= snap.keys() or \
+            not all(isinstance(v, str) for v in snap["values"]):
+        raise TagError(path, "cannot restore the genre tag: the backup is damaged")
+    version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
+    _rewrite(path, list(snap["values"]) if snap["present"] else None, id3_version=version,
+             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]))
+
+
+# --- opening ------------------------------------------------------------------------------
+
+
+def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
+    """Load the file with the mutagen class its content says it is; return it and its format."""
+    name = os.fsdecode(path)
+    if not os.path.exists(name):
+        raise TagError(name, "file not found")
+    if not os.path.isfile(name):
+        raise TagError(name, "not a regular file")
+    if os.path.getsize(name) == 0:
+        raise TagError(name, "empty file (0 bytes)")
+    try:
+        with open(name, "rb") as f:
+            header = f.read(128)
+    except OSError as e:
+        raise TagError(name, f"cannot read tags: {e.strerror or e}") from None
+    # mutagen.File picks the single best-scoring class, and its scores weigh the file name
+    # extension above the content (an mp3 named .flac is tried as FLAC only). Try every class
+    # that scores, best first, so the content decides.
+    scored = sorted(((kind.score(name, None, header), kind.__name__, kind) for kind in _KINDS),
+                    key=lambda s: s[:2], reverse=True)
+    first_error = None
+    for score, _, kind in scored:
+        if score <= 0:
+            break
+        try:
+            return _load(kind, name), _KINDS[kind]
+        except Exception as e:  # mutagen raises assorted types on damaged or foreign files
+            first_error = first_error or e
+    if first_error is not None:
+        raise TagError(name, f"cannot read tags: {_short(first_error)}")
+    raise TagError(name, "unsupported format for tags (musictag tags "
+                         f"{', '.join(sorted(set(_KINDS.values())))} files)")
+
+
+def _load(kind: type[mutagen.FileType], name: str) -> mutagen.FileType:
+    """Load ``name`` as ``kind``; ID3 tags keep their own version's frames (v2.2 becomes v2.4).
+
+    mutagen's default ``translate=True`` would upgrade a v2.3 tag to v2.4 frames (and rewrite
+    TCON values like ``"(17)"``) in memory, changing other frames when the tag is saved back.
+    """
+    if _KINDS[kind] not in _ID3_FORMATS:
+        return kind(name)
+    audio = kind(name, translate=False)
+    if audio.tags is not None and audio.tags.version < (2, 3):
+        audio.tags.update_to_v24()  # v2.2 frame names (TCO, TT2, ...) -> v2.4 ones
+    return audio
+
+
+def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
+    """The raw values of the genre field, or ``None`` when the field does not exist."""
+    tags = audio.tags
+    if tags is None:
+        return None
+    field = GENRE_FIELDS[fmt]
+    if fmt in _ID3_FORMATS:
+        frames = tags.getall(field)
+        return [str(t) for frame in frames for t in frame.text] if frames else None
+    if field not in tags:
+        return None
+    return [str(v) for v in tags[field]]
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: int | None,
+             drop_empty_block: bool, expect: tuple[str, str] | None = None) -> None:
+    """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in."""
+    name = os.fsdecode(path)
+    audio, fmt = _open(name)
+    if expect is not None and expect != (fmt, GENRE_FIELDS[fmt]):
+        raise TagError(name, f"cannot restore the genre tag: the backup is of a {expect[0]} file, "
+                             f"this is a {fmt} file")
+    if not os.access(name, os.W_OK):
+        raise TagError(name, "read-only file: cannot write the genre tag")
+    real = os.path.realpath(name)
+    kind = type(audio)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".musictag-tmp",
+                                   dir=os.path.dirname(real))
+        os.close(fd)
+        shutil.copy2(real, tmp)
+        st = os.stat(real)
+        if (os.stat(tmp).st_uid, os.stat(tmp).st_gid) != (st.st_uid, st.st_gid):
+            os.chown(tmp, st.st_uid, st.st_gid)
+        _save(_load(kind, tmp), fmt, values, id3_version, drop_empty_block)
+        again = _load(kind, tmp)
+        if _values(again, fmt) != _expected(values, fmt, again):
+            raise TagError(name, "cannot write the genre tag: it did not read back as written")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, real)
+        tmp = None
+    except TagError:
+        raise
+    except PermissionError as e:
+        raise TagError(name, f"cannot write the genre tag: {_permission_reason(e, real)}") from None
+    except Exception as e:  # mutagen raises assorted types on files it cannot rewrite
+        raise TagError(name, f"cannot write the genre tag: {_short(e)}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _save(audio: mutagen.FileType, fmt: str, values: list[str] | None, id3_version: int | None,
+          drop_empty_block: bool) -> None:
+    field = GENRE_FIELDS[fmt]
+    if audio.tags is None:
+        if values is None:
+            return
+        audio.add_tags()
+    tags = audio.tags
+    if fmt in _ID3_FORMATS:
+        tags.delall(field)
+        if values is not None:
+            tags.add(TCON(encoding=Encoding.UTF8, text=values))
+    else:
+        if field in tags:
+            del tags[field]
+        if values is not None:
+            tags[field] = values
+    if drop_empty_block and len(tags.keys()) == 0:
+        audio.delete()
+    elif fmt in _ID3_FORMATS:
+        current = 3 if tags.version[:2] == (2, 3) else 4  # the version its frames are in (_load)
+        version = id3_version or current
+        if version != current:
+            if version == 3:
+                tags.update_to_v23()
+            else:
+                tags.update_to_v24()
+        audio.save(v2_version=version, v23_sep=_V23_SEPARATOR)
+    else:
+        audio.save()
+
+
+def _expected(values: list[str] | None, fmt: str, audio: mutagen.FileType) -> list[str] | None:
+    """What :func:`_values` must read after writing ``values``."""
+    if values is None or fmt not in _ID3_FORMATS or audio.tags.version[:2] != (2, 3):
+        return values
+    return [_V23_SEPARATOR.join(values)]
+
+
+def _permission_reason(error: PermissionError, real: str) -> str:
+    if not os.access(os.path.dirname(real), os.W_OK):
+        return "its folder is read-only (the new file is written beside it, then renamed)"
+    if os.stat(real).st_uid != os.geteuid():
+        return "the file belongs to another user (it cannot be replaced without changing its owner)"
+    return error.strerror or str(error)
+
+
+def _short(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0].strip()[:160] if text else "") or type(error).__name__

@@ -1,0 +1,311 @@
+"""Genre tags in every format: written, read back with mutagen itself, restored, nothing else touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+import soundfile as sf
+from mutagen.asf import ASF
+from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TRCK, TYER
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+
+from musictag import audio
+from musictag.tags import (
+    GENRE_FIELDS,
+    TagError,
+    display_name,
+    read_genres,
+    restore_snapshot,
+    snapshot,
+    write_genres,
+)
+from tests import audiogen
+
+FORMATS = list(audiogen.FORMATS)
+ID3_FORMATS = ["mp3", "wav", "aiff"]
+#: formats whose files start with a genre already (the others have none)
+WITH_GENRE = {"mp3", "aiff", "flac", "opus", "aac", "wma"}
+_GENRE_KEYS = {field.lower() for field in GENRE_FIELDS.values()}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> dict[str, Path]:
+    """One untagged 2-second file per format, written once for the whole module."""
+    folder = tmp_path_factory.mktemp("pristine")
+    return {fmt: audiogen.write_audio(folder / f"{fmt}{suffix}", audiogen.sweep(2.0), 44100, fmt)
+            for fmt, (suffix, _) in audiogen.FORMATS.items()}
+
+
+def _copy(pristine: dict[str, Path], fmt: str, folder: Path, genres: list[str] | None = None,
+          other_tags: bool = True) -> Path:
+    path = folder / pristine[fmt].name
+    shutil.copy(pristine[fmt], path)
+    if other_tags:
+        _prefill(path, genres)
+    return path
+
+
+def _prefill(path: Path, genres: list[str] | None, id3_version: int = 4) -> None:
+    """Title, artist, album, track number and optionally a genre, written with mutagen directly."""
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    tags = f.tags
+    if isinstance(tags, ID3):
+        for frame in (TIT2(encoding=3, text="A Title"), TPE1(encoding=3, text="An Artist"),
+                      TALB(encoding=3, text="An Album"), TRCK(encoding=3, text="3/12")):
+            tags.add(frame)
+        if genres:
+            tags.add(TCON(encoding=3, text=genres))
+        if id3_version == 3:
+            tags.add(TYER(encoding=3, text="2001"))
+            f.save(v2_version=3)
+            return
+    elif isinstance(f, MP4):
+        tags.update({"\xa9nam": ["A Title"], "\xa9ART": ["An Artist"], "\xa9alb": ["An Album"],
+                     "trkn": [(3, 12)]})
+        if genres:
+            tags["\xa9gen"] = genres
+    elif isinstance(f, ASF):
+        for key, value in (("Title", "A Title"), ("Author", "An Artist"),
+                           ("WM/AlbumTitle", "An Album"), ("WM/TrackNumber", "3")):
+            tags[key] = [value]
+        if genres:
+            tags["WM/Genre"] = genres
+    else:
+        for key, value in (("TITLE", "A Title"), ("ARTIST", "An Artist"), ("ALBUM", "An Album"),
+                           ("TRACKNUMBER", "3")):
+            tags[key] = [value]
+        if genres:
+            tags["GENRE"] = genres
+    f.save()
+
+
+def _raw_genres(path: Path) -> list[str] | None:
+    """The genre field as mutagen itself reads it; None when the field is absent."""
+    f = mutagen.File(path)
+    if f.tags is None:
+        return None
+    if isinstance(f.tags, ID3):
+        return list(f.tags["TCON"].text) if "TCON" in f.tags else None
+    field = {MP4: "\xa9gen", ASF: "WM/Genre"}.get(type(f), "GENRE")
+    return [str(v) for v in f.tags[field]] if field in f.tags else None
+
+
+def _other_tags(path: Path, text_only: bool = False) -> list[tuple[str, str]]:
+    """Every tag but the genre, exactly (``repr``, with ID3 text encodings) or as text only."""
+    f = mutagen.File(path)
+    if f.tags is None:
+        return []
+    show = str if text_only else repr
+    return sorted((str(key).lower(), show(value)) for key, value in f.tags.items()
+                  if str(key).lower() not in _GENRE_KEYS)
+
+
+def _pcm(path: Path, fmt: str) -> list[np.ndarray]:
+    """The decoded audio; for lossless formats libsndfile reads also the raw 16-bit samples."""
+    decoded = [audio.load(path)]
+    if fmt in ("wav", "aiff", "flac"):
+        decoded.append(sf.read(path, dtype="int16")[0])
+    return decoded
+
+
+def _same_audio(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
+    return len(before) == len(after) and all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_write_sets_the_genre_and_touches_nothing_else(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+    others, pcm = _other_tags(path), _pcm(path, fmt)
+    write_genres(path, ["Rock"])
+    assert _raw_genres(path) == ["Rock"]
+    assert read_genres(path) == ["Rock"]
+    assert _other_tags(path) == others
+    assert _same_audio(pcm, _pcm(path, fmt))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_several_genres_are_native_multi_values(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+    write_genres(path, ["Rock", "Hip-Hop"])
+    assert _raw_genres(path) == ["Rock", "Hip-Hop"]
+    assert read_genres(path) == ["Rock", "Hip-Hop"]
+
+
+@pytest.mark.parametrize("fmt", ID3_FORMATS)
+def test_id3v23_joins_several_genres(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, ["Blues"])
+    others = _other_tags(path, text_only=True)  # v2.3 has no UTF-8: mutagen stores UTF-16
+    write_genres(path, ["Rock", "Hip-Hop"], id3v23=True)
+    assert mutagen.File(path).tags.version == (2, 3, 0)
+    assert _raw_genres(path) == ["Rock; Hip-Hop"]
+    assert _other_tags(path, text_only=True) == others
+
+
+def test_an_id3v23_tag_stays_v23_with_its_own_frames(pristine, tmp_path):
+    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+    _prefill(path, ["Blues"], id3_version=3)
+    write_genres(path, ["Rock", "Jazz"])
+    raw = ID3(path, translate=False)  # as stored: mutagen would otherwise show TYER as TDRC
+    assert raw.version == (2, 3, 0)
+    assert raw["TYER"].text == ["2001"] and "TDRC" not in raw
+    assert raw["TCON"].text == ["Rock; Jazz"]
+
+
+@pytest.mark.parametrize("had_genre", [True, False], ids=["genre", "no-genre"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_restore_brings_back_the_exact_original(pristine, tmp_path, fmt, had_genre):
+    path = _copy(pristine, fmt, tmp_path, ["Blues", "Soul"] if had_genre else None)
+    genres, others, pcm = _raw_genres(path), _other_tags(path), _pcm(path, fmt)
+    snap = json.loads(json.dumps(snapshot(path)))
+    assert snap["field"] == GENRE_FIELDS[snap["format"]]
+    assert snap["present"] is had_genre and snap["tag_block"] is True
+    write_genres(path, ["Rock", "Jazz"])
+    restore_snapshot(path, snap)
+    assert _raw_genres(path) == genres
+    assert _other_tags(path) == others
+    assert _same_audio(pcm, _pcm(path, fmt))
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "wav", "aiff", "flac"])
+def test_restore_removes_a_tag_block_the_file_did_not_have(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, other_tags=False)
+    if fmt == "flac":  # libsndfile writes an empty Vorbis comment block: take it away
+        mutagen.File(path).delete()
+    assert mutagen.File(path).tags is None
+    original, pcm = path.read_bytes(), _pcm(path, fmt)
+    snap = snapshot(path)
+    assert snap["tag_block"] is False and snap["present"] is False
+    write_genres(path, ["Rock"])
+    assert _raw_genres(path) == ["Rock"]
+    restore_snapshot(path, snap)
+    assert mutagen.File(path).tags is None
+    assert _same_audio(pcm, _pcm(path, fmt))
+    if fmt != "flac":  # FLAC keeps a padding block where the comments were
+        assert path.read_bytes() == original
+
+
+def test_snapshot_records_raw_values_and_the_id3_version(pristine, tmp_path):
+    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+    _prefill(path, ["(17)"], id3_version=3)  # an ID3v1 genre number, as old taggers wrote it
+    snap = snapshot(path)
+    assert snap == {"format": "mp3", "field": "TCON", "tag_block": True, "present": True,
+                    "values": ["(17)"], "id3_version": 3}
+    assert read_genres(path) == ["Rock"]
+    write_genres(path, ["Jazz", "Blues"])
+    restore_snapshot(path, snap)
+    raw = ID3(path, translate=False)
+    assert raw.version == (2, 3, 0) and raw["TCON"].text == ["(17)"]
+
+
+def test_restore_after_a_version_change_puts_the_version_back(pristine, tmp_path):
+    path = _copy(pristine, "mp3", tmp_path, ["Blues"])
+    snap = snapshot(path)
+    write_genres(path, ["Rock"], id3v23=True)
+    restore_snapshot(path, snap)
+    assert ID3(path).version == (2, 4, 0)
+    assert _raw_genres(path) == ["Blues"]
+
+
+def test_restore_refuses_a_backup_of_another_format_or_a_damaged_one(pristine, tmp_path):
+    mp3 = _copy(pristine, "mp3", tmp_path, ["Blues"])
+    flac = _copy(pristine, "flac", tmp_path, ["Blues"])
+    with pytest.raises(TagError, match="backup is of a mp3 file, this is a flac file"):
+        restore_snapshot(flac, snapshot(mp3))
+    with pytest.raises(TagError, match="backup is damaged"):
+        restore_snapshot(flac, {"format": "flac"})
+    assert _raw_genres(flac) == ["Blues"]
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("flac", "misnamed.mp3"), ("ogg", "misnamed.flac"),
+                                           ("mp3", "misnamed.flac"), ("wav", "misnamed.m4a")])
+def test_format_is_found_by_content(pristine, tmp_path, fmt, name):
+    path = tmp_path / name
+    shutil.copy(pristine[fmt], path)
+    write_genres(path, ["Rock"])
+    assert snapshot(path)["format"] == fmt
+    assert read_genres(path) == ["Rock"]
+
+
+def test_a_failed_save_leaves_the_file_untouched(pristine, tmp_path, monkeypatch):
+    path = _copy(pristine, "mp3", tmp_path, ["Blues"])
+    original = path.read_bytes()
+
+    def half_write(self, *args, **kwargs):
+        with open(self.filename, "r+b") as f:  # what an interrupted in-place save leaves behind
+            f.truncate(100)
+        raise mutagen.MutagenError("disk full")
+
+    monkeypatch.setattr(MP3, "save", half_write)
+    with pytest.raises(TagError, match="cannot write the genre tag: disk full"):
+        write_genres(path, ["Rock"])
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_mode_and_symbolic_links_are_kept(pristine, tmp_path):
+    path = _copy(pristine, "flac", tmp_path)
+    path.chmod(0o640)
+    link = tmp_path / "link.flac"
+    link.symlink_to(path)
+    write_genres(link, ["Rock"])
+    assert link.is_symlink() and _raw_genres(path) == ["Rock"]
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_read_only_file(pristine, tmp_path):
+    path = _copy(pristine, "mp3", tmp_path, ["Blues"])
+    path.chmod(0o444)
+    with pytest.raises(TagError) as error:
+        write_genres(path, ["Rock"])
+    assert error.value.reason == "read-only file: cannot write the genre tag"
+    assert _raw_genres(path) == ["Blues"]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("notes.txt", b"just some words\n" * 20, "unsupported format for tags"),
+    ("fake.mp3", b"just some words\n" * 20, "cannot read tags: "),
+    ("fake.flac", b"just some words\n" * 20, "cannot read tags: "),
+    ("empty.wav", b"", "empty file (0 bytes)"),
+])
+def test_a_file_that_is_not_audio(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    for call in (read_genres, snapshot, lambda p: write_genres(p, ["Rock"])):
+        with pytest.raises(TagError) as error:
+            call(path)
+        assert error.value.reason.startswith(reason)
+        assert error.value.path == str(path) and "\n" not in str(error.value)
+    assert path.read_bytes() == content
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(TagError, match="file not found"):
+        read_genres(tmp_path / "gone.mp3")
+    with pytest.raises(TagError, match="not a regular file"):
+        write_genres(tmp_path, ["Rock"])
+
+
+def test_write_refuses_empty_genre_names(pristine, tmp_path):
+    path = _copy(pristine, "ogg", tmp_path)
+    with pytest.raises(ValueError):
+        write_genres(path, ["Rock", " "])
+    write_genres(path, [])  # no genres: the field goes
+    assert _raw_genres(path) is None
+
+
+@pytest.mark.parametrize(("key", "name"), [("hiphop", "Hip-Hop"), ("rock", "Rock"), ("rnb", "R&B"),
+                                           ("classical", "Classical"), ("drum_and_bass", "Drum And Bass"),
+                                           ("80s pop", "80s Pop")])
+def test_display_name(key, name):
+    assert display_name(key) == name
