@@ -141,7 +141,7 @@ def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
     be written or the snapshot is not one of this file.
     """
     if not isinstance(snap, dict) or not _SNAPSHOT_KEYS <= snap.keys() or \
-            not all(isinstance(v, str) for v in snap["values"]):
+            not isinstance(snap["values"], list) or not all(isinstance(v, str) for v in snap["values"]):
         raise TagError(path, "cannot restore the genre tag: the backup is damaged")
     version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
     _rewrite(path, list(snap["values"]) if snap["present"] else None, id3_version=version,
@@ -264,7 +264,15 @@ def _save(audio: mutagen.FileType, fmt: str, values: list[str] | None, id3_versi
             return
         audio.add_tags()
     tags = audio.tags
+    version = None
     if fmt in _ID3_FORMATS:
+        current = 3 if tags.version[:2] == (2, 3) else 4  # the version its frames are in (_load)
+        version = id3_version or current
+        if version != current:  # convert first: mutagen's conversion also rewrites TCON values
+            if version == 3:
+                tags.update_to_v23()
+            else:
+                tags.update_to_v24()
         tags.delall(field)
         if values is not None:
             tags.add(TCON(encoding=Encoding.UTF8, text=values))
@@ -275,14 +283,7 @@ def _save(audio: mutagen.FileType, fmt: str, values: list[str] | None, id3_versi
             tags[field] = values
     if drop_empty_block and len(tags.keys()) == 0:
         audio.delete()
-    elif fmt in _ID3_FORMATS:
-        current = 3 if tags.version[:2] == (2, 3) else 4  # the version its frames are in (_load)
-        version = id3_version or current
-        if version != current:
-            if version == 3:
-                tags.update_to_v23()
-            else:
-                tags.update_to_v24()
+    elif version is not None:
         audio.save(v2_version=version, v23_sep=_V23_SEPARATOR)
     else:
         audio.save()
