@@ -1,0 +1,149 @@
+"""The Annoy index of the library's embeddings: a file beside the DB, rebuilt when they change.
+
+Annoy indexes cannot be changed once built, so the index is rebuilt from the stored embeddings
+(cheap: seconds for 100,000 tracks) at the end of every scan that changed anything, and by
+:func:`load` whenever it finds the index stale. Item id = track id; metric ``angular``, which
+ranks as cosine similarity does (``cos = 1 - d**2 / 2`` for the angular distance ``d``).
+
+Staleness: the scan bumps the meta value ``index_generation`` whenever embeddings change; the
+generation an index file was built from is stored as ``index_built_generation`` only after the
+file is in place. The file is written under a temporary name in the same folder and renamed over
+the old one (``os.replace``), so a kill during a rebuild leaves the old index whole and usable,
+merely stale, and the next :func:`load` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musictag.errors import MusictagError
+
+if TYPE_CHECKING:
+    from musictag.library import Library
+
+METRIC = "angular"
+GENERATION_KEY = "index_generation"
+BUILT_GENERATION_KEY = "index_built_generation"
+DIM_KEY = "index_dim"
+TREES_KEY = "index_trees"
+MIN_TREES = 10
+MAX_TREES = 50
+# Temporary files older than this are leftovers of a killed rebuild, not a rebuild in progress.
+_LEFTOVER_AGE_S = 3600.0
+
+
+@dataclass
+class IndexStatus:
+    """Where the index file is and whether it matches the stored embeddings."""
+
+    path: Path
+    exists: bool
+    generation: int  # of the stored embeddings
+    built_generation: int | None  # of the index file, None when never built
+    dim: int | None
+    trees: int | None
+
+    @property
+    def fresh(self) -> bool:
+        """True when the file exists and was built from the current embeddings."""
+        return self.exists and self.built_generation == self.generation
+
+
+def n_trees(n_items: int) -> int:
+    """Trees for ``n_items`` items: 10 up to 10 items, 10 more per factor of 10, at most 50."""
+    if n_items <= 10:
+        return MIN_TREES
+    return max(MIN_TREES, min(MAX_TREES, round(10 * math.log10(n_items))))
+
+
+def similarity(distance: float) -> float:
+    """Cosine similarity, clipped to [0, 1], from Annoy's angular distance ``d``: ``1 - d**2 / 2``."""
+    return min(1.0, max(0.0, 1.0 - distance * distance / 2.0))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def status(library: Library) -> IndexStatus:
+    """The index file's state against the library's current embedding generation."""
+    path = Path(library.index_path())
+    return IndexStatus(path, path.is_file(), _int(library.meta_get(GENERATION_KEY)) or 0,
+                       _int(library.meta_get(BUILT_GENERATION_KEY)), _int(library.meta_get(DIM_KEY)),
+                       _int(library.meta_get(TREES_KEY)))
+
+
+def _sweep_leftovers(path: Path) -> None:
+    """Delete temporary files that killed rebuilds left beside ``path``."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _LEFTOVER_AGE_S:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def rebuild(library: Library) -> Path:
+    """Build the index from the stored embeddings, put it in place atomically; return its path.
+
+    With no embeddings stored, any old index file is removed (there is nothing to search).
+    """
+    from annoy import AnnoyIndex
+
+    path = Path(library.index_path())
+    generation = _int(library.meta_get(GENERATION_KEY)) or 0  # read before the embeddings
+    ids, vectors = library.all_embeddings()
+    _sweep_leftovers(path)
+    if len(ids) == 0:
+        path.unlink(missing_ok=True)
+        dim = trees = None
+    else:
+        dim, trees = int(vectors.shape[1]), n_trees(len(ids))
+        index = AnnoyIndex(dim, METRIC)
+        for track_id, vector in zip(ids.tolist(), vectors, strict=True):
+            index.add_item(track_id, vector)
+        index.build(trees, n_jobs=-1)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            index.save(os.fspath(tmp))
+            index.unload()
+            os.replace(tmp, path)
+        except BaseException:
+            index.unload()
+            tmp.unlink(missing_ok=True)
+            raise
+    library.meta_set(DIM_KEY, dim)
+    library.meta_set(TREES_KEY, trees)
+    library.meta_set(BUILT_GENERATION_KEY, generation)
+    return path
+
+
+def load(library: Library) -> Any:
+    """The library's index, ready to query (an ``annoy.AnnoyIndex``), rebuilt first when stale.
+
+    Raises :class:`MusictagError` when the library holds no embeddings.
+    """
+    from annoy import AnnoyIndex
+
+    state = status(library)
+    if not state.fresh:
+        rebuild(library)
+        state = status(library)
+    if not state.exists or not state.dim:
+        raise MusictagError("the library holds no analysed tracks")
+    index = AnnoyIndex(state.dim, METRIC)
+    try:
+        index.load(os.fspath(state.path))
+    except OSError:  # damaged or unreadable file: build it again once
+        rebuild(library)
+        index.load(os.fspath(state.path))
+    return index
