@@ -1,18 +1,21 @@
 """Decode any audio file to mono float32 at 22,050 Hz.
 
-libsndfile (through ``soundfile``) reads wav, aiff, flac, ogg/vorbis, opus and mp3; PyAV (FFmpeg)
-reads everything else (m4a with AAC or ALAC, wma, ...). Resampling uses soxr. Every failure is
-raised as :class:`DecodeError`, which carries the path and a one-line human reason.
+libsndfile (through ``soundfile``) reads wav, aiff, flac, ogg/vorbis and opus; PyAV (FFmpeg) reads
+everything else (mp3, m4a with AAC or ALAC, wma, ...; see :func:`_open_soundfile` for why mp3).
+Several channels are averaged to one; resampling uses soxr. Every failure is raised as
+:class:`DecodeError`, which carries the path and a one-line human reason.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +33,9 @@ AUDIO_EXTENSIONS = frozenset(
 # A file that ends this much earlier than its header promised is called truncated.
 _TRUNCATION_TOLERANCE_S = 0.5
 _BLOCK = 1 << 16
+# Decoded and dropped before a read that starts inside the file: after a seek, MP3, AAC and WMA
+# decoders rebuild their first frame from the one before it (overlap, bit reservoir).
+_SEEK_PREROLL_S = 0.5
 
 
 class DecodeError(MusictagError):
@@ -60,14 +66,19 @@ def format_time(seconds: float) -> str:
 
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silence what C decoders (mpg123 inside libsndfile) print straight to file descriptor 2."""
+    """Silence what C decoders (mpg123 inside libsndfile) print straight to file descriptor 2.
+
+    Descriptor 2 itself, not ``sys.stderr.fileno()``: whoever replaced ``sys.stderr`` (pytest, a
+    progress display) gives another descriptor, while C code keeps writing to 2.
+    """
+    fd = 2
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        sys.stderr.flush()
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):
+        saved = os.dup(fd)
+    except OSError:  # no descriptor 2 at all: nothing to silence
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, fd)
@@ -144,13 +155,23 @@ def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = 
 
 
 def _open_soundfile(path: Path):
-    """Open with libsndfile, or return None when libsndfile does not know the format."""
+    """Open with libsndfile, or return None when FFmpeg is to read the file.
+
+    That is every format libsndfile does not know, and MP3: python-soundfile seeks after every
+    read to keep its position, and in libsndfile 1.2 that seek restarts mpg123 without its bit
+    reservoir, so each read block after the first begins with a burst of wrong samples. FFmpeg
+    decodes MP3 glitch-free, sample-exact after seeks (LAME gapless info honoured) and faster.
+    """
     import soundfile as sf
 
     try:
-        return sf.SoundFile(path)
+        f = sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
+    if f.format == "MP3":
+        f.close()
+        return None
+    return f
 
 
 def _read_soundfile(path: Path, f, offset: float, duration: float | None):
@@ -162,11 +183,11 @@ def _read_soundfile(path: Path, f, offset: float, duration: float | None):
     want = total - start if duration is None else min(int(round(duration * rate)), total - start)
     if want <= 0:
         return np.zeros(0, np.float32), rate, None
+    remaining = want
     try:
         if start:
             f.seek(start)
         blocks = []
-        remaining = want
         while remaining > 0:
             block = f.read(min(_BLOCK, remaining), dtype="float32", always_2d=True)
             if len(block) == 0:
@@ -223,6 +244,51 @@ def _av_duration(container, stream) -> float:
     return 0.0
 
 
+def _exact_length(stream, rate: int) -> int | None:
+    """The stream's length in samples where the container states it to the sample (MP4 does).
+
+    Decoders return whole codec frames, so AAC ends with up to 1023 samples of encoder padding
+    that only this length marks as not part of the track.
+    """
+    if stream.duration is None or stream.time_base != Fraction(1, rate) or stream.start_time not in (0, None):
+        return None
+    return int(stream.duration)
+
+
+def _counted(position: int, frames: Iterable) -> Iterator[tuple[int, object]]:
+    for frame in frames:
+        yield position, frame
+        position += frame.samples
+
+
+def _av_frames(path: Path, container, stream, rate: int, start: int) -> Iterator[tuple[int, object]]:
+    """Yield ``(position, frame)`` from the first frame at or before sample ``start``.
+
+    Positions count samples from the first one the decoder gives when reading from the beginning
+    (the same timeline as a full decode). A start further in than the preroll seeks there, placing
+    the first frame by its time stamp; a seek that lands past ``start``, or frames without time
+    stamps, fall back to decoding from the beginning in a fresh container.
+    """
+    frames = container.decode(stream)
+    first = next(frames, None)
+    if first is None:
+        return
+    if first.pts is None or start <= _SEEK_PREROLL_S * rate:
+        yield from _counted(0, itertools.chain([first], frames))
+        return
+    origin = first.pts
+    container.seek(int((start / rate - _SEEK_PREROLL_S) * 1_000_000))
+    frames = container.decode(stream)
+    first = next(frames, None)
+    if first is not None and first.pts is not None:
+        position = int(round((first.pts - origin) * stream.time_base * rate))
+        if position <= start:
+            yield from _counted(position, itertools.chain([first], frames))
+            return
+    with _open_av(path) as (container, stream):
+        yield from _counted(0, container.decode(stream))
+
+
 def _read_av(path: Path, offset: float, duration: float | None):
     import av
 
@@ -234,33 +300,35 @@ def _read_av(path: Path, offset: float, duration: float | None):
         expected = None
         if total > 0:
             expected = max(0.0, total - offset) if duration is None else min(duration, total - offset)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        if offset > 0:
-            container.seek(int(offset * 1_000_000), any_frame=False)
         start = int(round(offset * rate))
         stop = None if duration is None else start + int(round(duration * rate))
+        length = _exact_length(stream, rate)
+        if length is not None:
+            stop = length if stop is None else min(stop, length)
+        # planar float, channels kept: the downmix is the channel mean, as for libsndfile (FFmpeg's own
+        # stereo-to-mono matrix sums at 0.707 each, 3 dB louder)
+        resampler = av.AudioResampler(format="fltp")
         blocks: list[np.ndarray] = []
-        position = None
+        position = start
+        frames = _av_frames(path, container, stream, rate, start)
         try:
-            for frame in container.decode(stream):
-                if position is None:
-                    position = (int(round(frame.pts * stream.time_base * rate))
-                                if frame.pts is not None else 0)
-                for out in resampler.resample(frame):
-                    blocks.append(out.to_ndarray().reshape(-1))
-                position += frame.samples
+            for position, frame in frames:
                 if stop is not None and position >= stop:
                     break
+                if position + frame.samples <= start:
+                    continue
+                planes = [out.to_ndarray() for out in resampler.resample(frame)]
+                if planes:
+                    mono = np.concatenate(planes, axis=1).mean(axis=0)
+                    blocks.append(mono[max(0, start - position): None if stop is None else stop - position])
         except av.error.FFmpegError as e:
-            at = format_time((position or 0) / rate)
-            raise DecodeError(path, f"corrupt audio data at {at} ({_short(e)})") from None
+            raise DecodeError(path, f"corrupt audio data at {format_time(position / rate)} "
+                                    f"({_short(e)})") from None
         except ValueError as e:
             raise DecodeError(path, f"unsupported codec ({_short(e)})") from None
+        finally:
+            frames.close()
         mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-        first = 0 if position is None else position - sum(len(b) for b in blocks)
-        mono = mono[max(0, start - first):]
-        if stop is not None:
-            mono = mono[: stop - start]
         return mono, rate, expected
 
 
