@@ -40,7 +40,7 @@ def _match_outputs(tflite: bytes, keras_model, probe: np.ndarray) -> tuple[dict,
     interp.set_tensor(idx, probe)
     interp.invoke()
     got = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
-    probs, emb = (np.asarray(a) for a in keras_model(probe, training=False))
+    probs, emb = keras_model.predict(probe, verbose=0)
     names, worst = {}, 0.0
     for role, want in (("probabilities", probs), ("embedding", emb)):
         candidates = [(float(np.max(np.abs(v - want))), n) for n, v in got.items() if v.shape == want.shape]

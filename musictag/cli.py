@@ -26,6 +26,12 @@ def cli() -> None:
     """Genres and similarity for a music library, straight from the audio."""
 
 
+from musictag.cli_model import evaluate, info, train  # noqa: E402
+
+for _command in (train, evaluate, info):
+    cli.add_command(_command)
+
+
 def main() -> None:
     """Entry point of the ``musictag`` console script: user errors never show a traceback."""
     try:

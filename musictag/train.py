@@ -7,6 +7,7 @@ Imports TensorFlow (through :mod:`musictag.models`) only inside :func:`fit_netwo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -77,6 +78,7 @@ def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.nda
 
     With ``val`` None, trains for ``fixed_epochs``. Returns ``(model, history dict, best_epoch)``.
     """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     from musictag.models import build

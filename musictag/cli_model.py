@@ -1,0 +1,136 @@
+"""Commands around the model: ``train``, ``evaluate`` and ``info``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from musictag.audio import format_time
+
+
+def _bar(total: int, label: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="track", leave=False, dynamic_ncols=True)
+
+
+def _cache_dir(arg: str | None) -> Path | None:
+    if arg == "none":
+        return None
+    if arg:
+        return Path(arg)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("musictag")) / "features"
+
+
+@click.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
+              show_default=True, help="Network: the shipped default, the study's CRNN / CNN, or the baseline.")
+@click.option("--split", type=click.Choice(["random", "kfold", "filtered"]), default="random",
+              show_default=True, help="Held-out tracks: stratified 70/15/15, k-fold, or GTZAN's fault-filtered lists.")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds for --split kfold.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
+              help="Most epochs; early stopping on validation loss restores the best.")
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--scaling", type=click.Choice(["standard", "minmax"]), default="standard", show_default=True,
+              help="Per-feature scaling fitted on the training tracks.")
+@click.option("--mixup", type=click.FloatRange(0), default=0.2, show_default=True,
+              help="Mixup strength (Beta alpha); 0 turns it off.")
+@click.option("--cache", "cache", default=None,
+              help="Feature cache folder (default: the user cache dir; 'none' to disable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
+              show_default=True, help="Folder to write the model into.")
+def train(data_dir: Path, arch: str, split: str, folds: int, seed: int, epochs: int, batch_size: int,
+          scaling: str, mixup: float, cache: str | None, out: Path) -> None:
+    """Train a genre model on DATA_DIR laid out as <genre>/<track> (GTZAN, or any such tree).
+
+    Splits are by track, never by window. Writes model.keras, model.tflite, model.json,
+    metrics.json, confusion.png and curves.png into --out.
+    """
+    import time
+
+    from musictag.dataset import find_labelled_tracks
+    from musictag.train import TrainConfig
+    from musictag.trainer import Trainer, write_outputs
+
+    start = time.monotonic()
+    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, seed=seed, scaling=scaling, mixup=mixup)
+    trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
+    with _bar(len(find_labelled_tracks(data_dir)), "features") as bar:
+        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())
+    model, scaler, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
+    meta = write_outputs(out, fs, cfg, model, scaler, train_idx, history, metrics, genres, data_dir,
+                         time.monotonic() - start)
+    m = meta["metrics"]
+    spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
+    click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
+               f"segment accuracy {m['segment_accuracy']:.3f} ({m['n_tracks']} tracks)")
+    click.echo(f"model written to {out}")
+
+
+@click.command()
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Model folder (default: the shipped model).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
+def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
+    """Measure a model on a labelled folder (<genre>/<track>): track-level figures first."""
+    from musictag.dataset import find_labelled_tracks
+    from musictag.evaluate import evaluate_folder
+    from musictag.runtime import GenreModel
+
+    model = GenreModel(model_dir)
+    with _bar(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
+        m = evaluate_folder(data_dir, model, progress=lambda _: bar.update())
+    if as_json:
+        click.echo(json.dumps(m, indent=1))
+        return
+    for s in m["skipped"]:
+        click.echo(f"skipped {s['path']}: {s['reason']}", err=True)
+    click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
+    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows)")
+    click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
+    for g, r in m["per_genre"].items():
+        click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Model folder (default: the shipped model).")
+@click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="How many genres to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON on stdout.")
+def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
+    """Show FILE's top genres and how the genre changes window by window."""
+    from musictag.runtime import GenreModel
+    from musictag.tags import TagError, read_genres
+
+    model = GenreModel(model_dir)
+    a = model.analyse(file)
+    try:
+        current = read_genres(file)
+    except TagError as e:
+        current = [f"(unreadable: {e.reason})"]
+    windows = [{"start": float(s), "end": float(s) + 5.0, "genre": model.genres[int(p.argmax())],
+                "score": float(p.max())} for s, p in zip(a.starts, a.window_scores, strict=True)]
+    result = {"path": str(file), "duration": a.duration, "silent": a.silent, "model": model.model_id,
+              "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
+              "windows": windows, "current_genre_tag": current}
+    if as_json:
+        click.echo(json.dumps(result, indent=1))
+        return
+    click.echo(f"{file}  ({format_time(a.duration)}, model {model.model_id})")
+    if a.silent:
+        click.echo("digital silence: no genre can be given")
+        return
+    click.echo("current genre tag: " + ("; ".join(current) if current else "(none)"))
+    for g in result["genres"]:
+        click.echo(f"  {g['genre']:<12} {g['score']:.2f}")
+    click.echo("windows:")
+    for w in windows:
+        click.echo(f"  {format_time(w['start'])}-{format_time(w['end'])}  {w['genre']:<12} {w['score']:.2f}")

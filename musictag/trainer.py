@@ -1,0 +1,163 @@
+"""``musictag train``: features, split, fit, held-out figures and the model folder, end to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from musictag import splits
+from musictag.dataset import FeatureSet, find_labelled_tracks, load_feature_set
+from musictag.errors import UsageError
+from musictag.train import (
+    Scaler,
+    TrainConfig,
+    classification_metrics,
+    fit_network,
+    stack_windows,
+    track_probabilities,
+)
+
+SPLITS = ("random", "kfold", "filtered")
+CONFIDENCE_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+@dataclass
+class Heldout:
+    """Predictions on tracks no fit saw: pooled over folds for k-fold."""
+
+    track_true: list[int]
+    track_prob: list[np.ndarray]
+    window_true: list[np.ndarray]
+    window_prob: list[np.ndarray]
+    fold_accuracy: list[float]
+
+    def metrics(self, genres: list[str]) -> dict:
+        """Classification metrics of the pooled predictions, plus confidence coverage."""
+        track_prob = np.stack(self.track_prob)
+        m = classification_metrics(genres, np.asarray(self.track_true), track_prob,
+                                   np.concatenate(self.window_true), np.concatenate(self.window_prob))
+        m["confidence"] = confidence_table(np.asarray(self.track_true), track_prob)
+        if len(self.fold_accuracy) > 1:
+            m["fold_track_accuracy"] = self.fold_accuracy
+            m["track_accuracy_mean"] = float(np.mean(self.fold_accuracy))
+            m["track_accuracy_std"] = float(np.std(self.fold_accuracy))
+        return m
+
+
+def confidence_table(track_true: np.ndarray, track_prob: np.ndarray) -> list[dict]:
+    """For each threshold: the share of tracks whose top score reaches it and their accuracy."""
+    top, pred = track_prob.max(axis=1), track_prob.argmax(axis=1)
+    rows = []
+    for t in CONFIDENCE_THRESHOLDS:
+        kept = top >= t
+        rows.append({"threshold": t, "coverage": float(kept.mean()),
+                     "accuracy": float((pred[kept] == track_true[kept]).mean()) if kept.any() else None})
+    return rows
+
+
+class Trainer:
+    """One training run over a labelled folder; ``log`` receives one line per event."""
+
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print) -> None:
+        self.cfg = cfg
+        self.log = log
+
+    def load(self, data_dir: Path, cache_dir: Path | None,
+             progress: Callable[[object], None] | None = None) -> FeatureSet:
+        """Features of every labelled track (cached); unreadable files are listed and skipped."""
+        tracks = find_labelled_tracks(data_dir)
+        if not tracks:
+            raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
+        fs = load_feature_set(tracks, cache_dir, progress)
+        for path, reason in fs.skipped:
+            self.log(f"skipped {path}: {reason}")
+        if len({t.label for t in fs.tracks}) < 2:
+            raise UsageError(f"{data_dir}: need at least two labels with readable tracks")
+        return fs
+
+    def _fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int],
+             val: list[int] | None, tag: str, fixed_epochs: int | None = None):
+        scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
+
+        def scaled(idx: list[int]):
+            x, y = stack_windows([fs.windows[i] for i in idx], [lab[i] for i in idx])
+            return scaler.apply(x), y
+
+        def on_epoch(epoch: int, logs: dict) -> None:
+            figures = "  ".join(f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate")
+            self.log(f"{tag}epoch {epoch:3d}  {figures}")
+
+        model, history, best = fit_network(self.cfg, n_genres, scaled(train),
+                                           scaled(val) if val else None, on_epoch, fixed_epochs)
+        return model, scaler, history, best
+
+    def _predict(self, model, scaler: Scaler, fs: FeatureSet, idx: list[int]):
+        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0),
+                                   [fs.windows[i] for i in idx])
+
+    def run(self, fs: FeatureSet, split: str, folds: int = 5) -> tuple:
+        """Fit and evaluate; returns ``(model, scaler, train indices, history, metrics, split info)``."""
+        genres = sorted({t.label for t in fs.tracks})
+        lab = [genres.index(t.label) for t in fs.tracks]
+        held = Heldout([], [], [], [], [])
+
+        def evaluate(model, scaler, test: list[int]) -> None:
+            track_prob, window_prob = self._predict(model, scaler, fs, test)
+            held.track_true.extend(lab[i] for i in test)
+            held.track_prob.extend(track_prob)
+            held.window_true.extend(np.full(len(p), lab[i]) for i, p in zip(test, window_prob, strict=True))
+            held.window_prob.extend(window_prob)
+            held.fold_accuracy.append(float((track_prob.argmax(1) == np.asarray([lab[i] for i in test])).mean()))
+
+        if split == "kfold":
+            best_epochs, history = [], {}
+            for k, (trval, test) in enumerate(splits.kfold(lab, folds, self.cfg.seed)):
+                train, val = splits.validation_split(trval, lab, self.cfg.seed + k)
+                model, scaler, hist, best = self._fit(fs, lab, len(genres), train, val, f"fold {k + 1}/{folds} ")
+                evaluate(model, scaler, test)
+                self.log(f"fold {k + 1}/{folds}: track accuracy {held.fold_accuracy[-1]:.3f} "
+                         f"(best epoch {best})")
+                best_epochs.append(best)
+                history = history or hist
+            epochs = int(np.median(best_epochs))
+            train = list(range(len(lab)))
+            self.log(f"final fit on all {len(train)} tracks for {epochs} epochs (median best epoch)")
+            model, scaler, _, _ = self._fit(fs, lab, len(genres), train, None, "final ", epochs)
+            info = {"split": "kfold", "folds": folds, "seed": self.cfg.seed, "final_epochs": epochs,
+                    "n_train": len(train), "note": "metrics are out-of-fold; the model is refitted on all tracks"}
+        else:
+            if split == "random":
+                train, val, test = splits.random_split(lab, self.cfg.seed)
+            elif split == "filtered":
+                train, val, test = splits.filtered_split([t.key for t in fs.tracks])
+            else:
+                raise UsageError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+            model, scaler, history, best = self._fit(fs, lab, len(genres), train, val or None, "")
+            evaluate(model, scaler, test)
+            info = {"split": split, "seed": self.cfg.seed, "best_epoch": best,
+                    "n_train": len(train), "n_val": len(val), "n_test": len(test)}
+        metrics = held.metrics(genres)
+        metrics["split"] = info
+        return model, scaler, train, history, metrics, genres
+
+
+def write_outputs(out: Path, fs: FeatureSet, cfg: TrainConfig, model, scaler: Scaler, train: list[int],
+                  history: dict, metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
+    """Write the model folder plus metrics.json, confusion.png and curves.png beside it."""
+    from musictag.artifact import save_model
+    from musictag.plots import plot_confusion, plot_curves
+
+    frames = np.concatenate([fs.windows[i] for i in train])
+    feature_range = (frames.min(axis=(0, 2)), frames.max(axis=(0, 2)))
+    summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
+               "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],
+               "config": asdict(cfg), "seconds": round(seconds, 1)}
+    meta = save_model(out, model, scaler, genres, feature_range, summary, metrics)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
+    plot_curves(history, out / "curves.png")
+    return meta
