@@ -13,6 +13,7 @@ length. Training and inference both call :func:`track_features`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -131,19 +132,22 @@ def audio_features(y: np.ndarray, sr: int = SAMPLE_RATE, offset: float = 0.0) ->
     return TrackFeatures(windows, offset + idx * HOP / sr, len(y) / sr, silent)
 
 
-def track_features(path: str | os.PathLike) -> TrackFeatures:
+def track_features(path: str | os.PathLike,
+                   transform: Callable[[np.ndarray], np.ndarray] | None = None) -> TrackFeatures:
     """Decode ``path`` and return its feature windows (whole track, or evenly spaced excerpts).
 
+    ``transform`` (an augmentation, for training) is applied to each decoded block first.
     Raises :class:`musictag.audio.DecodeError` when the file cannot be decoded.
     """
+    transform = transform or (lambda y: y)
     duration = probe(path).duration
     offsets = excerpt_offsets(duration)
     if offsets == [0.0]:
         y = load(path)
-        result = audio_features(y)
+        result = audio_features(transform(y))
         result.duration = len(y) / SAMPLE_RATE
         return result
-    parts = [audio_features(load(path, offset=o, duration=EXCERPT_S), offset=o) for o in offsets]
+    parts = [audio_features(transform(load(path, offset=o, duration=EXCERPT_S)), offset=o) for o in offsets]
     return TrackFeatures(
         windows=np.concatenate([p.windows for p in parts]),
         starts=np.concatenate([p.starts for p in parts]),
