@@ -1,0 +1,51 @@
+"""``musictag --help`` answers at once: no audio, numeric or model library is imported for it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("librosa", "numba", "tensorflow", "ai_edge_litert", "keras", "soundfile", "av", "sklearn")
+
+# Prints the heavy modules that `--help` of the group (or of each command) has imported.
+_PROBE = """
+import json, sys
+from click.testing import CliRunner
+import musictag.cli
+
+heavy = sys.argv[2:]
+runner = CliRunner()
+args = [[]] + ([[name] for name in sorted(musictag.cli.cli.commands)] if sys.argv[1] == "commands" else [])
+report = {}
+for prefix in args:
+    result = runner.invoke(musictag.cli.cli, [*prefix, "--help"])
+    assert result.exit_code == 0, (prefix, result.output, result.exception)
+    assert "Usage" in result.output, result.output
+    report[" ".join(prefix) or "(group)"] = sorted(m for m in heavy if m in sys.modules)
+print(json.dumps(report))
+"""
+
+
+def _imported(which: str) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, which, *HEAVY], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_group_help_imports_nothing_heavy() -> None:
+    assert _imported("group") == {"(group)": []}
+
+
+def test_every_command_help_imports_nothing_heavy() -> None:
+    report = _imported("commands")
+    assert len(report) > 1  # the group and at least one command
+    assert {name: mods for name, mods in report.items() if mods} == {}
+
+
+def test_python_m_musictag_help_exits_0() -> None:
+    done = subprocess.run([sys.executable, "-m", "musictag", "--help"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
