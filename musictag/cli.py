@@ -31,6 +31,11 @@ from musictag.cli_model import evaluate, info, train  # noqa: E402
 for _command in (train, evaluate, info):
     cli.add_command(_command)
 
+from musictag.cli_similar import index, map_command, similar  # noqa: E402
+
+for _command in (similar, index, map_command):
+    cli.add_command(_command)
+
 
 def main() -> None:
     """Entry point of the ``musictag`` console script: user errors never show a traceback."""

@@ -1,0 +1,118 @@
+"""``musictag similar``, ``index`` and ``map``: thin commands over similar.py, index.py, mapplot.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from musictag.errors import UsageError
+
+if TYPE_CHECKING:
+    from musictag.library import Library
+
+_DB_HELP = "Library database (default: $MUSICTAG_DB, else the user data folder)."
+
+
+def open_library(db: Path | None, need_tracks: bool = True) -> Library:
+    """Open an existing library DB (never create one); with ``need_tracks``, one with embeddings."""
+    from musictag.library import Library, default_db_path
+
+    path = Path(db) if db else Path(default_db_path())
+    if not path.is_file():
+        raise UsageError(f"no library at {path}: run musictag scan first")
+    library = Library(path)
+    if need_tracks and library.db["embeddings"].count == 0:
+        raise UsageError(f"the library at {path} holds no analysed tracks: run musictag scan first")
+    return library
+
+
+def _db_option(f):
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB",
+                        default=None, help=_DB_HELP)(f)
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-n", "count", type=click.IntRange(1), default=10, show_default=True, help="How many tracks to list.")
+@_db_option
+@click.option("--genre", default=None, help="Only tracks of this predicted genre (key or name, e.g. hiphop, Hip-Hop).")
+@click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write an extended M3U8 playlist here, FILE first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list on stdout.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Model for a FILE outside the library (default: the shipped model; must be the library's).")
+def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Path | None, as_json: bool,
+            model_dir: Path | None) -> None:
+    """List the library's tracks that sound most like FILE, most similar first.
+
+    A FILE already in the library is answered from its stored embedding, without decoding it;
+    any other file is analysed now (and not added). Similarity is the cosine of the embeddings.
+    """
+    from musictag.similar import find_similar, resolve_query
+
+    library = open_library(db)
+    query = resolve_query(library, file, model_dir)
+    matches = find_similar(library, query, count, genre)
+    if m3u:
+        from musictag.similar import write_m3u
+
+        write_m3u(m3u, query, matches)
+    if as_json:
+        click.echo(json.dumps([m.as_dict() for m in matches], indent=1, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    source = "from the library" if query.track_id is not None else "analysed now, not in the library"
+    table = Table(title=f"Similar to {os.fsdecode(file)} ({source})", title_justify="left")
+    for name, justify in (("#", "right"), ("similarity", "right"), ("artist – title", "left"),
+                          ("genre", "left"), ("path", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for m in matches:
+        table.add_row(str(m.rank), f"{m.similarity:.3f}", m.label(), m.genre or "—", m.path)
+    Console(highlight=False).print(table)
+    if not matches:
+        click.echo("no similar track found" + (f" of genre {genre!r}" if genre else ""), err=True)
+
+
+@click.command()
+@_db_option
+@click.option("--rebuild", is_flag=True, help="Rebuild even when the index is up to date.")
+def index(db: Path | None, rebuild: bool) -> None:
+    """Show the similarity index's state; rebuild it when stale or missing (or with --rebuild)."""
+    from musictag import index as annoy_index
+
+    library = open_library(db, need_tracks=False)
+    state = annoy_index.status(library)
+    if rebuild or not state.fresh:
+        start = time.perf_counter()
+        annoy_index.rebuild(library)
+        took = time.perf_counter() - start
+        state = annoy_index.status(library)
+        click.echo(f"rebuilt in {took:.2f} s", err=True)
+    if not state.exists:
+        click.echo(f"{state.path}: no index (no analysed tracks yet)")
+        return
+    items = library.db["embeddings"].count
+    click.echo(f"{state.path}: {items} tracks, {state.dim}-d, {state.trees} trees, "
+               f"generation {state.built_generation}, up to date")
+
+
+@click.command(name="map")
+@_db_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("map.png"),
+              show_default=True, help="PNG file to write.")
+def map_command(db: Path | None, out: Path) -> None:
+    """Draw the library as a 2-D UMAP map of its embeddings, coloured by predicted genre (PNG).
+
+    Needs the optional extra: pip install 'musictag[map]'.
+    """
+    from musictag.mapplot import draw_map
+
+    n = draw_map(open_library(db), out)
+    click.echo(f"wrote {out} ({n} tracks)")
