@@ -1,0 +1,140 @@
+"""The Annoy index: built from the stored embeddings, item id = track id, stale detection, kill safety."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musictag import index
+from musictag.errors import MusictagError
+from musictag.library import Library
+
+DIM = 16
+
+
+def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    v = rng.normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _add(lib: Library, vectors: np.ndarray, start: int = 0) -> list[int]:
+    return [lib.save_track({"path": f"/music/t{start + i}.flac", "status": "ok", "genre": "rock"},
+                           {"rock": 1.0}, v.tobytes()) for i, v in enumerate(vectors)]
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Library:
+    library = Library(tmp_path / "library.db")
+    yield library
+    library.close()
+
+
+def test_trees_grow_with_the_library_within_bounds() -> None:
+    counts = [index.n_trees(n) for n in (0, 1, 10, 100, 1_000, 10_000, 100_000, 10_000_000)]
+    assert counts == sorted(counts)
+    assert counts[0] == index.MIN_TREES and counts[-1] == index.MAX_TREES
+
+
+def test_similarity_from_angular_distance() -> None:
+    assert index.similarity(0.0) == 1.0
+    assert index.similarity(2 ** 0.5) == pytest.approx(0.0)  # orthogonal
+    assert index.similarity(2.0) == 0.0  # opposite: clipped, not -1
+    a, b = _unit(np.random.default_rng(1), 2)
+    assert index.similarity(float(np.linalg.norm(a - b))) == pytest.approx(max(0.0, float(a @ b)), abs=1e-6)
+
+
+def test_rebuild_keys_items_by_track_id_and_finds_exact_neighbours(lib: Library) -> None:
+    rng = np.random.default_rng(0)
+    vectors = _unit(rng, 40)
+    ids = _add(lib, vectors)
+    lib.delete_tracks(ids[:5])  # ids no longer start at 1
+    path = index.rebuild(lib)
+    assert path == lib.index_path() and path.is_file()
+    state = index.status(lib)
+    assert state.fresh and state.dim == DIM and state.trees == index.n_trees(35)
+    ann = index.load(lib)
+    kept = np.array(ids[5:])
+    for track_id, v in zip(kept[:5], vectors[5:10], strict=True):
+        got = ann.get_nns_by_vector(v, 5)
+        exact = kept[np.argsort(-(vectors[5:] @ v))[:5]].tolist()
+        assert got == exact and got[0] == track_id
+    assert not set(ann.get_nns_by_vector(vectors[0], 40)) & set(ids[:5])
+
+
+def test_changed_embeddings_make_the_index_stale_and_load_rebuilds_it(lib: Library) -> None:
+    rng = np.random.default_rng(2)
+    ids = _add(lib, _unit(rng, 10))
+    index.rebuild(lib)
+    assert index.status(lib).fresh
+    new = _add(lib, _unit(rng, 3), start=10)
+    assert not index.status(lib).fresh
+    assert set(new) <= set(index.load(lib).get_nns_by_item(ids[0], 20))
+    assert index.status(lib).fresh
+    lib.delete_tracks(new)
+    assert not index.status(lib).fresh
+    assert not set(new) & set(index.load(lib).get_nns_by_item(ids[0], 20))
+
+
+def test_missing_index_file_is_rebuilt(lib: Library) -> None:
+    _add(lib, _unit(np.random.default_rng(3), 5))
+    index.rebuild(lib).unlink()
+    assert not index.status(lib).fresh
+    assert index.load(lib).get_n_items() >= 5
+
+
+def test_empty_library_has_no_index(lib: Library) -> None:
+    ids = _add(lib, _unit(np.random.default_rng(4), 3))
+    index.rebuild(lib)
+    lib.delete_tracks(ids)
+    assert not index.rebuild(lib).exists()
+    with pytest.raises(MusictagError, match="no analysed tracks"):
+        index.load(lib)
+
+
+# Rebuilds in a child that dies by SIGKILL right before its rename (the temporary file written), or
+# in the middle of building the trees.
+_KILLED = """
+import os, signal, sys
+import annoy
+from musictag import index
+from musictag.library import Library
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[2] == "rename":
+    os.replace = die
+else:
+    class Dying(annoy.AnnoyIndex):
+        def build(self, *args, **kwargs):
+            die()
+    annoy.AnnoyIndex = Dying
+index.rebuild(Library(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+@pytest.mark.parametrize("moment", ["rename", "build"])
+def test_a_kill_during_rebuild_leaves_the_old_index_usable(lib: Library, moment: str) -> None:
+    rng = np.random.default_rng(5)
+    ids = _add(lib, _unit(rng, 20))
+    old = index.rebuild(lib).read_bytes()
+    new = _add(lib, _unit(rng, 5), start=20)
+    child = subprocess.run([sys.executable, "-c", _KILLED, str(lib.path), moment], capture_output=True, timeout=60)
+    assert child.returncode == -9, child.stderr
+    assert lib.index_path().read_bytes() == old  # untouched, still whole
+    leftovers = list(lib.path.parent.glob(".library.annoy.*.tmp"))
+    assert len(leftovers) == (moment == "rename")
+    assert not index.status(lib).fresh
+    ann = index.load(lib)  # rebuilds: the new tracks are found
+    assert set(new) <= set(ann.get_nns_by_item(ids[0], 25))
+    for tmp in leftovers:  # an hour later, the next rebuild sweeps what the killed one left
+        os.utime(tmp, (time.time() - 7200, time.time() - 7200))
+    index.rebuild(lib)
+    assert not list(lib.path.parent.glob(".library.annoy.*.tmp"))
