@@ -1,0 +1,421 @@
+"""The music library: one SQLite file (WAL mode) that ``musictag scan`` keeps in step with the folders.
+
+Tables (created with sqlite-utils; during a scan its main process is their only writer):
+
+- ``tracks``: ``id``, ``path`` (unique, a *path key*, see below), ``size``, ``mtime_ns``,
+  ``quick_hash`` (indexed, :func:`quick_hash`), ``duration``, ``format``, ``status`` (``'ok'``,
+  ``'silent'`` or ``'failed'``), ``error`` (why it failed; for an ``'ok'`` track, why its tag could
+  not be written), ``model_id``, ``genre`` (the model's top genre key, e.g. ``"hiphop"``),
+  ``confidence`` (its score), ``analysed_at`` (ISO 8601, UTC) and ``tag_state`` (what the scan did
+  to the genre tag: ``'written'``, ``'kept'``, ``'uncertain'``, ``'unsupported'``, ``'failed'``,
+  ``'restored'``, or NULL when nothing was decided yet).
+- ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
+- ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
+- ``tag_backups``: ``id``, ``track_id``, ``path``, ``field``, ``original`` (JSON of
+  :func:`musictag.tags.snapshot` taken just before a write), ``written`` (JSON list of the genres
+  written), ``written_at``.
+- ``meta``: ``key``, ``value``; ``schema_version``, and ``index_generation``, an integer bumped in
+  the same transaction as every change to ``embeddings``.
+
+Path keys: the ``path`` columns hold the absolute path as text, reversibly escaped so that file
+names that are not valid UTF-8 survive. :func:`path_to_key` takes ``os.fsdecode(path)`` (bytes
+that are not UTF-8 become lone surrogates, PEP 383) and writes every surrogate as ``U+10FFFD``
+followed by its four hex digits, and ``U+10FFFD`` itself as two of them; every other character
+is kept, so ordinary paths are stored as they are and a folder's key followed by ``/`` prefixes
+the keys of everything under it. :func:`key_to_path` undoes it, giving a ``str`` path that
+``open`` and ``os`` accept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musictag.errors import MusictagError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sqlite_utils import Database
+
+SCHEMA_VERSION = 1
+GENERATION_KEY = "index_generation"
+
+_ESCAPE = "\U0010fffd"
+_CHUNK = 1 << 16
+
+
+def default_db_path() -> Path:
+    """``$MUSICTAG_DB``, else ``library.db`` in the platform's user data folder for musictag."""
+    env = os.environ.get("MUSICTAG_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("musictag")) / "library.db"
+
+
+def path_to_key(path: str | bytes | os.PathLike) -> str:
+    """The ``tracks.path`` key of ``path``: absolute, escaped as the module docstring says."""
+    text = os.path.abspath(os.fsdecode(path))
+    if _ESCAPE not in text:
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    out = []
+    for ch in text:
+        if ch == _ESCAPE:
+            out.append(_ESCAPE * 2)
+        elif "\ud800" <= ch <= "\udfff":
+            out.append(f"{_ESCAPE}{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def key_to_path(key: str) -> str:
+    """The path (a ``str``, possibly with surrogate escapes) that :func:`path_to_key` made ``key`` from."""
+    if _ESCAPE not in key:
+        return key
+    out, i = [], 0
+    while i < len(key):
+        ch = key[i]
+        if ch != _ESCAPE:
+            out.append(ch)
+            i += 1
+        elif key[i + 1: i + 2] == _ESCAPE:
+            out.append(_ESCAPE)
+            i += 2
+        else:
+            out.append(chr(int(key[i + 1: i + 5], 16)))
+            i += 5
+    return "".join(out)
+
+
+def display_path(path: str | bytes | os.PathLike) -> str:
+    """``path`` as printable text: bytes that are not UTF-8 shown as ``\\xNN``."""
+    return os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def quick_hash(path: str | bytes | os.PathLike) -> str:
+    """A cheap content fingerprint: BLAKE2b of the size and the first, middle and last 64 KiB."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
+        if size <= 3 * _CHUNK:
+            h.update(f.read())
+        else:
+            for offset in (0, size // 2 - _CHUNK // 2, size - _CHUNK):
+                f.seek(offset)
+                h.update(f.read(_CHUNK))
+    return h.hexdigest()
+
+
+def key_range(folder_key: str) -> tuple[str, str]:
+    """``(low, high)`` such that ``low <= key < high`` exactly for the keys under the folder."""
+    prefix = folder_key.rstrip("/") + "/"
+    return prefix, prefix[:-1] + "0"  # "0" is the character after "/"
+
+
+def now_iso() -> str:
+    """The current time, UTC, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class LibraryBusy(MusictagError):
+    """Another musictag process is writing to the same library."""
+
+
+class Library:
+    """An open library database.
+
+    ``Library(path)`` opens (and creates, with its folder) the DB at ``path`` or
+    :func:`default_db_path`. With ``readonly`` it must exist and is opened read-only. With
+    ``lock`` it also takes the library's writer lock (``<db>.lock``, released when closed or
+    when the process dies), raising :class:`LibraryBusy` when another scan or restore holds it.
+    """
+
+    path_to_key = staticmethod(path_to_key)
+    key_to_path = staticmethod(key_to_path)
+    quick_hash = staticmethod(quick_hash)
+
+    def __init__(self, path: str | os.PathLike | None = None, *, readonly: bool = False,
+                 lock: bool = False) -> None:
+        from sqlite_utils import Database
+
+        self.path = Path(path) if path is not None else default_db_path()
+        self._lock_file = None
+        if readonly and not self.path.is_file():
+            raise UsageError(f"no library at {self.path}: run musictag scan first")
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise UsageError(f"cannot create the library folder {self.path.parent}: {e.strerror}") from None
+        if lock:
+            self._lock_file = _acquire_lock(self.path)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            else:
+                conn = sqlite3.connect(self.path)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            self.db: Database = Database(conn)
+            if not readonly:
+                self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._create_schema()
+            self._check_version()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise UsageError(f"{self.path}: not a usable musictag library ({e})") from None
+        except BaseException:
+            self.close()
+            raise
+
+    # --- opening -------------------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        db = self.db
+        if db.table_names() and not db["meta"].exists():
+            raise UsageError(f"{self.path}: an SQLite database, but not a musictag library")
+        with db.atomic():
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            db["tracks"].create({
+                "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str,
+                "duration": float, "format": str, "status": str, "error": str, "model_id": str,
+                "genre": str, "confidence": float, "analysed_at": str, "tag_state": str,
+            }, pk="id", not_null={"path", "status"}, if_not_exists=True)
+            db["tracks"].create_index(["path"], unique=True, if_not_exists=True)
+            db["tracks"].create_index(["quick_hash"], if_not_exists=True)
+            db["predictions"].create({"track_id": int, "genre": str, "score": float},
+                                     pk=("track_id", "genre"), if_not_exists=True)
+            db["embeddings"].create({"track_id": int, "dim": int, "vector": bytes}, pk="track_id",
+                                    if_not_exists=True)
+            db["tag_backups"].create({
+                "id": int, "track_id": int, "path": str, "field": str, "original": str, "written": str,
+                "written_at": str,
+            }, pk="id", if_not_exists=True)
+            db["tag_backups"].create_index(["track_id"], if_not_exists=True)
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                       [str(SCHEMA_VERSION)])
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
+
+    def _check_version(self) -> None:
+        found = self.meta_get("schema_version") if self.db["meta"].exists() else None
+        if found is None:
+            raise UsageError(f"{self.path}: not a musictag library (no schema version)")
+        if int(found) > SCHEMA_VERSION:
+            raise UsageError(f"{self.path}: library schema version {found} is newer than this musictag "
+                             f"understands ({SCHEMA_VERSION}); upgrade musictag")
+
+    def close(self) -> None:
+        """Close the connection and release the writer lock."""
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self.db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def index_path(self) -> Path:
+        """Where the Annoy index of this library lives: the DB path with the suffix ``.annoy``."""
+        return self.path.with_suffix(".annoy")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        """The ``meta`` value of ``key`` (text), or ``default``."""
+        rows = list(self.db.query("SELECT value FROM meta WHERE key = ?", [key]))
+        return rows[0]["value"] if rows and rows[0]["value"] is not None else default
+
+    def meta_set(self, key: str, value: Any) -> None:
+        """Set the ``meta`` value of ``key`` (stored as text; ``None`` stores NULL)."""
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                        "value = excluded.value", [key, None if value is None else str(value)])
+
+    def track_by_path(self, path: str | bytes | os.PathLike) -> dict[str, Any] | None:
+        """The ``tracks`` row of the file at ``path``, or None."""
+        rows = list(self.db.query("SELECT * FROM tracks WHERE path = ?", [path_to_key(path)]))
+        return rows[0] if rows else None
+
+    def track_by_hash(self, quick_hash: str) -> dict[str, Any] | None:
+        """A ``tracks`` row (the oldest) whose file has this quick hash, or None."""
+        rows = list(self.db.query("SELECT * FROM tracks WHERE quick_hash = ? ORDER BY id LIMIT 1", [quick_hash]))
+        return rows[0] if rows else None
+
+    def tracks(self) -> Iterator[dict[str, Any]]:
+        """Every ``tracks`` row."""
+        return self.db.query("SELECT * FROM tracks ORDER BY id")
+
+    def predictions(self, track_id: int) -> dict[str, float]:
+        """The stored genre scores of a track (empty when it has none)."""
+        return {r["genre"]: r["score"] for r in
+                self.db.query("SELECT genre, score FROM predictions WHERE track_id = ?", [track_id])}
+
+    def embedding(self, track_id: int) -> np.ndarray | None:
+        """The stored embedding of a track (float32, L2-normalised), or None."""
+        import numpy as np
+
+        rows = list(self.db.query("SELECT vector FROM embeddings WHERE track_id = ?", [track_id]))
+        return np.frombuffer(rows[0]["vector"], np.float32).copy() if rows else None
+
+    def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Track ids (int64) and their embeddings as one float32 matrix, ordered by track id."""
+        import numpy as np
+
+        ids, vectors = [], []
+        for track_id, blob in self.db.execute("SELECT track_id, vector FROM embeddings ORDER BY track_id"):
+            ids.append(track_id)
+            vectors.append(np.frombuffer(blob, np.float32))
+        if not vectors:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return np.asarray(ids, np.int64), np.stack(vectors).astype(np.float32, copy=False)
+
+    def genre_counts(self) -> list[tuple[str, int]]:
+        """``(genre key, tracks)`` over the analysed tracks, most common first."""
+        return [(r["genre"], r["n"]) for r in self.db.query(
+            "SELECT genre, COUNT(*) AS n FROM tracks WHERE status = 'ok' AND genre IS NOT NULL "
+            "GROUP BY genre ORDER BY n DESC, genre")]
+
+    def status_counts(self) -> dict[str, int]:
+        """Tracks per status (``ok``, ``silent``, ``failed``)."""
+        return {r["status"]: r["n"] for r in
+                self.db.query("SELECT status, COUNT(*) AS n FROM tracks GROUP BY status")}
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Rows whose analysis failed or whose tag could not be written, by path."""
+        return list(self.db.query("SELECT * FROM tracks WHERE error IS NOT NULL ORDER BY path"))
+
+    def backups(self, keys: Iterable[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Tag backups by path key, oldest first; only those under ``keys`` (files or folders) if given."""
+        rows = list(self.db.query("SELECT * FROM tag_backups ORDER BY id"))
+        wanted = None if keys is None else list(keys)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if wanted is None or any(_covers(k, row["path"]) for k in wanted):
+                row["original"] = json.loads(row["original"])
+                row["written"] = json.loads(row["written"]) if row["written"] else None
+                out.setdefault(row["path"], []).append(row)
+        return out
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def transaction(self) -> contextlib.AbstractContextManager:
+        """A transaction: everything inside commits together or not at all."""
+        return self.db.atomic()
+
+    def save_track(self, row: dict[str, Any], scores: dict[str, float] | None = None,
+                   embedding: bytes | None = None) -> int:
+        """Insert or update (by path) a track row with its predictions and embedding; return its id.
+
+        Predictions and embedding are replaced by the ones given (none: deleted).
+        """
+        existing = list(self.db.query("SELECT id FROM tracks WHERE path = ?", [row["path"]]))
+        with self.transaction():
+            if existing:
+                track_id = existing[0]["id"]
+                self.db["tracks"].update(track_id, row)
+            else:
+                track_id = self.db["tracks"].insert(row).last_pk
+            self.db.execute("DELETE FROM predictions WHERE track_id = ?", [track_id])
+            if scores:
+                self.db["predictions"].insert_all(
+                    {"track_id": track_id, "genre": g, "score": float(s)} for g, s in scores.items())
+            had = self.db.execute("DELETE FROM embeddings WHERE track_id = ?", [track_id]).rowcount
+            if embedding is not None:
+                self.db["embeddings"].insert({"track_id": track_id, "dim": len(embedding) // 4,
+                                              "vector": embedding})
+            if had or embedding is not None:
+                self._bump_generation()
+        return int(track_id)
+
+    def update_track(self, track_id: int, **values: Any) -> None:
+        """Change some columns of a track row."""
+        self.db["tracks"].update(track_id, values)
+
+    def move_track(self, track_id: int, new_path_key: str, **values: Any) -> None:
+        """Give a track (and its tag backups) a new path; the embedding stays, keyed by id."""
+        with self.transaction():
+            self.db["tracks"].update(track_id, {"path": new_path_key, **values})
+            self.db.execute("UPDATE tag_backups SET path = ? WHERE track_id = ?", [new_path_key, track_id])
+
+    def delete_tracks(self, track_ids: Iterable[int]) -> int:
+        """Delete tracks with their predictions, embeddings and tag backups; return how many."""
+        ids = list(track_ids)
+        if not ids:
+            return 0
+        with self.transaction():
+            gone = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for table in ("predictions", "tag_backups"):
+                    self.db.execute(f"DELETE FROM {table} WHERE track_id IN ({marks})", chunk)
+                gone += self.db.execute(f"DELETE FROM embeddings WHERE track_id IN ({marks})", chunk).rowcount
+                self.db.execute(f"DELETE FROM tracks WHERE id IN ({marks})", chunk)
+            if gone:
+                self._bump_generation()
+        return len(ids)
+
+    def add_backup(self, track_id: int, path_key: str, snapshot: dict[str, Any], written: list[str]) -> int:
+        """Store a file's genre field as it was, before a write of ``written``; return the backup id."""
+        return int(self.db["tag_backups"].insert({
+            "track_id": track_id, "path": path_key, "field": snapshot["field"],
+            "original": json.dumps(snapshot), "written": json.dumps(written), "written_at": now_iso(),
+        }).last_pk)
+
+    def delete_backups(self, backup_ids: Iterable[int]) -> None:
+        """Forget tag backups (after a restore, or a write that did not happen)."""
+        for backup_id in backup_ids:
+            self.db.execute("DELETE FROM tag_backups WHERE id = ?", [backup_id])
+
+    def _bump_generation(self) -> None:
+        self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
+                        [GENERATION_KEY])
+
+
+def _covers(key: str, path_key: str) -> bool:
+    """Whether ``key`` (a file's or a folder's) is ``path_key`` or a folder holding it."""
+    low, high = key_range(key)
+    return path_key == key or low <= path_key < high
+
+
+def _acquire_lock(db_path: Path):
+    """Take the exclusive writer lock of a library (a locked ``<db>.lock`` file holding our pid)."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    f = open(lock_path, "a+")  # held open for the life of the Library
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise LibraryBusy(f"the library {db_path} is in use by another musictag scan or restore{who}; "
+                          "wait for it to finish, or use --db for another library") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
