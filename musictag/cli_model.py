@@ -41,12 +41,14 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="Per-feature scaling fitted on the training tracks.")
 @click.option("--mixup", type=click.FloatRange(0), default=0.2, show_default=True,
               help="Mixup strength (Beta alpha); 0 turns it off.")
+@click.option("--augment", default="mp3,loud", show_default=True,
+              help="Comma-separated augmentations of the training tracks (mp3, loud, mp3+loud) or 'none'.")
 @click.option("--cache", "cache", default=None,
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
               show_default=True, help="Folder to write the model into.")
 def train(data_dir: Path, arch: str, split: str, folds: int, seed: int, epochs: int, batch_size: int,
-          scaling: str, mixup: float, cache: str | None, out: Path) -> None:
+          scaling: str, mixup: float, augment: str, cache: str | None, out: Path) -> None:
     """Train a genre model on DATA_DIR laid out as <genre>/<track> (GTZAN, or any such tree).
 
     Splits are by track, never by window. Writes model.keras, model.tflite, model.json,
@@ -54,12 +56,19 @@ def train(data_dir: Path, arch: str, split: str, folds: int, seed: int, epochs: 
     """
     import time
 
+    from musictag.augment import AUGMENTATIONS
     from musictag.dataset import find_labelled_tracks
     from musictag.train import TrainConfig
     from musictag.trainer import Trainer, write_outputs
 
+    chosen = tuple(a for a in augment.split(",") if a and a != "none")
+    unknown = [a for a in chosen if a not in AUGMENTATIONS]
+    if unknown:
+        raise click.BadParameter(f"unknown augmentation {unknown[0]!r}; choose from {', '.join(AUGMENTATIONS)}",
+                                 param_hint="--augment")
     start = time.monotonic()
-    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, seed=seed, scaling=scaling, mixup=mixup)
+    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, seed=seed, scaling=scaling, mixup=mixup,
+                      augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
     with _bar(len(find_labelled_tracks(data_dir)), "features") as bar:
         fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())

@@ -78,25 +78,38 @@ def cached_windows(path: Path, cache_dir: Path | None, variant: str = "",
 
 @dataclass
 class FeatureSet:
-    """Windows of many tracks, flattened, with the track each window came from."""
+    """Windows of many tracks, with the same tracks' windows under each augmentation."""
 
     tracks: list[LabelledTrack]
     windows: list[np.ndarray]  # one (n_i, 44, 216) array per track
     skipped: list[tuple[Path, str]]  # unreadable files and the reason
+    augmented: dict[str, list[np.ndarray]]  # augmentation name -> windows, aligned with ``tracks``
 
 
 def load_feature_set(tracks: Sequence[LabelledTrack], cache_dir: Path | None,
-                     progress: Callable[[LabelledTrack], None] | None = None) -> FeatureSet:
-    """Features of every track; unreadable files are skipped and listed with their reason."""
+                     progress: Callable[[LabelledTrack], None] | None = None,
+                     augmentations: Sequence[str] = ()) -> FeatureSet:
+    """Features of every track, plain and augmented; unreadable files are skipped with their reason.
+
+    ``progress`` is called once per track.
+    """
+    from musictag.augment import AUGMENTATIONS
+
     kept, windows, skipped = [], [], []
+    augmented: dict[str, list[np.ndarray]] = {a: [] for a in augmentations}
     for t in tracks:
         try:
             w = cached_windows(t.path, cache_dir)
+            extra = {a: cached_windows(t.path, cache_dir, a,
+                                       lambda p, a=a: track_features(p, AUGMENTATIONS[a]).windows)
+                     for a in augmentations}
         except DecodeError as e:
             skipped.append((t.path, e.reason))
         else:
             kept.append(t)
             windows.append(w)
+            for a, aw in extra.items():
+                augmented[a].append(aw)
         if progress:
             progress(t)
-    return FeatureSet(kept, windows, skipped)
+    return FeatureSet(kept, windows, skipped, augmented)

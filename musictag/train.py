@@ -69,6 +69,7 @@ class TrainConfig:
     mixup: float = 0.2  # Beta(a, a) mixing of window pairs; 0 = off
     seed: int = 0
     scaling: str = "standard"
+    augment: tuple[str, ...] = ("mp3", "loud")  # training tracks are also seen through these
 
 
 def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.ndarray],

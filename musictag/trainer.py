@@ -22,6 +22,8 @@ from musictag.train import (
 )
 
 SPLITS = ("random", "kfold", "filtered")
+#: Held-out tracks are also scored through this augmentation: a modern, lossy rendering of the audio.
+ROBUSTNESS_CHECK = "mp3+loud"
 CONFIDENCE_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
@@ -34,6 +36,7 @@ class Heldout:
     window_true: list[np.ndarray]
     window_prob: list[np.ndarray]
     fold_accuracy: list[float]
+    robust_correct: list[bool]  # held-out track right when heard through ROBUSTNESS_CHECK
 
     def metrics(self, genres: list[str]) -> dict:
         """Classification metrics of the pooled predictions, plus confidence coverage."""
@@ -41,6 +44,8 @@ class Heldout:
         m = classification_metrics(genres, np.asarray(self.track_true), track_prob,
                                    np.concatenate(self.window_true), np.concatenate(self.window_prob))
         m["confidence"] = confidence_table(np.asarray(self.track_true), track_prob)
+        m["robustness"] = {"augmentation": ROBUSTNESS_CHECK,
+                           "track_accuracy": float(np.mean(self.robust_correct))}
         if len(self.fold_accuracy) > 1:
             m["fold_track_accuracy"] = self.fold_accuracy
             m["track_accuracy_mean"] = float(np.mean(self.fold_accuracy))
@@ -72,7 +77,8 @@ class Trainer:
         tracks = find_labelled_tracks(data_dir)
         if not tracks:
             raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
-        fs = load_feature_set(tracks, cache_dir, progress)
+        fs = load_feature_set(tracks, cache_dir, progress,
+                              augmentations=tuple(dict.fromkeys((*self.cfg.augment, ROBUSTNESS_CHECK))))
         for path, reason in fs.skipped:
             self.log(f"skipped {path}: {reason}")
         if len({t.label for t in fs.tracks}) < 2:
@@ -83,35 +89,43 @@ class Trainer:
              val: list[int] | None, tag: str, fixed_epochs: int | None = None):
         scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
 
-        def scaled(idx: list[int]):
-            x, y = stack_windows([fs.windows[i] for i in idx], [lab[i] for i in idx])
+        def scaled(idx: list[int], augment: tuple[str, ...] = ()):
+            sources = [fs.windows, *(fs.augmented[a] for a in augment)]
+            x, y = stack_windows([src[i] for src in sources for i in idx], [lab[i] for _ in sources for i in idx])
             return scaler.apply(x), y
 
         def on_epoch(epoch: int, logs: dict) -> None:
             figures = "  ".join(f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate")
             self.log(f"{tag}epoch {epoch:3d}  {figures}")
 
-        model, history, best = fit_network(self.cfg, n_genres, scaled(train),
+        model, history, best = fit_network(self.cfg, n_genres, scaled(train, self.cfg.augment),
                                            scaled(val) if val else None, on_epoch, fixed_epochs)
         return model, scaler, history, best
 
-    def _predict(self, model, scaler: Scaler, fs: FeatureSet, idx: list[int]):
-        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0),
-                                   [fs.windows[i] for i in idx])
+    @staticmethod
+    def _predict(model, scaler: Scaler, windows: list[np.ndarray]):
+        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0), windows)
 
-    def run(self, fs: FeatureSet, split: str, folds: int = 5) -> tuple:
-        """Fit and evaluate; returns ``(model, scaler, train indices, history, metrics, split info)``."""
+    def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> tuple:
+        """Fit and evaluate; returns ``(model, scaler, train indices, history, metrics, genres)``.
+
+        With k-fold the figures are out-of-fold and, when ``refit``, a final model is fitted on every
+        track for the median best epoch (without ``refit`` the returned model is the last fold's).
+        """
         genres = sorted({t.label for t in fs.tracks})
         lab = [genres.index(t.label) for t in fs.tracks]
-        held = Heldout([], [], [], [], [])
+        held = Heldout([], [], [], [], [], [])
 
         def evaluate(model, scaler, test: list[int]) -> None:
-            track_prob, window_prob = self._predict(model, scaler, fs, test)
+            track_prob, window_prob = self._predict(model, scaler, [fs.windows[i] for i in test])
             held.track_true.extend(lab[i] for i in test)
             held.track_prob.extend(track_prob)
             held.window_true.extend(np.full(len(p), lab[i]) for i, p in zip(test, window_prob, strict=True))
             held.window_prob.extend(window_prob)
-            held.fold_accuracy.append(float((track_prob.argmax(1) == np.asarray([lab[i] for i in test])).mean()))
+            truth = np.asarray([lab[i] for i in test])
+            held.fold_accuracy.append(float((track_prob.argmax(1) == truth).mean()))
+            robust_prob, _ = self._predict(model, scaler, [fs.augmented[ROBUSTNESS_CHECK][i] for i in test])
+            held.robust_correct.extend((robust_prob.argmax(1) == truth).tolist())
 
         if split == "kfold":
             best_epochs, history = [], {}
@@ -124,9 +138,10 @@ class Trainer:
                 best_epochs.append(best)
                 history = history or hist
             epochs = int(np.median(best_epochs))
-            train = list(range(len(lab)))
-            self.log(f"final fit on all {len(train)} tracks for {epochs} epochs (median best epoch)")
-            model, scaler, _, _ = self._fit(fs, lab, len(genres), train, None, "final ", epochs)
+            if refit:
+                train = list(range(len(lab)))
+                self.log(f"final fit on all {len(train)} tracks for {epochs} epochs (median best epoch)")
+                model, scaler, _, _ = self._fit(fs, lab, len(genres), train, None, "final ", epochs)
             info = {"split": "kfold", "folds": folds, "seed": self.cfg.seed, "final_epochs": epochs,
                     "n_train": len(train), "note": "metrics are out-of-fold; the model is refitted on all tracks"}
         else:
