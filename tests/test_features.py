@@ -48,6 +48,22 @@ def test_row_names_and_settings() -> None:
     assert (s["sample_rate"], s["hop"], s["window_frames"], s["window_step"]) == (22050, 512, 216, 129)
 
 
+def test_spectral_shape_matches_librosa() -> None:
+    import librosa
+
+    rng = np.random.default_rng(0)
+    y = audiogen.sweep(4.0, SAMPLE_RATE) + 0.05 * rng.standard_normal(4 * SAMPLE_RATE).astype(np.float32)
+    y[SAMPLE_RATE: 2 * SAMPLE_RATE] = 0  # silent frames too
+    S = np.abs(librosa.stft(y, n_fft=features.N_FFT, hop_length=HOP, dtype=np.complex64))
+    centroid, bandwidth, rolloff = features.spectral_shape(S)
+    expected_centroid = librosa.feature.spectral_centroid(S=S, sr=SAMPLE_RATE)
+    np.testing.assert_allclose(centroid, expected_centroid, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(bandwidth, librosa.feature.spectral_bandwidth(
+        S=S, sr=SAMPLE_RATE, centroid=expected_centroid), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(rolloff, librosa.feature.spectral_rolloff(S=S, sr=SAMPLE_RATE), rtol=1e-6)
+    assert centroid.dtype == bandwidth.dtype == rolloff.dtype == np.float32
+
+
 def test_frame_features_has_one_column_per_hop() -> None:
     y = audiogen.sweep(3.0, SAMPLE_RATE)
     frames = frame_features(y)
