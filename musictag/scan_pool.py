@@ -1,0 +1,214 @@
+"""The scan's process pool: one file per worker at a time, results streamed back as they finish.
+
+Why not ``concurrent.futures``: a worker that crashes inside a C decoder (or hangs) must cost
+one file, named, not the whole pool. Each worker here owns a pipe and holds at most one file, so
+a dead worker's file is known: it is reported as failed and the worker replaced; a file that
+runs past its time limit gets its worker killed the same way.
+
+Start method: ``forkserver`` where the platform has it (Linux, macOS), else ``spawn``. The fork
+server is a clean single-threaded process that imports and warms up :mod:`musictag.scan_worker`
+once, so workers start in milliseconds without the several seconds of imports and numba
+compilation each would pay under ``spawn``, while the main process (which may run a progress
+thread) never forks itself. BLAS, OpenMP and numba are held to one thread per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from musictag.errors import MusictagError
+
+#: A file whose analysis takes longer than this is given up (its worker is killed).
+FILE_TIMEOUT_S = 300.0
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+_POLL_S = 0.2
+_START_TIMEOUT_S = 600.0
+
+
+def _context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["musictag.scan_worker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_main(conn: Connection, model_dir: str | None) -> None:
+    from musictag.scan_worker import serve
+
+    serve(conn, model_dir)
+
+
+@contextlib.contextmanager
+def _one_thread_env() -> Iterator[None]:
+    """Set the thread-count variables to 1 while processes start (they copy the environment)."""
+    saved = {name: os.environ.get(name) for name in _THREAD_VARS}
+    os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass
+class Outcome:
+    """What a worker found out about one file (plain data, cheap to send back)."""
+
+    quick_hash: str | None = None
+    format: str | None = None
+    duration: float | None = None
+    scores: list[float] | None = None  # in the model's genre order
+    embedding: bytes | None = None  # float32, L2-normalised
+    silent: bool = False
+    error: str | None = None  # one line, for the user
+    peak_rss: int = 0  # bytes, of the worker so far
+    seconds: float = 0.0
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task: tuple[str, str] | None = None
+    started: float = 0.0
+    ready: bool = False
+
+
+@dataclass
+class Pool:
+    """``jobs`` worker processes, each with its own model loaded from ``model_dir``."""
+
+    model_dir: str | None
+    jobs: int
+    timeout: float = FILE_TIMEOUT_S
+    model_id: str | None = None
+    _workers: list[_Worker] = field(default_factory=list)
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start_worker(self) -> _Worker:
+        ctx = _context()
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_worker_main, args=(child, self.model_dir), daemon=True,
+                              name="musictag-scan-worker")
+        with _one_thread_env():
+            process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._workers.append(worker)
+        return worker
+
+    def start(self) -> None:
+        """Start the workers and wait until each has loaded the model (raises if one cannot)."""
+        for _ in range(self.jobs - len(self._workers)):
+            self._start_worker()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        for worker in self._workers:
+            while not worker.ready:
+                self._await_ready(worker, deadline)
+
+    def _await_ready(self, worker: _Worker, deadline: float) -> None:
+        if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise MusictagError("the scan workers did not start in time")
+        self._receive(worker)
+
+    def _receive(self, worker: _Worker) -> tuple[str, Outcome] | None:
+        """Read one message from ``worker``: a finished file, or None for a start-up message."""
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(1)
+            if not worker.ready:
+                raise MusictagError("a scan worker exited while starting "
+                                    f"(exit code {worker.process.exitcode})") from None
+            return None
+        if message[0] == "fatal":
+            raise MusictagError(message[1])
+        if message[0] == "ready":
+            worker.ready = True
+            self.model_id = message[1]
+            return None
+        worker.task = None
+        return message[1], message[2]
+
+    def imap(self, tasks: Iterable[tuple[str, str]], should_stop: Callable[[], bool] = lambda: False
+             ) -> Iterator[tuple[str, Outcome]]:
+        """Analyse ``(key, path)`` tasks; yield ``(key, Outcome)`` in the order they finish.
+
+        A worker that dies or overruns :attr:`timeout` yields a failed outcome for its file and
+        is replaced. Stops early (results in flight are dropped) once ``should_stop()`` is true.
+        """
+        queue = deque(tasks)
+        self.start()
+        while queue or any(w.task for w in self._workers):
+            if should_stop():
+                return
+            for worker in self._workers:
+                if worker.task is None and queue:
+                    worker.task = queue.popleft()
+                    worker.started = time.monotonic()
+                    worker.conn.send(worker.task)
+            busy = [w for w in self._workers if w.task]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=_POLL_S)
+            for worker in busy:
+                if worker.conn in ready:
+                    result = self._receive(worker)
+                    if result is not None:
+                        yield result
+                        continue
+                if worker.process.sentinel in ready or not worker.process.is_alive():
+                    yield self._replace(worker, _death_reason(worker.process))
+                elif time.monotonic() - worker.started > self.timeout:
+                    yield self._replace(worker, f"analysis took longer than {self.timeout:.0f} s and was stopped")
+
+    def _replace(self, worker: _Worker, reason: str) -> tuple[str, Outcome]:
+        """Kill ``worker``, start another in its place; return its file's failed outcome."""
+        key = worker.task[0]
+        self._stop(worker)
+        self._workers.remove(worker)
+        self._start_worker()
+        return key, Outcome(error=reason)
+
+    def _stop(self, worker: _Worker) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
+
+    def close(self) -> None:
+        """Stop every worker now (files in flight are dropped)."""
+        for worker in self._workers:
+            if worker.task is None and worker.process.is_alive():
+                with contextlib.suppress(OSError):
+                    worker.conn.send(None)
+        for worker in self._workers:
+            worker.process.join(0.5 if worker.task is None else 0)
+            self._stop(worker)
+        self._workers.clear()
+
+
+def _death_reason(process: Any) -> str:
+    process.join(1)
+    code = process.exitcode
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            return f"the decoder crashed ({signal.Signals(-code).name}) while analysing this file"
+    return f"the analysis process died (exit code {code}) while analysing this file"

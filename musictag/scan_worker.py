@@ -1,0 +1,111 @@
+"""The scan's worker side: check, decode, featurise and classify one file at a time.
+
+Each worker process loads its own :class:`~musictag.runtime.GenreModel` once, then answers
+requests from the scan's main process (see :mod:`musictag.scan_pool`) with plain data: an
+:class:`Outcome` per file, never an exception.
+
+Importing this module loads and warms up the whole analysis stack (librosa's lazy submodules,
+numba's compiled functions, the filter banks): seconds of work that the scan's fork server does
+once, so that every worker forked from it starts warm. The main process never imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from musictag.audio import SAMPLE_RATE, DecodeError, probe
+from musictag.errors import MusictagError
+from musictag.features import audio_features
+from musictag.library import quick_hash
+from musictag.runtime import GenreModel
+from musictag.scan_pool import Outcome
+from musictag.sniff import NotAudio, sniff
+
+
+def analyse_file(model: GenreModel, path: str) -> Outcome:
+    """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``."""
+    started = time.perf_counter()
+    out = Outcome()
+    try:
+        probe(path)  # readable, a regular file, a header a decoder accepts
+        out.format = sniff(path)
+        out.quick_hash = quick_hash(path)
+        analysis = model.analyse(path)
+        out.duration = float(analysis.duration)
+        out.silent = bool(analysis.silent)
+        out.scores = [float(s) for s in analysis.scores]
+        out.embedding = np.asarray(analysis.embedding, np.float32).tobytes()
+    except DecodeError as e:
+        out.error = e.reason
+    except NotAudio as e:
+        out.error = e.reason
+    except MemoryError:
+        out.error = "out of memory while analysing the file"
+    except OSError as e:
+        out.error = f"cannot read the file: {e.strerror or e}"
+    except Exception as e:  # a decoder or library bug must not stop the scan; report it in one line
+        detail = str(e).strip().splitlines()
+        out.error = f"unexpected error while analysing: {type(e).__name__}" + (f": {detail[0][:160]}" if detail else "")
+    out.peak_rss = peak_rss()
+    out.seconds = time.perf_counter() - started
+    return out
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def serve(conn: Connection, model_dir: str | None) -> None:
+    """A worker's life: load the model, then analyse each ``(key, path)`` received until ``None``.
+
+    Sends ``("ready", model_id)`` or ``("fatal", message)`` first, then ``("done", key, Outcome)``
+    per request. Ctrl-C is left to the main process; the C libraries' own chatter on the
+    terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1 and 2 at /dev/null.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    try:
+        model = GenreModel(model_dir)
+    except MusictagError as e:
+        conn.send(("fatal", str(e)))
+        return
+    conn.send(("ready", model.model_id))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # the main process is gone
+            return
+        if request is None:
+            return
+        key, path = request
+        try:
+            conn.send(("done", key, analyse_file(model, path)))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def warm_up() -> None:
+    """Import the decoders and run the feature code once on a short synthetic signal."""
+    import av  # noqa: F401
+    import soundfile  # noqa: F401
+    import soxr  # noqa: F401
+
+    t = np.arange(SAMPLE_RATE * 6, dtype=np.float32) / SAMPLE_RATE
+    audio_features((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+
+
+try:
+    warm_up()
+except Exception:  # warming up is only an optimisation; a real problem shows in the worker's results
+    pass
