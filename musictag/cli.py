@@ -36,6 +36,11 @@ from musictag.cli_similar import index, map_command, similar  # noqa: E402
 for _command in (similar, index, map_command):
     cli.add_command(_command)
 
+from musictag.cli_scan import errors, restore, scan, stats  # noqa: E402
+
+for _command in (scan, restore, stats, errors):
+    cli.add_command(_command)
+
 
 def main() -> None:
     """Entry point of the ``musictag`` console script: user errors never show a traceback."""

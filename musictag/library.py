@@ -344,8 +344,10 @@ class Library:
         return int(track_id)
 
     def update_track(self, track_id: int, **values: Any) -> None:
-        """Change some columns of a track row."""
-        self.db["tracks"].update(track_id, values)
+        """Change some columns of a track row (a row that is gone is left gone)."""
+        if values:
+            columns = ", ".join(f"[{name}] = ?" for name in values)
+            self.db.execute(f"UPDATE tracks SET {columns} WHERE id = ?", [*values.values(), track_id])
 
     def move_track(self, track_id: int, new_path_key: str, **values: Any) -> None:
         """Give a track (and its tag backups) a new path; the embedding stays, keyed by id."""

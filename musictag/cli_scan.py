@@ -1,0 +1,236 @@
+"""``musictag scan``, ``restore``, ``stats`` and ``errors``: thin commands over scan.py and library.py.
+
+Results go to stdout, progress and failures to stderr. Nothing heavy is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from musictag.scan import RestoreReport, ScanReport
+
+_DB_HELP = "Library database (default: $MUSICTAG_DB, else library.db in the user data folder)."
+_LISTED = 20  # uncertain tracks and changes listed in the human summary
+
+
+def _db_option(f):
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB",
+                        default=None, help=_DB_HELP)(f)
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+@click.command()
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
+@_db_option
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              envvar="MUSICTAG_MODEL", default=None, help="Model folder (default: the shipped model).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Worker processes (default: one per CPU core).")
+@click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
+@click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Leave a track untagged (uncertain) when its best genre scores below this "
+                   "[default: 0.5, see the README].")
+@click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
+              help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
+@click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
+                                             "their version).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.pass_context
+def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
+         dry_run: bool, overwrite: bool, min_confidence: float | None, top_k: int, id3v23: bool,
+         as_json: bool) -> None:
+    """Analyse the audio files under DIRS, store them in the library and tag their genres.
+
+    Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
+    are pruned and failed ones retried. By default only empty genre fields are filled; the old
+    value of every changed field is kept, for `musictag restore`.
+    """
+    from musictag.scan import DEFAULT_MIN_CONFIDENCE, ScanOptions, interruptible
+    from musictag.scan import scan as run_scan
+
+    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, overwrite=overwrite,
+                          min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+                          top_k=top_k, id3v23=id3v23)
+    with _progress_bar() as progress, interruptible() as should_stop:
+        report = run_scan(dirs, db, options, progress, should_stop)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_scan(report)
+    _print_errors(report.errors)
+    if report.interrupted:
+        click.echo("musictag: interrupted; finished work is saved, run the same scan again to resume", err=True)
+    ctx.exit(report.exit_code)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr (count, rate, ETA), fed by the scan's progress callback."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = _console(stderr=True)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=console, transient=True,
+                            disable=not console.is_terminal)
+        self.task = None
+        self.phase = None
+        self.phase_start = 0.0
+
+    def __enter__(self) -> _progress_bar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase:
+            if self.task is not None:
+                self.bar.remove_task(self.task)
+            self.phase, self.phase_start = phase, time.monotonic()
+            self.task = self.bar.add_task(phase, total=total or None, rate="")
+        elapsed = time.monotonic() - self.phase_start
+        rate = f"{done / elapsed * 60:,.0f}/min" if done and elapsed > 0 else ""
+        self.bar.update(self.task, completed=done, total=total or None, rate=rate)
+
+
+def _print_scan(report: ScanReport) -> None:
+    from rich.table import Table
+
+    console = _console()
+    verb = "would be " if report.dry_run else ""
+    table = Table(title="musictag scan" + (" (dry run: nothing written)" if report.dry_run else ""),
+                  show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [("found", report.found), ("analysed", report.analysed), ("skipped, unchanged", report.skipped),
+            ("moved", report.moved), ("pruned", report.pruned), (f"{verb}tagged", report.tagged),
+            ("kept their genre", report.kept), ("left uncertain", report.uncertain), ("silent", report.silent),
+            ("format without genre tag", report.untaggable), ("failed", report.failed)]
+    for label, value in rows:
+        if value or label in ("found", "analysed", "tagged", "failed"):
+            table.add_row(label, f"{value:,}")
+    table.add_row("time", f"{report.seconds:.1f} s")
+    console.print(table)
+    if report.dry_run:
+        for move in report.moves:
+            console.print(f"would move   {move['from']} -> {move['to']}", markup=False)
+        for path in report.pruned_paths:
+            console.print(f"would prune  {path}", markup=False)
+        for change in report.changes:
+            old = ", ".join(change.old) or "(no genre)"
+            console.print(f"would tag    {change.path}: {old} -> {', '.join(change.new)}", markup=False)
+    for track in report.uncertain_tracks[:_LISTED]:
+        console.print(f"uncertain    {track['path']} (best: {track['genre']}, {track['confidence']:.2f})",
+                      markup=False)
+    if len(report.uncertain_tracks) > _LISTED:
+        console.print(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")
+
+
+def _print_errors(errors: list[dict[str, str]]) -> None:
+    for error in errors:
+        click.echo(f"failed: {error['path']}: {error['reason']}", err=True)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_db_option
+@click.option("--dry-run", is_flag=True, help="Show what would be put back; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
+@click.pass_context
+def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Put back the genre tags that scans changed, exactly as they were.
+
+    With PATHS, only those files and the files under those folders; without, every file.
+    """
+    from musictag.scan import restore as run_restore
+
+    report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"restored": report.restored, "errors": report.errors,
+                               "unmatched": report.unmatched, "dry_run": dry_run}, indent=2))
+    else:
+        verb = "would restore" if dry_run else "restored"
+        for item in report.restored:
+            values = ", ".join(item["values"]) or "(no genre)"
+            click.echo(f"{verb}: {item['path']}: {values}")
+        click.echo(f"{len(report.restored)} file(s) {verb}")
+    for path in report.unmatched:
+        click.echo(f"musictag: no tag backups for {path}", err=True)
+    _print_errors(report.errors)
+    ctx.exit(report.exit_code)
+
+
+@click.command()
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON on stdout.")
+def stats(db: Path | None, as_json: bool) -> None:
+    """Show how many tracks of each genre the library holds."""
+    from musictag.library import Library
+    from musictag.tags import display_name
+
+    with Library(db, readonly=True) as library:
+        genres = library.genre_counts()
+        statuses = library.status_counts()
+    total = sum(statuses.values())
+    if as_json:
+        click.echo(json.dumps({"genres": [{"genre": g, "name": display_name(g), "tracks": n} for g, n in genres],
+                               "tracks": total, **{s: statuses.get(s, 0) for s in ("ok", "silent", "failed")}},
+                              indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{total:,} tracks in the library")
+    table.add_column("genre")
+    table.add_column("tracks", justify="right")
+    table.add_column("share", justify="right")
+    analysed = sum(n for _, n in genres) or 1
+    for genre, n in genres:
+        table.add_row(display_name(genre), f"{n:,}", f"{100 * n / analysed:.1f}%")
+    for status, label in (("silent", "(silent)"), ("failed", "(failed)")):
+        if statuses.get(status):
+            table.add_row(label, f"{statuses[status]:,}", "")
+    _console().print(table)
+
+
+@click.command()
+@_db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+def errors(db: Path | None, as_json: bool) -> None:
+    """List the files the last scans could not analyse or tag, with the reasons."""
+    from musictag.library import Library, display_path, key_to_path
+
+    with Library(db, readonly=True) as library:
+        rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r["path"])), "reason": r["error"],
+                                       "status": r["status"]} for r in library.problems()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['path']}: {row['reason']}")
+    if not rows:
+        click.echo("no failed files", err=True)

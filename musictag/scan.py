@@ -1,0 +1,610 @@
+"""``musictag scan``: keep the library in step with the folders, analyse what changed, tag genres.
+
+One scan: find the audio files under the given folders; compare each with its library row
+(same size and mtime, analysed by this model: skipped without decoding; the same quick hash as a
+row whose file is gone: a move, the row follows; a row whose file was not found: pruned); analyse
+the rest in a process pool (:mod:`musictag.scan_pool`); store each result and write its genre
+tag from the main process, the library's only writer; rebuild the Annoy index when embeddings
+changed. Interrupted (Ctrl-C, SIGTERM), it commits what finished and stops; killed, it loses at
+most the files in flight and the last uncommitted batch, and the next scan resumes.
+
+Tags: by default only an empty genre field is filled; ``overwrite`` replaces. The ``top_k`` best
+genres whose score reaches ``min_confidence`` are written (a track with none is *uncertain* and
+left untagged). The field's old value is stored in ``tag_backups`` and committed before every
+write, so :func:`restore` can always put it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat as stat_mod
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musictag.audio import AUDIO_EXTENSIONS
+from musictag.errors import UsageError
+from musictag.library import (
+    Library,
+    display_path,
+    key_range,
+    key_to_path,
+    now_iso,
+    path_to_key,
+    quick_hash,
+)
+
+#: Default --min-confidence: below it a track's genre counts as uncertain and is not written.
+#: Chosen from the shipped model's validation figures (see the README, "Confidence").
+DEFAULT_MIN_CONFIDENCE = 0.5
+#: A folder holding a file of this name is skipped with everything under it.
+IGNORE_FILE = ".musictag-ignore"
+_BATCH_ROWS = 64
+_BATCH_SECONDS = 2.0
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total); total 0 when unknown
+
+
+@dataclass
+class ScanOptions:
+    """How a scan analyses and tags (the CLI options of ``musictag scan``)."""
+
+    model_dir: str | os.PathLike | None = None  # None: the shipped model
+    jobs: int | None = None  # worker processes; None: one per CPU core
+    dry_run: bool = False
+    overwrite: bool = False
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    top_k: int = 1
+    id3v23: bool = False
+
+
+@dataclass
+class TagChange:
+    """A genre field that the scan changed (or, in a dry run, would change)."""
+
+    path: str
+    old: list[str]
+    new: list[str]
+
+
+@dataclass
+class ScanReport:
+    """What a scan found and did; ``to_json()`` is the ``--json`` output."""
+
+    found: int = 0
+    analysed: int = 0
+    skipped: int = 0
+    moved: int = 0
+    pruned: int = 0
+    tagged: int = 0
+    uncertain: int = 0
+    failed: int = 0
+    silent: int = 0
+    kept: int = 0  # had a genre already (no --overwrite)
+    untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
+    errors: list[dict[str, str]] = field(default_factory=list)
+    uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[TagChange] = field(default_factory=list)
+    moves: list[dict[str, str]] = field(default_factory=list)
+    pruned_paths: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    dry_run: bool = False
+    model_id: str | None = None
+    db: str | None = None
+    worker_peak_rss: int = 0  # bytes, the largest of any worker
+
+    @property
+    def exit_code(self) -> int:
+        """0 when all went well, 1 when some files failed, 130 when interrupted."""
+        return 130 if self.interrupted else 1 if self.failed else 0
+
+    def fail(self, path: str | bytes | os.PathLike, reason: str) -> None:
+        """Count a failed file and keep its one-line reason."""
+        self.failed += 1
+        self.errors.append({"path": display_path(path), "reason": reason})
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable summary."""
+        out = asdict(self)
+        out["changes"] = [asdict(c) for c in self.changes]
+        return out
+
+
+# --- finding files -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    files: list[tuple[str, str, os.stat_result | None]] = field(default_factory=list)  # key, path, stat
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # folder path, reason
+    roots: list[str] = field(default_factory=list)  # keys of the folders and files scanned
+
+
+def is_audio_name(name: str) -> bool:
+    """Whether a file name has one of the audio extensions the scan looks at."""
+    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+
+
+def find_audio(roots: Sequence[str | os.PathLike]) -> _Found:
+    """Walk ``roots`` for audio files (by extension), skipping hidden entries and ignored folders.
+
+    A root that is a file is taken whatever its name. Symbolic links are followed (each folder
+    once); a broken link is kept, with no stat, to be reported.
+    """
+    found = _Found()
+    seen_dirs: set[tuple[int, int]] = set()
+    for root in roots:
+        path = os.path.abspath(os.fsdecode(root))
+        found.roots.append(path_to_key(path))
+        if os.path.isdir(path):
+            _walk(path, found, seen_dirs)
+        else:
+            found.files.append((path_to_key(path), path, _stat(path)))
+    return found
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            found.unreadable.append((folder, f"cannot read the folder: {e.strerror or e}"))
+            continue
+        if any(e.name == IGNORE_FILE for e in entries):
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subfolders.append(entry.path)
+            elif is_audio_name(entry.name):
+                found.files.append((path_to_key(entry.path), entry.path, _stat(entry.path)))
+        stack.extend(reversed(subfolders))
+
+
+def _under(key: str, roots: Sequence[str]) -> bool:
+    for root in roots:
+        low, high = key_range(root)
+        if key == root or low <= key < high:
+            return True
+    return False
+
+
+def stat_failure(path: str) -> str:
+    """Why ``os.stat`` fails on a path the walk found, in words."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return "broken symbolic link"
+    try:
+        os.stat(path)
+    except OSError as e:
+        return f"cannot read the file: {e.strerror or e}"
+    return "file vanished during the scan"
+
+
+# --- choosing genres ---------------------------------------------------------------------------
+
+
+def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
+    """The genre keys to write: the ``top_k`` best whose score reaches ``min_confidence``, best first."""
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
+    return [genre for genre, score in ranked if score >= min_confidence]
+
+
+# --- the scan ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C (or SIGTERM) into a request to stop, yielding its test; a second Ctrl-C
+    interrupts at once."""
+    requested = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
+def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None,
+         options: ScanOptions | None = None, progress: Progress | None = None,
+         should_stop: Callable[[], bool] = lambda: False) -> ScanReport:
+    """Scan ``roots`` into the library at ``db`` (default: :func:`musictag.library.default_db_path`).
+
+    Raises :class:`~musictag.errors.UsageError` for a bad model or root, and
+    :class:`~musictag.library.LibraryBusy` when another scan holds the library.
+    """
+    options = options or ScanOptions()
+    if not 0.0 <= options.min_confidence <= 1.0:
+        raise UsageError(f"--min-confidence must be between 0 and 1, not {options.min_confidence}")
+    if options.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, not {options.top_k}")
+    for root in roots:
+        if not os.path.lexists(root):
+            raise UsageError(f"no such file or folder: {display_path(root)}")
+    return _Scan(roots, db, options, progress or (lambda *a: None), should_stop).run()
+
+
+class _Scan:
+    """The state of one scan run (see :func:`scan`)."""
+
+    def __init__(self, roots: Sequence[str | os.PathLike], db: str | os.PathLike | None, options: ScanOptions,
+                 progress: Progress, should_stop: Callable[[], bool]) -> None:
+        from musictag.runtime import GenreModel
+
+        self.roots, self.options, self.progress, self.should_stop = roots, options, progress, should_stop
+        self.started = time.perf_counter()
+        model = GenreModel(options.model_dir)
+        self.model_id, self.genres = model.model_id, list(model.genres)
+        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id)
+        self.library: Library | None = None
+        db_path = Path(db) if db is not None else None
+        if options.dry_run:
+            from musictag.library import default_db_path
+
+            if (db_path or default_db_path()).is_file():
+                self.library = Library(db_path, readonly=True)
+        else:
+            self.library = Library(db_path, lock=True)
+        self.report.db = str(self.library.path) if self.library else None
+        self.pending: list[Callable[[], None]] = []
+        self.last_flush = time.monotonic()
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    def run(self) -> ScanReport:
+        """Plan, apply moves and prunes, analyse, re-tag, finish."""
+        try:
+            generation = self.library.meta_get("index_generation") if self.library else None
+            self.progress("finding", 0, 0)
+            found = find_audio(self.roots)
+            analyse, retag = self._plan(found)
+            if not self.should_stop():
+                self._analyse(analyse)
+            if not self.should_stop():
+                self._retag(retag)
+            self._flush()
+            self.report.interrupted = self.should_stop()
+            if self.library and not self.report.interrupted and \
+                    self.library.meta_get("index_generation") != generation:
+                from musictag.index import rebuild
+
+                rebuild(self.library)
+        finally:
+            with contextlib.suppress(Exception):
+                self._flush()
+            if self.library:
+                self.library.close()
+        self.report.seconds = round(time.perf_counter() - self.started, 3)
+        return self.report
+
+    def _rows(self) -> dict[str, dict[str, Any]]:
+        if self.library is None:
+            return {}
+        return {r["path"]: r for r in self.library.db.query(
+            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, "
+            "tag_state FROM tracks")}
+
+    def _plan(self, found: _Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]]]:
+        """Sort the found files into skipped, moved and to-analyse; prune vanished rows."""
+        report, rows = self.report, self._rows()
+        report.found = len(found.files)
+        for folder, reason in found.unreadable:
+            report.fail(folder, reason)
+        analyse: list[tuple[str, str, os.stat_result]] = []
+        retag: list[dict[str, Any]] = []
+        new: list[tuple[str, str, os.stat_result]] = []
+        seen = set()
+        for key, path, st in found.files:
+            seen.add(key)
+            row = rows.get(key)
+            if st is None:
+                self._record_failure(key, path, stat_failure(path))
+            elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
+                analyse.append((key, path, st))  # the worker says what is wrong with it
+            elif row is None:
+                new.append((key, path, st))
+            elif self._unchanged(row, st):
+                report.skipped += 1
+                if self._wants_retag(row):
+                    retag.append(row)
+            else:
+                analyse.append((key, path, st))
+        skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
+        vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots)
+                    and not _under(k, skip_under)]
+        gone_elsewhere = [] if not new else [r for k, r in rows.items() if not _under(k, found.roots)
+                                             and not os.path.lexists(key_to_path(k))]
+        by_size: dict[int, list[dict[str, Any]]] = {}
+        for row in vanished + gone_elsewhere:
+            if row["quick_hash"] and row["size"]:
+                by_size.setdefault(row["size"], []).append(row)
+        moved_ids = set()
+        for key, path, st in new:
+            row = self._match_move(by_size.get(st.st_size), path)
+            if row is None:
+                analyse.append((key, path, st))
+                continue
+            moved_ids.add(row["id"])
+            self._move(row, key, path, st)
+            if row["status"] == "failed" or row["model_id"] != self.model_id:
+                analyse.append((key, path, st))
+        self._prune([r for r in vanished if r["id"] not in moved_ids])
+        self._flush()
+        analyse.sort(key=lambda item: item[0])
+        return analyse, retag
+
+    def _unchanged(self, row: dict[str, Any], st: os.stat_result) -> bool:
+        return (row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns and row["status"] != "failed"
+                and row["model_id"] == self.model_id)
+
+    def _wants_retag(self, row: dict[str, Any]) -> bool:
+        """Whether an unchanged track's tag is to be decided again from its stored scores."""
+        if row["status"] != "ok" or row["tag_state"] == "unsupported":
+            return False
+        if self.options.overwrite or row["tag_state"] in (None, "failed"):
+            return True
+        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.options.min_confidence
+
+    @staticmethod
+    def _match_move(candidates: list[dict[str, Any]] | None, path: str) -> dict[str, Any] | None:
+        if not candidates:
+            return None
+        try:
+            digest = quick_hash(path)
+        except OSError:
+            return None
+        for row in candidates:
+            if row["quick_hash"] == digest:
+                candidates.remove(row)
+                return row
+        return None
+
+    def _move(self, row: dict[str, Any], key: str, path: str, st: os.stat_result) -> None:
+        self.report.moved += 1
+        self.report.moves.append({"from": display_path(key_to_path(row["path"])), "to": display_path(path)})
+        if self.library and not self.options.dry_run:
+            self.pending.append(lambda: self.library.move_track(row["id"], key, size=st.st_size,
+                                                                mtime_ns=st.st_mtime_ns))
+
+    def _prune(self, rows: list[dict[str, Any]]) -> None:
+        self.report.pruned += len(rows)
+        self.report.pruned_paths.extend(display_path(key_to_path(r["path"])) for r in rows)
+        if rows and self.library and not self.options.dry_run:
+            ids = [r["id"] for r in rows]
+            self.pending.append(lambda: self.library.delete_tracks(ids))
+
+    # --- analysis ----------------------------------------------------------------------------
+
+    def _analyse(self, tasks: list[tuple[str, str, os.stat_result]]) -> None:
+        if not tasks:
+            return
+        from musictag.scan_pool import Pool
+
+        stats = {key: (path, st) for key, path, st in tasks}
+        jobs = max(1, min(self.options.jobs or os.cpu_count() or 1, len(tasks)))
+        self.progress("starting", 0, len(tasks))
+        with Pool(None if self.options.model_dir is None else os.fspath(self.options.model_dir), jobs) as pool:
+            pool.start()
+            self.progress("analysing", 0, len(tasks))
+            for done, (key, outcome) in enumerate(pool.imap([(k, p) for k, p, _ in tasks], self.should_stop), 1):
+                path, st = stats[key]
+                self.report.worker_peak_rss = max(self.report.worker_peak_rss, outcome.peak_rss)
+                self._store(key, path, st, outcome)
+                self.progress("analysing", done, len(tasks))
+                self._maybe_flush()
+
+    def _store(self, key: str, path: str, st: os.stat_result, outcome: Any) -> None:
+        """Record one analysed file; tag it when it is confidently classified."""
+        report = self.report
+        row: dict[str, Any] = {
+            "path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "quick_hash": outcome.quick_hash,
+            "duration": outcome.duration, "format": outcome.format, "model_id": self.model_id,
+            "analysed_at": now_iso(), "genre": None, "confidence": None, "error": None, "tag_state": None,
+        }
+        if outcome.error:
+            self._record_failure(key, path, outcome.error, row)
+            return
+        report.analysed += 1
+        if outcome.silent:
+            report.silent += 1
+            row["status"] = "silent"
+            self._save(row)
+            return
+        scores = dict(zip(self.genres, outcome.scores, strict=True))
+        best = max(scores, key=scores.__getitem__)
+        row.update(status="ok", genre=best, confidence=scores[best])
+        self._save(row, scores, outcome.embedding)
+        self._tag(row, path, scores)
+
+    def _record_failure(self, key: str, path: str, reason: str, base: dict[str, Any] | None = None) -> None:
+        self.report.fail(path, reason)
+        failed = base or {"path": key, "size": None, "mtime_ns": None, "quick_hash": None, "duration": None,
+                          "format": None, "model_id": self.model_id, "analysed_at": now_iso(), "genre": None,
+                          "confidence": None, "tag_state": None}
+        failed.update(status="failed", error=reason)
+        self._save(failed)
+
+    def _save(self, row: dict[str, Any], scores: dict[str, float] | None = None,
+              embedding: bytes | None = None) -> None:
+        """Queue a track row for the next batch commit (the row dict gets its ``id`` then)."""
+        if self.library is None or self.options.dry_run:
+            return
+        self.pending.append(lambda: row.__setitem__("id", self.library.save_track(row, scores, embedding)))
+
+    # --- tags --------------------------------------------------------------------------------
+
+    def _retag(self, rows: list[dict[str, Any]]) -> None:
+        for done, row in enumerate(rows, 1):
+            if self.should_stop():
+                return
+            scores = self.library.predictions(row["id"]) if self.library else {}
+            if scores:
+                self._tag(dict(row), key_to_path(row["path"]), scores)
+            self.progress("tagging", done, len(rows))
+            self._maybe_flush()
+
+    def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float]) -> None:
+        """Decide and write the genre tag of an analysed track (``row`` is its tracks row)."""
+        from musictag import tags
+
+        report, options = self.report, self.options
+        if row.get("format") not in tags.GENRE_FIELDS:
+            report.untaggable += 1
+            return self._set_tag_state(row, "unsupported")
+        chosen = choose_genres(scores, options.min_confidence, options.top_k)
+        if not chosen:
+            best = max(scores, key=scores.__getitem__)
+            report.uncertain += 1
+            report.uncertain_tracks.append({"path": display_path(path), "genre": best,
+                                            "confidence": round(scores[best], 4)})
+            return self._set_tag_state(row, "uncertain")
+        wanted = [tags.display_name(g) for g in chosen]
+        try:
+            current = tags.read_genres(path)
+            if (current and not options.overwrite) or current == wanted:
+                report.kept += 1
+                return self._set_tag_state(row, "kept")
+            if not options.dry_run and self.library is not None:
+                snapshot = tags.snapshot(path)
+                self._flush()  # the track row (and so its id) first
+                backup = self.library.add_backup(row["id"], row["path"], snapshot, wanted)  # committed now
+                try:
+                    tags.write_genres(path, wanted, id3v23=options.id3v23)
+                except tags.TagError:
+                    self.library.delete_backups([backup])
+                    raise
+        except tags.TagError as e:
+            reason = e.reason if "genre tag" in e.reason else f"genre tag not written: {e.reason}"
+            report.fail(path, reason)
+            return self._set_tag_state(row, "failed", reason)
+        report.tagged += 1
+        report.changes.append(TagChange(display_path(path), current, wanted))
+        return self._set_tag_state(row, "written", stat_after_write=path)
+
+    def _set_tag_state(self, row: dict[str, Any], state: str, error: str | None = None,
+                       stat_after_write: str | None = None) -> None:
+        if self.library is None or self.options.dry_run:
+            return
+        values: dict[str, Any] = {"tag_state": state, "error": error}
+        if stat_after_write is not None:  # the next scan must see the tagged file as unchanged
+            try:
+                st = os.stat(stat_after_write)
+                values.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(stat_after_write))
+            except OSError:
+                pass
+        self.pending.append(lambda: self.library.update_track(row["id"], **values))
+
+    # --- committing --------------------------------------------------------------------------
+
+    def _maybe_flush(self) -> None:
+        if len(self.pending) >= _BATCH_ROWS or time.monotonic() - self.last_flush >= _BATCH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Commit the queued writes in one transaction."""
+        self.last_flush = time.monotonic()
+        if not self.pending or self.library is None:
+            return
+        pending, self.pending = self.pending, []
+        with self.library.transaction():
+            for write in pending:
+                write()
+
+
+# --- restore -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreReport:
+    """What ``musictag restore`` put back."""
+
+    restored: list[dict[str, Any]] = field(default_factory=list)  # path, values
+    errors: list[dict[str, str]] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # given paths with no backups under them
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file was restored, 1 when some could not be."""
+        return 1 if self.errors else 0
+
+
+def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The genre field as it was before musictag's writes, from one file's backups (oldest first).
+
+    Walking back from the newest backup, an older one is followed while the newer one's saved
+    value is exactly what the older write put there (musictag's own earlier write); a value that
+    someone else set in between is where it stops.
+    """
+    chosen = backups[-1]
+    for earlier in reversed(backups[:-1]):
+        values = chosen["original"].get("values") or []
+        if not chosen["original"].get("present") or earlier["written"] is None or \
+                "; ".join(values) != "; ".join(earlier["written"]):
+            break
+        chosen = earlier
+    return chosen["original"]
+
+
+def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
+            dry_run: bool = False) -> RestoreReport:
+    """Put back the genre fields that scans changed, for every file or only those under ``paths``."""
+    from musictag import tags
+
+    report = RestoreReport()
+    keys = None if not paths else [path_to_key(p) for p in paths]
+    with Library(db, readonly=dry_run, lock=not dry_run) as library:
+        backups = library.backups(keys)
+        for key in keys or []:
+            low, high = key_range(key)
+            if not any(k == key or low <= k < high for k in backups):
+                report.unmatched.append(display_path(key_to_path(key)))
+        for key, entries in sorted(backups.items()):
+            path = key_to_path(key)
+            snapshot = original_snapshot(entries)
+            values = snapshot["values"] if snapshot["present"] else []
+            if not dry_run:
+                try:
+                    tags.restore_snapshot(path, snapshot)
+                except tags.TagError as e:
+                    report.errors.append({"path": display_path(path), "reason": e.reason})
+                    continue
+                with library.transaction():
+                    library.delete_backups(entry["id"] for entry in entries)
+                    values_after = {"tag_state": "restored", "error": None}
+                    with contextlib.suppress(OSError):
+                        st = os.stat(path)
+                        values_after.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(path))
+                    library.update_track(entries[-1]["track_id"], **values_after)
+            report.restored.append({"path": display_path(path), "values": values})
+    return report
