@@ -138,3 +138,31 @@ def test_a_kill_during_rebuild_leaves_the_old_index_usable(lib: Library, moment:
         os.utime(tmp, (time.time() - 7200, time.time() - 7200))
     index.rebuild(lib)
     assert not list(lib.path.parent.glob(".library.annoy.*.tmp"))
+
+
+def test_scans_that_add_or_remove_files_rebuild_the_index(tmp_path: Path) -> None:
+    from musictag.scan import ScanOptions, scan
+    from tests.audiogen import tone, write_audio
+
+    music, db = tmp_path / "music", tmp_path / "library.db"
+    music.mkdir()
+    for freq in (220, 440, 880):
+        write_audio(music / f"{freq}.wav", tone(freq, 5), 22050, "wav")
+
+    def indexed() -> set[int]:
+        with Library(db) as lib:
+            assert index.status(lib).fresh  # the scan rebuilt it: nothing left to do
+            ids = lib.all_embeddings()[0].tolist()
+            return set(index.load(lib).get_nns_by_item(ids[0], 10))
+
+    scan([music], db, ScanOptions(jobs=1))
+    first = indexed()
+    assert len(first) == 3
+    write_audio(music / "new.flac", tone(660, 5), 22050, "flac")
+    scan([music], db, ScanOptions(jobs=1))
+    assert len(indexed()) == 4 and first < indexed()
+    (music / "220.wav").unlink()
+    with Library(db) as lib:
+        gone = lib.track_by_path(music / "220.wav")["id"]
+    scan([music], db, ScanOptions(jobs=1))
+    assert len(indexed()) == 3 and gone not in indexed()
