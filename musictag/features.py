@@ -91,6 +91,19 @@ def spectral_shape(S: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np
     return centroid, bandwidth, rolloff
 
 
+def zero_crossing_rate(y: np.ndarray) -> np.ndarray:
+    """Zero-crossing rate of ``y`` per frame, ``(1, T)``, from one cumulative sum.
+
+    The same numbers as ``librosa.feature.zero_crossing_rate(y, frame_length=2048, hop_length=512)``
+    (centred frames, edge padding, |y| <= 1e-10 counted as zero), without framing the signal.
+    """
+    y = np.pad(y, N_FFT // 2, mode="edge")
+    sign = np.signbit(np.where(np.abs(y) <= 1e-10, 0, y))
+    crossings = np.concatenate([[0], np.cumsum(sign[1:] != sign[:-1])])
+    starts = np.arange(1 + (len(y) - N_FFT) // HOP) * HOP
+    return ((crossings[starts + N_FFT - 1] - crossings[starts]) / N_FFT).astype(np.float32)[None, :]
+
+
 def frame_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Return the ``(44, T)`` feature matrix of mono signal ``y`` at hop 512 (T = 1 + len // 512)."""
     import librosa
@@ -107,7 +120,7 @@ def frame_features(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
     centroid, bandwidth, rolloff = spectral_shape(S, sr)
     contrast = librosa.feature.spectral_contrast(S=S, sr=sr, n_fft=N_FFT,
                                                  n_bands=N_CONTRAST_BANDS)
-    zcr = librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP)
+    zcr = zero_crossing_rate(y)
     rms = librosa.feature.rms(S=S, frame_length=N_FFT)
     out = np.concatenate([mfcc, chroma, centroid, bandwidth, contrast, rolloff, zcr, rms])
     out = out[:, : S.shape[1]].astype(np.float32, copy=False)

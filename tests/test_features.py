@@ -64,6 +64,17 @@ def test_spectral_shape_matches_librosa() -> None:
     assert centroid.dtype == bandwidth.dtype == rolloff.dtype == np.float32
 
 
+def test_zero_crossing_rate_matches_librosa() -> None:
+    import librosa
+
+    rng = np.random.default_rng(1)
+    y = audiogen.sweep(3.0, SAMPLE_RATE) + 0.02 * rng.standard_normal(3 * SAMPLE_RATE).astype(np.float32)
+    y[10_000:20_000] = 0
+    y[12_000:12_100:2] = -1e-12  # below librosa's threshold: counts as zero, not as a crossing
+    expected = librosa.feature.zero_crossing_rate(y, frame_length=features.N_FFT, hop_length=HOP)
+    np.testing.assert_array_equal(features.zero_crossing_rate(y), expected.astype(np.float32))
+
+
 def test_frame_features_has_one_column_per_hop() -> None:
     y = audiogen.sweep(3.0, SAMPLE_RATE)
     frames = frame_features(y)
