@@ -36,7 +36,7 @@ def project(vectors: np.ndarray, seed: int = 42) -> np.ndarray:
         raise UsageError(INSTALL_HINT) from None
     n = len(vectors)
     reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(15, n - 1)), metric="euclidean",
-                        random_state=seed, init="spectral" if n > 16 else "random")
+                        random_state=seed, n_jobs=1, init="spectral" if n > 16 else "random")
     return reducer.fit_transform(vectors)
 
 
@@ -63,9 +63,10 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
     labels = np.array(genres_of(library, ids))
     fig, ax = plt.subplots(figsize=(9, 7), dpi=120)
     cmap = plt.get_cmap("tab20")
+    size = float(np.clip(3000 / len(ids), 1.0, 14.0))  # smaller dots for bigger libraries
     for i, genre in enumerate(sorted(set(labels.tolist()))):
         sel = labels == genre
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=14, alpha=0.8, color=cmap(i % 20), label=f"{genre} ({sel.sum()})")
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=cmap(i % 20), label=f"{genre} ({sel.sum()})")
     ax.set_title(f"{title} — {len(ids)} tracks, UMAP of the embeddings")
     ax.set_xticks([])
     ax.set_yticks([])
