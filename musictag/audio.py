@@ -17,10 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from musictag.errors import MusictagError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SAMPLE_RATE = 22050
 
@@ -129,6 +131,7 @@ def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = 
     Raises :class:`DecodeError` with a reason when the file cannot be decoded, holds no audio,
     or stops well before the length its header announces.
     """
+    import numpy as np  # here, not at the top: the CLI imports this module for --help
     p = Path(path)
     _check_readable(p)
     with quiet_native_stderr():
@@ -175,6 +178,7 @@ def _open_soundfile(path: Path):
 
 
 def _read_soundfile(path: Path, f, offset: float, duration: float | None):
+    import numpy as np
     import soundfile as sf
 
     rate = f.samplerate
@@ -291,6 +295,7 @@ def _av_frames(path: Path, container, stream, rate: int, start: int) -> Iterator
 
 def _read_av(path: Path, offset: float, duration: float | None):
     import av
+    import numpy as np
 
     with _open_av(path) as (container, stream):
         rate = stream.rate
