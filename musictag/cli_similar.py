@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,18 +62,21 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
 
         write_m3u(m3u, query, matches)
     if as_json:
-        click.echo(json.dumps([m.as_dict() for m in matches], indent=1, ensure_ascii=False))
+        click.echo(json.dumps([m.as_dict() for m in matches], indent=1))  # \udcxx for undecodable bytes
         return
     from rich.console import Console
     from rich.table import Table
 
+    from musictag.library import display_path
+
     source = "from the library" if query.track_id is not None else "analysed now, not in the library"
-    table = Table(title=f"Similar to {os.fsdecode(file)} ({source})", title_justify="left")
+    table = Table(title=f"Similar to {display_path(file)} ({source})", title_justify="left")
     for name, justify in (("#", "right"), ("similarity", "right"), ("artist – title", "left"),
                           ("genre", "left"), ("path", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for m in matches:
-        table.add_row(str(m.rank), f"{m.similarity:.3f}", m.label(), m.genre or "—", m.path)
+        table.add_row(str(m.rank), f"{m.similarity:.3f}", display_path(m.label()), m.genre or "—",
+                      display_path(m.path))
     Console(highlight=False).print(table)
     if not matches:
         click.echo("no similar track found" + (f" of genre {genre!r}" if genre else ""), err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -229,3 +230,15 @@ def test_umap_projection(library, tmp_path) -> None:
         _, vectors = lib.all_embeddings()
     xy = project(vectors)
     assert xy.shape == (7, 2) and np.isfinite(xy).all()
+
+
+def test_a_file_name_that_is_not_utf8(library, tmp_path, capsys, monkeypatch) -> None:
+    name = os.fsdecode(b"caf\xe9.wav")  # Latin-1 bytes: a lone surrogate in Python
+    outside = tmp_path / name
+    write_audio(tmp_path / "plain.wav", tone(300, 6), SR, "wav").rename(outside)
+    playlist = tmp_path / "mix.m3u8"
+    code, out, _ = run_cli(["similar", outside, "--db", library[0], "-n", "2", "--m3u", playlist], capsys, monkeypatch)
+    assert code == 0 and "caf\\xe9" in out
+    assert playlist.read_bytes().splitlines()[2] == os.fsencode(outside)  # the real bytes, for players
+    code, out, _ = run_cli(["similar", outside, "--db", library[0], "-n", "2", "--json"], capsys, monkeypatch)
+    assert code == 0 and len(json.loads(out)) == 2
