@@ -47,9 +47,9 @@ def _db_option(f):
               help="Model for a FILE outside the library (default: the shipped model; must be the library's).")
 def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Path | None, as_json: bool,
             model_dir: Path | None) -> None:
-    """List the library's tracks that sound most like FILE, most similar first.
+    """List the library's tracks that sound most like FILE.
 
-    A FILE already in the library is answered from its stored embedding, without decoding it;
+    Most similar first. A FILE already in the library is answered from its stored embedding, without decoding it;
     any other file is analysed now (and not added). Similarity is the cosine of the embeddings.
     """
     from musictag.similar import find_similar, resolve_query
@@ -86,7 +86,11 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
 @_db_option
 @click.option("--rebuild", is_flag=True, help="Rebuild even when the index is up to date.")
 def index(db: Path | None, rebuild: bool) -> None:
-    """Show the similarity index's state; rebuild it when stale or missing (or with --rebuild)."""
+    """Check the similarity index; rebuild if stale.
+
+    The index (an Annoy file beside the library) is rebuilt when the library's embeddings changed
+    since it was built, when it is missing, or with --rebuild.
+    """
     from musictag import index as annoy_index
 
     library = open_library(db, need_tracks=False)
@@ -110,8 +114,9 @@ def index(db: Path | None, rebuild: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("map.png"),
               show_default=True, help="PNG file to write.")
 def map_command(db: Path | None, out: Path) -> None:
-    """Draw the library as a 2-D UMAP map of its embeddings, coloured by predicted genre (PNG).
+    """Draw a map of the library's sound (PNG).
 
+    A 2-D UMAP projection of the track embeddings, coloured by predicted genre.
     Needs the optional extra: pip install 'musictag[map]'.
     """
     from musictag.mapplot import draw_map
