@@ -52,9 +52,13 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     Most similar first. A FILE already in the library is answered from its stored embedding, without decoding it;
     any other file is analysed now (and not added). Similarity is the cosine of the embeddings.
     """
+    from musictag import index as annoy_index
     from musictag.similar import find_similar, resolve_query
 
     library = open_library(db)
+    if not annoy_index.status(library).fresh:
+        click.echo("the similarity index is out of date: rebuilding it", err=True)
+        annoy_index.rebuild(library)
     query = resolve_query(library, file, model_dir)
     matches = find_similar(library, query, count, genre)
     if m3u:
