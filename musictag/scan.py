@@ -186,6 +186,13 @@ def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
         stack.extend(reversed(subfolders))
 
 
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def _under(key: str, roots: Sequence[str]) -> bool:
     for root in roots:
         low, high = key_range(root)
@@ -265,7 +272,8 @@ class _Scan:
         self.roots, self.options, self.progress, self.should_stop = roots, options, progress, should_stop
         self.started = time.perf_counter()
         model = GenreModel(options.model_dir)
-        self.model_id, self.genres = model.model_id, list(model.genres)
+        # the workers get the folder itself: they may come from a fork server started with another environment
+        self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id)
         self.library: Library | None = None
         db_path = Path(db) if db is not None else None
@@ -412,9 +420,9 @@ class _Scan:
         from musictag.scan_pool import Pool
 
         stats = {key: (path, st) for key, path, st in tasks}
-        jobs = max(1, min(self.options.jobs or os.cpu_count() or 1, len(tasks)))
+        jobs = max(1, min(self.options.jobs or usable_cpus(), len(tasks)))
         self.progress("starting", 0, len(tasks))
-        with Pool(None if self.options.model_dir is None else os.fspath(self.options.model_dir), jobs) as pool:
+        with Pool(self.model_dir, jobs) as pool:
             pool.start()
             self.progress("analysing", 0, len(tasks))
             for done, (key, outcome) in enumerate(pool.imap([(k, p) for k, p, _ in tasks], self.should_stop), 1):

@@ -149,6 +149,10 @@ class Pool:
         worker.task = None
         return message[1], message[2]
 
+    def pids(self) -> list[int]:
+        """The process ids of the workers."""
+        return [w.process.pid for w in self._workers]
+
     def imap(self, tasks: Iterable[tuple[str, str]], should_stop: Callable[[], bool] = lambda: False
              ) -> Iterator[tuple[str, Outcome]]:
         """Analyse ``(key, path)`` tasks; yield ``(key, Outcome)`` in the order they finish.

@@ -11,12 +11,14 @@ once, so that every worker forked from it starts warm. The main process never im
 
 from __future__ import annotations
 
+import contextlib
 import os
-import resource
+import re
 import signal
 import sys
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import numpy as np
 
@@ -59,7 +61,13 @@ def analyse_file(model: GenreModel, path: str) -> Outcome:
 
 
 def peak_rss() -> int:
-    """This process's peak resident memory in bytes."""
+    """This process's peak resident memory in bytes (Linux: VmHWM, which a fork does not inherit)."""
+    with contextlib.suppress(OSError, AttributeError):
+        match = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+        if match:
+            return int(match.group(1)) * 1024
+    import resource
+
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 

@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -328,13 +329,17 @@ def test_stop_request_commits_finished_work_and_the_next_scan_resumes(pristine: 
     assert rest.analysed == 6 - report.analysed and rest.skipped == report.analysed
 
 
-def test_pool_replaces_a_worker_that_overruns_its_time(pristine: dict[str, Path], tmp_path: Path) -> None:
-    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(85.0, sr=22050), 22050, "wav")
+def test_pool_names_the_file_of_a_worker_that_overruns_or_dies_and_replaces_it(pristine: dict[str, Path],
+                                                                               tmp_path: Path) -> None:
+    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0), 44100, "wav")  # ~1 s to analyse
     with Pool(None, 1, timeout=0.1) as pool:
         out = dict(pool.imap([("a", str(slow)), ("b", str(slow))]))
     assert all("longer than" in o.error for o in out.values())
     with Pool(None, 1) as pool:
-        out = dict(pool.imap([("c", str(pristine["wav"]))]))
+        pool.start()
+        threading.Timer(0.2, os.kill, (pool.pids()[0], signal.SIGKILL)).start()  # a decoder "crash"
+        out = dict(pool.imap([("slow", str(slow)), ("c", str(pristine["wav"]))]))
+    assert out["slow"].error == "the decoder crashed (SIGKILL) while analysing this file"
     assert out["c"].error is None and len(out["c"].scores) == len(GenreModel().genres)
 
 
@@ -427,6 +432,7 @@ def test_bad_file_zoo_is_listed_with_reasons_and_exit_code_1(pristine: dict[str,
     assert rows[str(music / "silence.flac")]["status"] == "silent" and _raw_genres(music / "silence.flac") is None
     assert rows[str(music / "hour.flac")]["duration"] == pytest.approx(3600, abs=1)
     assert rows[str(music / "short.wav")]["status"] == "ok"
+    assert 0 < summary["worker_peak_rss"] < 500 * 2**20  # the hour-long file included
     assert time.monotonic() - started < 120
 
 

@@ -1,0 +1,216 @@
+"""Scan throughput on 4-minute MP3s, its cost against decoding alone, rescan time and worker memory.
+
+1. Builds (once, cached in ``--workdir``) N four-minute 44.1 kHz stereo MP3s, each a different
+   chain of the gtzan-mini clips, untagged.
+2. Scans them with ``musictag scan --jobs J`` into a fresh library, end to end in a subprocess
+   (start-up, fork server warm-up, analysis, DB, tag writes): tracks per minute; meanwhile samples
+   every worker's peak RSS (VmHWM, counting the pages shared with the fork server) and PSS (its
+   fair share of them). The written tags are then restored, so a next run starts alike.
+3. Decodes the same files fully (``musictag.audio.load``) with J processes: scan time / decode time.
+4. Rescan with nothing changed: a library of ``--rescan-tracks`` synthetic rows (tiny files,
+   rows with their size and mtime, written straight into the DB), timed end to end.
+
+Run from the repository root (needs the shipped model, or ``--model``):
+
+    python bench/bench_scan.py --tracks 100 --jobs 2 [--rescan-tracks 10000] [--workdir DIR] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
+TRACK_S = 240.0
+TARGETS = {"tracks_per_minute": 200, "rescan_10000_s": 5.0, "worker_peak_mb": 500}
+
+
+def _clips(data: Path) -> list[Path]:
+    clips = sorted(p for p in data.rglob("*") if p.suffix.lower() in (".wav", ".au"))
+    if not clips:
+        sys.exit(f"no clips under {data}")
+    return clips
+
+
+def _build_one(args: tuple[Path, list[Path], int]) -> None:
+    out, clips, index = args
+    import soundfile as sf
+    import soxr
+
+    parts, total, k = [], 0.0, index
+    while total < TRACK_S:
+        y, sr = sf.read(clips[k % len(clips)], dtype="float32", always_2d=True)
+        y = soxr.resample(y.mean(axis=1), sr, 44100)
+        parts.append(y)
+        total += len(y) / 44100
+        k += 7  # a different chain for each track
+    mono = np.concatenate(parts)[: int(TRACK_S * 44100)]
+    stereo = np.stack([mono, np.roll(mono, 441) * 0.9], axis=1)
+    tmp = out.with_suffix(".tmp.mp3")
+    sf.write(tmp, stereo, 44100, format="MP3")
+    tmp.rename(out)
+
+
+def build_library(folder: Path, n: int, data: Path, jobs: int) -> list[Path]:
+    """N four-minute MP3s under ``folder`` (those already there are kept)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = _clips(data)
+    paths = [folder / f"track{i:05d}.mp3" for i in range(n)]
+    todo = [(p, clips, i) for i, p in enumerate(paths) if not p.exists()]
+    if todo:
+        print(f"building {len(todo)} four-minute MP3s in {folder} ...", file=sys.stderr)
+        with Pool(jobs) as pool:
+            pool.map(_build_one, todo)
+    return paths
+
+
+def _descendants(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                children = Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                out.extend(int(c) for c in children)
+                stack.extend(int(c) for c in children)
+        except OSError:
+            pass
+    return out
+
+
+def _memory(pid: int) -> tuple[float, float] | None:
+    """(VmHWM, Pss) in MB of a process, None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        if "musictag" not in Path(f"/proc/{pid}/cmdline").read_text() and "python" not in status.split()[1]:
+            return None
+        hwm = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024
+        pss = int(re.search(r"Pss:\s+(\d+)", Path(f"/proc/{pid}/smaps_rollup").read_text()).group(1)) / 1024
+        return hwm, pss
+    except (OSError, AttributeError):
+        return None
+
+
+def _musictag(*args: str, sample: bool = False) -> tuple[dict, float, dict[int, tuple[float, float]]]:
+    """Run ``musictag ARGS --json``; return its summary, wall seconds, and per-process memory peaks."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "musictag", *args, "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    peaks: dict[int, tuple[float, float]] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            for pid in _descendants(proc.pid):
+                mem = _memory(pid)
+                if mem:
+                    old = peaks.get(pid, (0.0, 0.0))
+                    peaks[pid] = (max(old[0], mem[0]), max(old[1], mem[1]))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if sample:
+        watcher.start()
+    out, err = proc.communicate()
+    done.set()
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        sys.exit(f"musictag {' '.join(args)} failed ({proc.returncode}):\n{err}")
+    return json.loads(out), seconds, peaks
+
+
+def _decode(path: Path) -> int:
+    from musictag.audio import load
+
+    return len(load(path))
+
+
+def decode_only(paths: list[Path], jobs: int) -> float:
+    """Seconds to decode every file fully (to 22,050 Hz mono) with ``jobs`` processes."""
+    with Pool(jobs) as pool:
+        pool.map(_decode, paths[:jobs])  # imports, outside the timing
+        started = time.perf_counter()
+        pool.map(_decode, paths, chunksize=1)
+        return time.perf_counter() - started
+
+
+def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
+    """Seconds for ``musictag scan`` over ``n`` unchanged tracks already in the library."""
+    from musictag.library import Library, path_to_key
+    from musictag.runtime import GenreModel
+
+    model_id = GenreModel(model[1] if model else None).model_id
+    folder.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    rows = []
+    for i in range(n):
+        path = folder / f"{i // 500:03d}" / f"t{i:05d}.mp3"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"\xff\xfb" + i.to_bytes(4, "little"))
+        st = path.stat()
+        rows.append({"path": path_to_key(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                     "quick_hash": f"{i:032x}", "status": "ok", "model_id": model_id, "genre": "rock",
+                     "confidence": 0.9, "tag_state": "kept", "format": "mp3"})
+    with Library(db) as library:
+        library.db["tracks"].insert_all(rows, batch_size=2000)
+    summary, seconds, _ = _musictag("scan", str(folder), "--db", str(db), *model)
+    assert summary["skipped"] == n and summary["analysed"] == 0, summary
+    return seconds, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=int, default=100, help="four-minute MP3s to scan (default 100)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rescan-tracks", type=int, default=10_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/musictag-bench-scan"))
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    model = ["--model", str(args.model)] if args.model else []
+
+    paths = build_library(args.workdir / "mp3", args.tracks, args.data, args.jobs)
+    db = args.workdir / "scan.db"
+    for leftover in args.workdir.glob("scan.db*"):
+        leftover.unlink()
+    summary, seconds, peaks = _musictag("scan", str(args.workdir / "mp3"), "--db", str(db), "--jobs",
+                                        str(args.jobs), *model, sample=True)
+    _musictag("restore", "--db", str(db))
+    workers = sorted(peaks.items(), key=lambda kv: -kv[1][0])[: args.jobs]
+    rate = summary["analysed"] / seconds * 60
+    decode_s = decode_only(paths, args.jobs)
+    rescan_s, _ = rescan(args.workdir / "rescan", args.workdir / "rescan.db", args.rescan_tracks, model)
+    figures = {
+        "tracks": args.tracks, "jobs": args.jobs, "analysed": summary["analysed"], "failed": summary["failed"],
+        "scan_s": round(seconds, 2), "tracks_per_minute": round(rate, 1),
+        "decode_only_s": round(decode_s, 2), "scan_over_decode": round(seconds / decode_s, 2),
+        "worker_peak_mb": round(max((w[1][0] for w in workers), default=0.0), 1),
+        "worker_peak_pss_mb": round(max((w[1][1] for w in workers), default=0.0), 1),
+        "worker_peak_mb_reported": round(summary["worker_peak_rss"] / 2**20, 1),
+        "rescan_tracks": args.rescan_tracks, "rescan_s": round(rescan_s, 2), "cpus": os.cpu_count(),
+    }
+    print(f"scan of {args.tracks} four-minute MP3s, --jobs {args.jobs}: {seconds:.1f} s, "
+          f"{rate:.0f} tracks/min (target >= {TARGETS['tracks_per_minute']})")
+    print(f"decode only, same files, {args.jobs} processes: {decode_s:.1f} s; scan / decode = "
+          f"{seconds / decode_s:.2f}")
+    print(f"rescan of {args.rescan_tracks} unchanged tracks: {rescan_s:.2f} s (target <= "
+          f"{TARGETS['rescan_10000_s']} s for 10,000)")
+    print(f"peak memory per worker: {figures['worker_peak_mb']:.0f} MB RSS, of which its own share (PSS) "
+          f"{figures['worker_peak_pss_mb']:.0f} MB (target <= {TARGETS['worker_peak_mb']} MB)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
