@@ -83,7 +83,7 @@ def feature_means(paths: list[str]) -> np.ndarray:
     return np.stack([track_features(p).windows.mean(axis=(0, 2)) for p in paths])
 
 
-def oof_embeddings(data: Path, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def oof_embeddings(data: Path, cache: Path | None, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of every track from a model fitted on the other folds (the lead's training path)."""
     from musictag import splits
     from musictag.models import with_embedding
@@ -91,7 +91,7 @@ def oof_embeddings(data: Path, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
     from musictag.trainer import Trainer
 
     trainer = Trainer(TrainConfig(), log=lambda _: None)
-    fs = trainer.load(data, None)
+    fs = trainer.load(data, cache)
     genres = sorted({t.label for t in fs.tracks})
     lab = [genres.index(t.label) for t in fs.tracks]
     out = np.zeros((len(lab), 0), np.float32)
@@ -108,16 +108,18 @@ def oof_embeddings(data: Path, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
     return out, np.array([t.label for t in fs.tracks])
 
 
-def quality(db: Path, data: Path, oof: bool) -> dict:
+def quality(db: Path, data: Path, oof: bool, cache: Path | None) -> dict:
     """The quality table: 1-NN accuracy and precision@5 per representation."""
     vectors, labels, paths = library_vectors(db)
     means = feature_means(paths)
     z = (means - means.mean(axis=0)) / np.maximum(means.std(axis=0), 1e-12)
-    rows = {"model embedding (in-sample: the shipped model was trained on these clips)": knn_figures(vectors, labels),
+    rows = {"model embedding (in-sample: the shipped model was trained on these clips)":
+            knn_figures(vectors, labels),
             "mean of the 44 features, raw": knn_figures(means, labels),
             "mean of the 44 features, z-scored": knn_figures(z, labels)}
     if oof:
-        rows["model embedding, out-of-fold (5 folds, default training settings)"] = knn_figures(*oof_embeddings(data))
+        oof_vectors, oof_labels = oof_embeddings(data, cache)
+        rows["model embedding, out-of-fold (5 folds, default training settings)"] = knn_figures(oof_vectors, oof_labels)
     print(f"\n(a) quality: {len(labels)} tracks, {len(set(labels))} genres; leave-one-out, cosine, exact search")
     print("| representation | 1-NN accuracy | precision@5 |\n|---|---|---|")
     for name, (acc, p5) in rows.items():
@@ -184,6 +186,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled <genre>/<track> folder")
     ap.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     ap.add_argument("--oof", action="store_true", help="also out-of-fold embeddings (needs TensorFlow)")
+    ap.add_argument("--cache", type=Path, default=Path("runs/feature-cache"),
+                    help="feature cache for --oof (shared with musictag train and bench_models)")
     ap.add_argument("--items", type=int, default=100_000, help="synthetic items for the Annoy figures")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--skip-quality", action="store_true")
@@ -195,7 +199,7 @@ def main() -> None:
         if not args.skip_quality or args.repeats:
             db = scan_copy(args.data, work, args.model)
         if not args.skip_quality:
-            results["quality"] = quality(db, args.data, args.oof)
+            results["quality"] = quality(db, args.data, args.oof, args.cache)
         if args.repeats:
             results["cli"] = cli_speed(db, work, args.model, args.repeats)
         if args.items:
