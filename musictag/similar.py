@@ -87,7 +87,7 @@ def _first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
         texts = getattr(value, "text", value)  # ID3 frames carry a .text list
         if isinstance(texts, str | bytes):
             texts = [texts]
-        joined = " / ".join(str(t).strip() for t in texts if str(t).strip())
+        joined = ", ".join(str(t).strip() for t in texts if str(t).strip())
         if joined:
             return joined
     return None

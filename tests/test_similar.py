@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mutagen
 import numpy as np
 import pytest
 from mutagen.flac import FLAC
+from mutagen.id3 import TIT2, TPE1
 
 import musictag.cli
 from musictag import similar
@@ -19,7 +21,7 @@ from musictag.errors import UsageError
 from musictag.library import Library
 from musictag.scan import ScanOptions, scan
 from musictag.tags import display_name
-from tests.audiogen import sweep, tone, write_audio
+from tests.audiogen import FORMATS, sweep, tone, write_audio
 
 SR = 22050
 HEAVY = ("librosa", "numba", "tensorflow", "keras", "ai_edge_litert", "soundfile", "av", "sklearn")
@@ -242,3 +244,21 @@ def test_a_file_name_that_is_not_utf8(library, tmp_path, capsys, monkeypatch) ->
     assert playlist.read_bytes().splitlines()[2] == os.fsencode(outside)  # the real bytes, for players
     code, out, _ = run_cli(["similar", outside, "--db", library[0], "-n", "2", "--json"], capsys, monkeypatch)
     assert code == 0 and len(json.loads(out)) == 2
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_artist_and_title_in_every_format(fmt: str, tmp_path: Path) -> None:
+    path = write_audio(tmp_path / f"untitled{FORMATS[fmt][0]}", tone(440, 1), SR, fmt)
+    assert similar.tag_labels(path) == (None, "untitled")
+    audio = mutagen.File(path)
+    if audio.tags is None:
+        audio.add_tags()
+    if fmt in ("wav", "aiff", "mp3"):
+        audio.tags.add(TPE1(encoding=3, text=["Ann", "Bob"]))
+        audio.tags.add(TIT2(encoding=3, text=["Song"]))
+    else:
+        artist, title = {"aac": ("\xa9ART", "\xa9nam"), "alac": ("\xa9ART", "\xa9nam"),
+                         "wma": ("Author", "Title")}.get(fmt, ("artist", "title"))
+        audio.tags[artist], audio.tags[title] = ["Ann", "Bob"], ["Song"]
+    audio.save()
+    assert similar.tag_labels(path) == ("Ann, Bob", "Song")
