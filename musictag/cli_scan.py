@@ -136,19 +136,19 @@ def _print_scan(report: ScanReport) -> None:
             table.add_row(label, f"{value:,}")
     table.add_row("time", f"{report.seconds:.1f} s")
     console.print(table)
+    lines = []
     if report.dry_run:
-        for move in report.moves:
-            console.print(f"would move   {move['from']} -> {move['to']}", markup=False)
-        for path in report.pruned_paths:
-            console.print(f"would prune  {path}", markup=False)
-        for change in report.changes:
-            old = ", ".join(change.old) or "(no genre)"
-            console.print(f"would tag    {change.path}: {old} -> {', '.join(change.new)}", markup=False)
-    for track in report.uncertain_tracks[:_LISTED]:
-        console.print(f"uncertain    {track['path']} (best: {track['genre']}, {track['confidence']:.2f})",
-                      markup=False)
+        lines += [f"would move   {move['from']} -> {move['to']}" for move in report.moves]
+        lines += [f"would prune  {path}" for path in report.pruned_paths]
+        lines += [f"would tag    {c.path}: {', '.join(c.old) or '(no genre)'} -> {', '.join(c.new)}"
+                  for c in report.changes]
+    lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
+    lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f})"
+              for t in report.uncertain_tracks[:_LISTED]]
     if len(report.uncertain_tracks) > _LISTED:
-        console.print(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")
+        lines.append(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")
+    for line in lines:
+        click.echo(line)
 
 
 def _print_errors(errors: list[dict[str, str]]) -> None:

@@ -88,6 +88,7 @@ class ScanReport:
     untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
     errors: list[dict[str, str]] = field(default_factory=list)
     uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
+    silent_tracks: list[str] = field(default_factory=list)
     changes: list[TagChange] = field(default_factory=list)
     moves: list[dict[str, str]] = field(default_factory=list)
     pruned_paths: list[str] = field(default_factory=list)
@@ -446,6 +447,7 @@ class _Scan:
         report.analysed += 1
         if outcome.silent:
             report.silent += 1
+            report.silent_tracks.append(display_path(path))
             row["status"] = "silent"
             self._save(row)
             return

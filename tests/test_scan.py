@@ -425,7 +425,8 @@ def test_bad_file_zoo_is_listed_with_reasons_and_exit_code_1(pristine: dict[str,
     for name, words in expected.items():
         assert words in reasons[name], (name, reasons[name])
         assert "\n" not in reasons[name] and f"{name}: {reasons[name]}" in result.stderr
-    assert summary["analysed"] == 5 and summary["silent"] == 1  # readonly, non-UTF-8, short, silence, hour
+    assert summary["analysed"] == 5  # readonly, non-UTF-8, short, silence, hour
+    assert summary["silent"] == 1 and summary["silent_tracks"] == [str(music / "silence.flac")]
     rows = _rows(db)
     odd = os.fsdecode(os.path.join(os.fsencode(music), b"caf\xe9-latin1.wav"))
     assert rows[odd]["status"] == "ok" and read_genres(odd)
