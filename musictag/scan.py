@@ -30,6 +30,7 @@ from musictag.audio import AUDIO_EXTENSIONS
 from musictag.errors import UsageError
 from musictag.library import (
     Library,
+    default_db_path,
     display_path,
     key_range,
     key_to_path,
@@ -279,8 +280,6 @@ class _Scan:
         self.library: Library | None = None
         db_path = Path(db) if db is not None else None
         if options.dry_run:
-            from musictag.library import default_db_path
-
             if (db_path or default_db_path()).is_file():
                 self.library = Library(db_path, readonly=True)
         else:
@@ -294,7 +293,6 @@ class _Scan:
     def run(self) -> ScanReport:
         """Plan, apply moves and prunes, analyse, re-tag, finish."""
         try:
-            generation = self.library.meta_get("index_generation") if self.library else None
             self.progress("finding", 0, 0)
             found = find_audio(self.roots)
             analyse, retag = self._plan(found)
@@ -304,11 +302,11 @@ class _Scan:
                 self._retag(retag)
             self._flush()
             self.report.interrupted = self.should_stop()
-            if self.library and not self.report.interrupted and \
-                    self.library.meta_get("index_generation") != generation:
-                from musictag.index import rebuild
+            if self.library and not self.options.dry_run and not self.report.interrupted:
+                from musictag import index
 
-                rebuild(self.library)
+                if not index.status(self.library).fresh:  # embeddings changed, or an earlier scan was stopped
+                    index.rebuild(self.library)
         finally:
             with contextlib.suppress(Exception):
                 self._flush()

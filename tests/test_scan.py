@@ -26,7 +26,7 @@ from mutagen.asf import ASF
 from mutagen.id3 import ID3, TCON, TIT2, TPE1
 from mutagen.mp4 import MP4
 
-from musictag import audio
+from musictag import audio, index
 from musictag.cli import cli
 from musictag.library import Library, LibraryBusy, key_to_path, path_to_key
 from musictag.runtime import GenreModel, default_model_dir
@@ -239,6 +239,8 @@ def test_moves_are_followed_and_vanished_files_pruned_without_analysis(pristine:
     assert str(files["wma"]) not in rows and len(rows) == 8
     with Library(db) as lib:
         assert lib.embedding(old["id"]) is not None
+        assert index.status(lib).fresh  # rebuilt after the prune
+        assert sorted(index.load(lib).get_nns_by_item(old["id"], 20)) == sorted(r["id"] for r in rows.values())
 
 
 def test_overwrite_and_top_k_write_native_multi_values(pristine: dict[str, Path], tmp_path: Path) -> None:
