@@ -86,7 +86,7 @@ def feature_means(paths: list[str]) -> np.ndarray:
 def oof_embeddings(data: Path, cache: Path | None, folds: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings of every track from a model fitted on the other folds (the lead's training path)."""
     from musictag import splits
-    from musictag.models import with_embedding
+    from musictag.networks import with_embedding
     from musictag.train import TrainConfig
     from musictag.trainer import Trainer
 

@@ -21,7 +21,9 @@ def _convert_to_tflite(model) -> bytes:
     """Convert a two-output Keras model to a TFLite flatbuffer with builtin ops only."""
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory() as tmp:
+    from musictag.audio import quiet_native_stderr
+
+    with tempfile.TemporaryDirectory() as tmp, quiet_native_stderr():
         saved = Path(tmp) / "saved"
         model.export(str(saved), verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
@@ -59,7 +61,7 @@ def save_model(out: Path, model, scaler: Scaler, genres: list[str],
     ``feature_range`` is the per-row min and max over the training frames (kept for reference
     whatever the scaling); ``summary`` describes the training run; ``metrics`` the held-out figures.
     """
-    from musictag.models import with_embedding
+    from musictag.networks import with_embedding
 
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
