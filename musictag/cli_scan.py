@@ -53,9 +53,10 @@ def _console(stderr: bool = False) -> Console:
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
          dry_run: bool, overwrite: bool, min_confidence: float | None, top_k: int, id3v23: bool,
          as_json: bool) -> None:
-    """Analyse the audio files under DIRS, store them in the library and tag their genres.
+    """Analyse audio files, store them, tag their genres.
 
-    Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
+    Finds the audio files under DIRS and stores each one's genre scores and embedding in the
+    library. Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
     are pruned and failed ones retried. By default only empty genre fields are filled; the old
     value of every changed field is kept, for `musictag restore`.
     """
@@ -163,9 +164,10 @@ def _print_errors(errors: list[dict[str, str]]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
 @click.pass_context
 def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Put back the genre tags that scans changed, exactly as they were.
+    """Put back the genre tags that scans changed.
 
-    With PATHS, only those files and the files under those folders; without, every file.
+    Each file gets its genre field exactly as it was before musictag first changed it. With
+    PATHS, only those files and the files under those folders; without, every file.
     """
     from musictag.scan import restore as run_restore
 
@@ -189,7 +191,7 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON on stdout.")
 def stats(db: Path | None, as_json: bool) -> None:
-    """Show how many tracks of each genre the library holds."""
+    """Count the library's tracks per genre."""
     from musictag.library import Library
     from musictag.tags import display_name
 
@@ -221,7 +223,10 @@ def stats(db: Path | None, as_json: bool) -> None:
 @_db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
 def errors(db: Path | None, as_json: bool) -> None:
-    """List the files the last scans could not analyse or tag, with the reasons."""
+    """List the files that could not be analysed or tagged.
+
+    Each line: the path and the reason the last scan gave.
+    """
     from musictag.library import Library, display_path, key_to_path
 
     with Library(db, readonly=True) as library:
