@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -62,6 +63,21 @@ def _one_thread_env() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while child processes start: they inherit it, and so load the analysis stack
+    without a KeyboardInterrupt traceback when the terminal interrupts the whole process group.
+    The main process's own handling is back as soon as they are started."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -110,7 +126,15 @@ class Pool:
         process = ctx.Process(target=_worker_main, args=(child, self.model_dir), daemon=True,
                               name="musictag-scan-worker")
         with _one_thread_env():
-            process.start()
+            if ctx.get_start_method() == "forkserver":
+                from multiprocessing import forkserver
+
+                with _sigint_ignored():  # the server inherits that; start() waits until it has loaded
+                    forkserver.ensure_running()
+                process.start()
+            else:
+                with _sigint_ignored():  # spawn: start() does not wait for the child's imports
+                    process.start()
         child.close()
         worker = _Worker(process, parent)
         self._workers.append(worker)
