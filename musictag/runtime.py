@@ -22,11 +22,18 @@ DEFAULT_MODEL_NAME = "gtzan-crnn"
 
 
 def default_model_dir() -> Path:
-    """The model shipped inside the package (``MUSICTAG_MODEL`` overrides it)."""
+    """The model shipped with musictag (``MUSICTAG_MODEL`` overrides it).
+
+    Installed, the ``models/`` folder is the package ``musictag.models``; run from a source
+    checkout (the checkout's ``musictag`` first on ``sys.path``) it is the ``models/`` beside it.
+    """
     env = os.environ.get("MUSICTAG_MODEL")
     if env:
         return Path(env)
-    return Path(str(resources.files("musictag.models") / DEFAULT_MODEL_NAME))
+    try:
+        return Path(str(resources.files("musictag.models") / DEFAULT_MODEL_NAME))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
 
 
 @dataclass

@@ -1,0 +1,29 @@
+"""A non-editable install carries the shipped model and the split lists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("musictag-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("musictag/models/gtzan-crnn/model.tflite", "musictag/models/gtzan-crnn/model.json",
+                 "musictag/data/gtzan-split/train_filtered.txt", "musictag/cli.py"):
+        assert name in names, name
+    assert "musictag/models/gtzan-crnn/model.keras" in names  # for further training
+
+
+def test_default_model_is_found_without_flags():
+    from musictag.runtime import GenreModel
+
+    model = GenreModel()
+    assert model.dir.name == "gtzan-crnn"
+    assert len(model.genres) == 10
