@@ -35,10 +35,12 @@ def plot_confusion(confusion: np.ndarray, genres: list[str], out: Path) -> None:
     plt.close(fig)
 
 
-def plot_curves(history: dict, out: Path) -> None:
+def plot_curves(history: dict, out: Path, title: str = "") -> None:
     """Save loss and accuracy per epoch, training against validation, as a PNG."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    if title:
+        fig.suptitle(title)
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:

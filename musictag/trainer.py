@@ -174,5 +174,7 @@ def write_outputs(out: Path, fs: FeatureSet, cfg: TrainConfig, model, scaler: Sc
     meta = save_model(out, model, scaler, genres, feature_range, summary, metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
-    plot_curves(history, out / "curves.png")
+    split = metrics["split"]
+    plot_curves(history, out / "curves.png",
+                f"fold 1 of {split['folds']}" if split["split"] == "kfold" else f"{split['split']} split")
     return meta
