@@ -195,7 +195,9 @@ class Pool:
                     worker.started = time.monotonic()
                     worker.conn.send(worker.task)
             busy = [w for w in self._workers if w.task]
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=_POLL_S)
+            next_deadline = min(w.started for w in busy) + self.timeout - time.monotonic()
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
+                         timeout=max(0.0, min(_POLL_S, next_deadline)))
             for worker in busy:
                 if worker.conn in ready:
                     result = self._receive(worker)

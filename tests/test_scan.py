@@ -333,13 +333,13 @@ def test_stop_request_commits_finished_work_and_the_next_scan_resumes(pristine: 
 
 def test_pool_names_the_file_of_a_worker_that_overruns_or_dies_and_replaces_it(pristine: dict[str, Path],
                                                                                tmp_path: Path) -> None:
-    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0), 44100, "wav")  # ~1 s to analyse
-    with Pool(None, 1, timeout=0.1) as pool:
+    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0, sr=48000), 48000, "wav")
+    with Pool(None, 1, timeout=0.0) as pool:
         out = dict(pool.imap([("a", str(slow)), ("b", str(slow))]))
     assert all("longer than" in o.error for o in out.values())
     with Pool(None, 1) as pool:
         pool.start()
-        threading.Timer(0.2, os.kill, (pool.pids()[0], signal.SIGKILL)).start()  # a decoder "crash"
+        threading.Timer(0.05, os.kill, (pool.pids()[0], signal.SIGKILL)).start()  # a decoder "crash"
         out = dict(pool.imap([("slow", str(slow)), ("c", str(pristine["wav"]))]))
     assert out["slow"].error == "the decoder crashed (SIGKILL) while analysing this file"
     assert out["c"].error is None and len(out["c"].scores) == len(GenreModel().genres)
