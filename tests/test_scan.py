@@ -226,14 +226,14 @@ def test_moves_are_followed_and_vanished_files_pruned_without_analysis(pristine:
                                                                        tmp_path: Path) -> None:
     files = _library(pristine, tmp_path / "music")
     db = tmp_path / "lib.db"
-    scan([tmp_path / "music"], db, NONE)
+    assert scan([tmp_path / "music"], db, ALL).tagged == 7  # tagged: the stored quick hash is the new content's
     old = _rows(db)[str(files["flac"])]
     (tmp_path / "music" / "moved").mkdir()
     new_path = tmp_path / "music" / "moved" / "renamed.flac"
     files["flac"].rename(new_path)
     files["wma"].unlink()
-    report = scan([tmp_path / "music"], db, NONE)
-    assert (report.analysed, report.moved, report.pruned, report.skipped) == (0, 1, 1, 7)
+    report = scan([tmp_path / "music"], db, ALL)
+    assert (report.analysed, report.moved, report.pruned, report.skipped, report.tagged) == (0, 1, 1, 7, 0)
     rows = _rows(db)
     assert rows[str(new_path)]["id"] == old["id"] and str(files["flac"]) not in rows
     assert str(files["wma"]) not in rows and len(rows) == 8
@@ -443,7 +443,7 @@ def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest
         pristine: dict[str, Path], tmp_path: Path) -> None:
     music = tmp_path / "music"
     music.mkdir()
-    total = 16
+    total = 24
     for i in range(total):
         audiogen.write_audio(music / f"{i:02d}.flac", audiogen.sweep(20.0, sr=22050, seed=i), 22050, "flac")
     db = tmp_path / "lib.db"
@@ -454,7 +454,7 @@ def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest
         deadline = time.monotonic() + 120
         committed = 0
         while committed < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
+            time.sleep(0.1)
             if db.exists():
                 with sqlite3.connect(db, timeout=10) as conn:
                     committed = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
