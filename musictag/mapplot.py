@@ -62,11 +62,12 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
     xy = project(np.asarray(vectors, np.float32))
     labels = np.array(genres_of(library, ids))
     fig, ax = plt.subplots(figsize=(9, 7), dpi=120)
-    cmap = plt.get_cmap("tab20")
+    genres = sorted(set(labels.tolist()))
+    cmap = plt.get_cmap("tab10" if len(genres) <= 10 else "tab20")  # tab20 pairs look-alike shades
     size = float(np.clip(3000 / len(ids), 1.0, 14.0))  # smaller dots for bigger libraries
-    for i, genre in enumerate(sorted(set(labels.tolist()))):
+    for i, genre in enumerate(genres):
         sel = labels == genre
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=cmap(i % 20), label=f"{genre} ({sel.sum()})")
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=cmap(i % cmap.N), label=f"{genre} ({sel.sum()})")
     ax.set_title(f"{title} — {len(ids)} tracks, UMAP of the embeddings")
     ax.set_xticks([])
     ax.set_yticks([])
