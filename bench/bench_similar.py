@@ -142,7 +142,8 @@ def cli_speed(db: Path, work: Path, model: str | None, repeats: int) -> dict:
         musictag("similar", path, "--db", str(db), env=env)  # warm the file cache
         times = [musictag("similar", path, "--db", str(db), env=env) for _ in range(repeats)]
         figures[name] = {"median_s": statistics.median(times), "min_s": min(times)}
-    print(f"\n(b) `musictag similar` wall time, median of {repeats} runs (whole process, Python start-up included)")
+    print(f"\n(b) `musictag similar` wall time, median of {repeats} runs (whole process, Python start-up "
+          f"included; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     for name, f in figures.items():
         print(f"- {name}: {f['median_s']:.3f} s (best {f['min_s']:.3f} s)")
     return figures
