@@ -53,31 +53,46 @@ class TrackAnalysis:
         return [(genres[i], float(self.scores[i])) for i in order]
 
 
+@dataclass
+class ModelInfo:
+    """A model folder's description and identity, read without loading the network."""
+
+    dir: Path
+    meta: dict
+    genres: list[str]
+    model_id: str  # folder name + hash of model.tflite: a new model means re-analysis
+
+    @classmethod
+    def read(cls, model_dir: str | os.PathLike | None = None) -> ModelInfo:
+        """Read ``model_dir`` (default: the shipped model); refuse a folder this musictag cannot use."""
+        folder = Path(model_dir) if model_dir else default_model_dir()
+        meta_path, tflite_path = folder / "model.json", folder / "model.tflite"
+        if not meta_path.is_file() or not tflite_path.is_file():
+            raise UsageError(f"{folder}: not a musictag model folder (needs model.json and model.tflite)")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
+        version = meta.get("features", {}).get("version")
+        if version != FEATURE_VERSION:
+            raise UsageError(f"{folder}: model needs feature version {version}, this musictag computes "
+                             f"version {FEATURE_VERSION}; retrain it with `musictag train`")
+        digest = hashlib.sha1(tflite_path.read_bytes()).hexdigest()[:10]
+        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{digest}")
+
+
 class GenreModel:
     """A loaded model folder, ready to run on feature windows (one LiteRT interpreter)."""
 
     def __init__(self, model_dir: str | os.PathLike | None = None, threads: int = 1) -> None:
-        self.dir = Path(model_dir) if model_dir else default_model_dir()
-        meta_path, tflite_path = self.dir / "model.json", self.dir / "model.tflite"
-        if not meta_path.is_file() or not tflite_path.is_file():
-            raise UsageError(f"{self.dir}: not a musictag model folder (needs model.json and model.tflite)")
-        try:
-            self.meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e:
-            raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
-        version = self.meta.get("features", {}).get("version")
-        if version != FEATURE_VERSION:
-            raise UsageError(f"{self.dir}: model needs feature version {version}, this musictag computes "
-                             f"version {FEATURE_VERSION}; retrain it with `musictag train`")
-        self.genres: list[str] = list(self.meta["genres"])
+        info = ModelInfo.read(model_dir)
+        self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
         scaling = self.meta["scaling"]
         self._shift = np.asarray(scaling["shift"], np.float32)[None, :, None]
         self._scale = np.asarray(scaling["scale"], np.float32)[None, :, None]
-        model_bytes = tflite_path.read_bytes()
-        self.model_id = f"{self.meta.get('name', self.dir.name)}-{hashlib.sha1(model_bytes).hexdigest()[:10]}"
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_content=model_bytes, num_threads=threads)
+        self._interpreter = Interpreter(model_path=str(self.dir / "model.tflite"), num_threads=threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._outputs = self._interpreter.get_output_details()
         self._n = -1

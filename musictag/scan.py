@@ -273,11 +273,11 @@ class _Scan:
 
     def __init__(self, roots: Sequence[str | os.PathLike], db: str | os.PathLike | None, options: ScanOptions,
                  progress: Progress, should_stop: Callable[[], bool]) -> None:
-        from musictag.runtime import GenreModel
+        from musictag.runtime import ModelInfo
 
         self.roots, self.options, self.progress, self.should_stop = roots, options, progress, should_stop
         self.started = time.perf_counter()
-        model = GenreModel(options.model_dir)
+        model = ModelInfo.read(options.model_dir)
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id)
