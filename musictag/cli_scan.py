@@ -128,12 +128,15 @@ def _print_scan(report: ScanReport) -> None:
                   show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
-    rows = [("found", report.found), ("analysed", report.analysed), ("skipped, unchanged", report.skipped),
-            ("moved", report.moved), ("pruned", report.pruned), (f"{verb}tagged", report.tagged),
-            ("kept their genre", report.kept), ("left uncertain", report.uncertain), ("silent", report.silent),
-            ("format without genre tag", report.untaggable), ("failed", report.failed)]
-    for label, value in rows:
-        if value or label in ("found", "analysed", "tagged", "failed"):
+    # (label, count, shown even when 0)
+    rows = [("found", report.found, True), ("analysed", report.analysed, True),
+            ("skipped, unchanged", report.skipped, True), ("moved", report.moved, True),
+            ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
+            ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
+            ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
+            ("failed", report.failed, True)]
+    for label, value, always in rows:
+        if value or always:
             table.add_row(label, f"{value:,}")
     table.add_row("time", f"{report.seconds:.1f} s")
     console.print(table)
