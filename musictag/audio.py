@@ -109,16 +109,28 @@ def _check_readable(path: Path) -> None:
         raise DecodeError(path, "permission denied (cannot read the file)")
 
 
-def probe(path: str | os.PathLike) -> AudioInfo:
-    """Return duration, sample rate, channels and codec without decoding the audio."""
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike) -> Iterator[tuple[Path, object]]:
+    """Check ``path`` is a readable file; yield it with its libsndfile handle (None: use PyAV).
+
+    Native decoder chatter on stderr is silenced for the duration.
+    """
     p = Path(path)
     _check_readable(p)
     with quiet_native_stderr():
         sf_file = _open_soundfile(p)
-        if sf_file is not None:
+        if sf_file is None:
+            yield p, None
+        else:
             with sf_file as f:
-                return AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels,
-                                 f"{f.format}/{f.subtype}".lower())
+                yield p, f
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Return duration, sample rate, channels and codec without decoding the audio."""
+    with _opened(path) as (p, f):
+        if f is not None:
+            return AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels, f"{f.format}/{f.subtype}".lower())
         with _open_av(p) as (container, stream):
             return AudioInfo(_av_duration(container, stream), stream.rate or 0,
                              stream.channels or 0, stream.codec_context.name)
@@ -132,13 +144,9 @@ def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = 
     or stops well before the length its header announces.
     """
     import numpy as np  # here, not at the top: the CLI imports this module for --help
-    p = Path(path)
-    _check_readable(p)
-    with quiet_native_stderr():
-        sf_file = _open_soundfile(p)
-        if sf_file is not None:
-            with sf_file as f:
-                mono, native_sr, expected = _read_soundfile(p, f, offset, duration)
+    with _opened(path) as (p, f):
+        if f is not None:
+            mono, native_sr, expected = _read_soundfile(p, f, offset, duration)
         else:
             mono, native_sr, expected = _read_av(p, offset, duration)
     got = len(mono) / native_sr if native_sr else 0.0

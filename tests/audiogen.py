@@ -1,4 +1,4 @@
-"""Synthesise test signals and write them as real files in every format musictag reads."""
+"""Synthesise test signals, write them as real files in every format musictag reads, read tags back raw."""
 
 from __future__ import annotations
 
@@ -77,3 +77,19 @@ def write_audio(path: Path, y: np.ndarray, sr: int, fmt: str, channels: int = 2)
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+def raw_genres(path: Path) -> list[str] | None:
+    """The genre field as mutagen itself reads it (not through musictag); None when absent."""
+    import mutagen
+    from mutagen.asf import ASF
+    from mutagen.id3 import ID3
+    from mutagen.mp4 import MP4
+
+    f = mutagen.File(path)
+    if f.tags is None:
+        return None
+    if isinstance(f.tags, ID3):
+        return list(f.tags["TCON"].text) if "TCON" in f.tags else None
+    field = {MP4: "\xa9gen", ASF: "WM/Genre"}.get(type(f), "GENRE")
+    return [str(v) for v in f.tags[field]] if field in f.tags else None

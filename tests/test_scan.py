@@ -113,16 +113,6 @@ def _other_tags(path: Path) -> list[tuple[str, str]]:
                   if str(k).lower() not in GENRE_FIELD_KEYS)
 
 
-def _raw_genres(path: Path) -> list[str] | None:
-    f = mutagen.File(path)
-    if f.tags is None:
-        return None
-    if isinstance(f.tags, ID3):
-        return list(f.tags["TCON"].text) if "TCON" in f.tags else None
-    field = {MP4: "\xa9gen", ASF: "WM/Genre"}.get(type(f), "GENRE")
-    return [str(v) for v in f.tags[field]] if field in f.tags else None
-
-
 def _pcm(path: Path) -> list[np.ndarray]:
     out = [audio.load(path)]
     if path.suffix in (".wav", ".aiff", ".flac"):
@@ -190,7 +180,7 @@ def test_find_audio_skips_hidden_and_ignored_folders_and_follows_links_once(tmp_
 def test_scan_tags_every_format_keeps_audio_and_other_tags_and_restore_undoes_it(
         pristine: dict[str, Path], tmp_path: Path) -> None:
     files = _library(pristine, tmp_path / "music")
-    before = {fmt: (_pcm(p), _other_tags(p), _raw_genres(p)) for fmt, p in files.items()}
+    before = {fmt: (_pcm(p), _other_tags(p), audiogen.raw_genres(p)) for fmt, p in files.items()}
     db = tmp_path / "lib.db"
 
     report = scan([tmp_path / "music"], db, ALL)
@@ -201,7 +191,7 @@ def test_scan_tags_every_format_keeps_audio_and_other_tags_and_restore_undoes_it
         row = rows[str(path)]
         assert row["status"] == "ok" and row["model_id"] == GenreModel().model_id
         expected = WITH_GENRE.get(fmt) or [display_name(row["genre"])]
-        assert _raw_genres(path) == expected, fmt
+        assert audiogen.raw_genres(path) == expected, fmt
         pcm, others, _ = before[fmt]
         assert all(np.array_equal(a, b) for a, b in zip(pcm, _pcm(path), strict=True)), fmt
         assert _other_tags(path) == others, fmt
@@ -215,7 +205,7 @@ def test_scan_tags_every_format_keeps_audio_and_other_tags_and_restore_undoes_it
     assert isinstance(restored, RestoreReport) and len(restored.restored) == 7 and restored.exit_code == 0
     for fmt, path in files.items():
         pcm, others, genres = before[fmt]
-        assert _raw_genres(path) == genres, fmt  # including "no genre field at all"
+        assert audiogen.raw_genres(path) == genres, fmt  # including "no genre field at all"
         assert _other_tags(path) == others, fmt
         assert all(np.array_equal(a, b) for a, b in zip(pcm, _pcm(path), strict=True)), fmt
     assert Library(db, readonly=True).db["tag_backups"].count == 0
@@ -250,10 +240,10 @@ def test_overwrite_and_top_k_write_native_multi_values(pristine: dict[str, Path]
     report = scan([tmp_path / "music"], db, ScanOptions(min_confidence=0.0, top_k=2, overwrite=True, jobs=2))
     assert report.tagged == 9
     for fmt in ("flac", "mp3", "aac", "wma", "ogg"):
-        assert len(_raw_genres(files[fmt])) == 2, fmt
+        assert len(audiogen.raw_genres(files[fmt])) == 2, fmt
     restore([files["flac"], tmp_path / "music" / "sub"], db)
-    assert _raw_genres(files["flac"]) == ["Jazz"] and _raw_genres(files["alac"]) is None
-    assert len(_raw_genres(files["mp3"])) == 2  # not asked for
+    assert audiogen.raw_genres(files["flac"]) == ["Jazz"] and audiogen.raw_genres(files["alac"]) is None
+    assert len(audiogen.raw_genres(files["mp3"])) == 2  # not asked for
 
 
 def test_uncertain_tracks_stay_untagged_until_the_threshold_allows(pristine: dict[str, Path], tmp_path: Path,
@@ -265,7 +255,7 @@ def test_uncertain_tracks_stay_untagged_until_the_threshold_allows(pristine: dic
         report = scan([tmp_path / "music"], db, NONE)
     assert (report.uncertain, report.tagged, report.kept) == (9, 0, 0)
     assert {t["path"] for t in report.uncertain_tracks} == {str(p) for p in files.values()}
-    assert _raw_genres(files["wav"]) is None
+    assert audiogen.raw_genres(files["wav"]) is None
     lower = scan([tmp_path / "music"], db, ALL)  # decided again from the stored scores
     assert (lower.analysed, lower.tagged, lower.kept) == (0, 7, 2)
     assert read_genres(files["wav"]) == [display_name(_rows(db)[str(files["wav"])]["genre"])]
@@ -378,7 +368,7 @@ def test_cli_json_stats_errors_and_usage(pristine: dict[str, Path], tmp_path: Pa
     assert missing.returncode == 2 and "run musictag scan first" in missing.stderr
     assert "Traceback" not in missing.stderr
     restored = runner.invoke(cli, ["restore", str(files["wav"]), "--db", db])
-    assert restored.exit_code == 0 and "restored" in restored.stdout and _raw_genres(files["wav"]) is None
+    assert restored.exit_code == 0 and "restored" in restored.stdout and audiogen.raw_genres(files["wav"]) is None
 
 
 def _zoo(pristine: dict[str, Path], music: Path) -> dict[str, str]:
@@ -433,7 +423,8 @@ def test_bad_file_zoo_is_listed_with_reasons_and_exit_code_1(pristine: dict[str,
     rows = _rows(db)
     odd = os.fsdecode(os.path.join(os.fsencode(music), b"caf\xe9-latin1.wav"))
     assert rows[odd]["status"] == "ok" and read_genres(odd)
-    assert rows[str(music / "silence.flac")]["status"] == "silent" and _raw_genres(music / "silence.flac") is None
+    assert rows[str(music / "silence.flac")]["status"] == "silent"
+    assert audiogen.raw_genres(music / "silence.flac") is None
     assert rows[str(music / "hour.flac")]["duration"] == pytest.approx(3600, abs=1)
     assert rows[str(music / "short.wav")]["status"] == "ok"
     assert 0 < summary["worker_peak_rss"] < 500 * 2**20  # the hour-long file included
