@@ -182,7 +182,7 @@ def annoy_speed(work: Path, n: int, dim: int = 128, queries: int = 1000) -> dict
         picks = rng.integers(0, n, queries)
         q = x[picks] + 0.05 * rng.normal(size=(queries, dim)).astype(np.float32)
         start = time.perf_counter()
-        found = [ann.get_nns_by_vector(v, 10) for v in q]
+        found = [index.neighbours(ann, v, 10)[0] for v in q]
         latency = (time.perf_counter() - start) / queries
         exact = np.argsort(-(q[:200] @ x.T), axis=1)[:, :10] + 1
         recall = float(np.mean([len(set(f) & set(e.tolist())) / 10 for f, e in zip(found, exact, strict=False)]))

@@ -33,6 +33,9 @@ DIM_KEY = "index_dim"
 TREES_KEY = "index_trees"
 MIN_TREES = 10
 MAX_TREES = 50
+#: Nodes a query inspects, as a multiple of Annoy's default (trees x results). At 100,000 128-d
+#: items this lifts recall@10 from ~0.88 to ~0.99 for ~0.3 ms a query (bench/bench_similar.py).
+SEARCH_FACTOR = 4
 # Temporary files older than this are leftovers of a killed rebuild, not a rebuild in progress.
 _LEFTOVER_AGE_S = 3600.0
 
@@ -125,6 +128,12 @@ def rebuild(library: Library) -> Path:
     library.meta_set(TREES_KEY, trees)
     library.meta_set(BUILT_GENERATION_KEY, generation)
     return path
+
+
+def neighbours(index: Any, vector: Any, k: int) -> tuple[list[int], list[float]]:
+    """The ``k`` items nearest to ``vector`` in a loaded index: ``(track ids, angular distances)``."""
+    return index.get_nns_by_vector(vector, k, search_k=SEARCH_FACTOR * index.get_n_trees() * k,
+                                   include_distances=True)
 
 
 def load(library: Library) -> Any:

@@ -183,7 +183,7 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     total = index.get_n_items()
     k = (n + len(query.exclude)) * (4 if wanted else 1) + 1
     while True:
-        ids, distances = index.get_nns_by_vector(query.embedding, min(k, total), include_distances=True)
+        ids, distances = annoy_index.neighbours(index, query.embedding, min(k, total))
         rows = _candidates(library, ids)
         found = [(i, d) for i, d in zip(ids, distances, strict=True) if i in rows and i not in query.exclude
                  and (wanted is None or rows[i]["genre"] in wanted)]
