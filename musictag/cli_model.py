@@ -117,7 +117,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
 def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     """Show FILE's top genres and how the genre changes window by window."""
     from musictag.runtime import GenreModel
-    from musictag.tags import TagError, read_genres
+    from musictag.tags import TagError, display_name, read_genres
 
     model = GenreModel(model_dir)
     a = model.analyse(file)
@@ -139,7 +139,8 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
         return
     click.echo("current genre tag: " + ("; ".join(current) if current else "(none)"))
     for g in result["genres"]:
-        click.echo(f"  {g['genre']:<12} {g['score']:.2f}")
+        click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
     click.echo("windows:")
     for w in windows:
-        click.echo(f"  {format_time(w['start'])}-{format_time(w['end'])}  {w['genre']:<12} {w['score']:.2f}")
+        span = f"{format_time(w['start'])}-{format_time(w['end'])}"
+        click.echo(f"  {span}  {display_name(w['genre']):<12} {w['score']:.2f}")

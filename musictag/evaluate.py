@@ -42,7 +42,9 @@ def evaluate_folder(data_dir: Path, model: GenreModel,
         if progress:
             progress(t)
     if not track_true:
-        raise UsageError(f"{data_dir}: no track could be evaluated (see the skipped files)")
+        first = skipped[0]
+        raise UsageError(f"{data_dir}: no track could be evaluated; {len(skipped)} skipped, the first "
+                         f"{first['path']}: {first['reason']}")
     metrics = classification_metrics(model.genres, np.asarray(track_true), np.stack(track_prob),
                                       np.concatenate(window_true), np.concatenate(window_prob))
     metrics["skipped"] = skipped

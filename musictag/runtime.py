@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musictag.audio import quiet_native_stderr
 from musictag.errors import UsageError
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
 
@@ -102,7 +103,8 @@ class GenreModel:
         x = ((windows - self._shift) * self._scale).astype(np.float32)[..., None]
         if len(x) != self._n:
             self._interpreter.resize_tensor_input(self._input, x.shape)
-            self._interpreter.allocate_tensors()
+            with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on stderr here
+                self._interpreter.allocate_tensors()
             self._n = len(x)
         self._interpreter.set_tensor(self._input, x)
         self._interpreter.invoke()

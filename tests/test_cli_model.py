@@ -1,0 +1,69 @@
+"""`musictag evaluate` and `musictag info` with the shipped model, on real audio."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from musictag.cli import cli
+from tests import audiogen
+
+GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory) -> Path:
+    if not GTZAN.is_dir():
+        pytest.skip("../shared/data/gtzan-mini is not here")
+    root = tmp_path_factory.mktemp("labelled")
+    for genre in ("classical", "metal", "reggae"):
+        (root / genre).mkdir()
+        shutil.copy(GTZAN / genre / f"{genre}.00000.wav", root / genre)
+    (root / "polka").mkdir()  # a label the model does not know: skipped with a reason
+    audiogen.write_audio(root / "polka" / "p.wav", audiogen.sweep(3.0), 22050, "wav", 1)
+    return root
+
+
+def test_evaluate_json_has_the_promised_keys(labelled):
+    res = CliRunner().invoke(cli, ["evaluate", str(labelled), "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    for key in ("track_accuracy", "segment_accuracy", "per_genre", "confusion", "genres", "n_tracks"):
+        assert key in m
+    assert m["n_tracks"] == 3
+    assert len(m["confusion"]) == len(m["genres"]) == 10
+    assert [s["reason"] for s in m["skipped"]] == ["label 'polka' is not a genre of this model"]
+
+
+def test_evaluate_text_puts_track_accuracy_first(labelled):
+    res = CliRunner().invoke(cli, ["evaluate", str(labelled)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[0].startswith("track accuracy")
+
+
+def test_info_lists_genres_and_windows_over_time(labelled):
+    clip = labelled / "metal" / "metal.00000.wav"
+    res = CliRunner().invoke(cli, ["info", str(clip), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    scores = [g["score"] for g in info["genres"]]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    starts = [w["start"] for w in info["windows"]]
+    assert starts == sorted(starts) and starts[0] == 0.0
+    assert all(w["end"] - w["start"] == 5.0 for w in info["windows"])
+    assert info["current_genre_tag"] == []
+
+
+def test_info_on_a_bad_file_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("not audio")
+    res = subprocess.run([sys.executable, "-m", "musictag", "info", str(bad)], capture_output=True, text=True)
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == [f"musictag: error: {bad}: not an audio file, or damaged beyond "
+                                               "reading (format not recognised)"]
