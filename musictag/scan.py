@@ -38,6 +38,7 @@ from musictag.library import (
     path_to_key,
     quick_hash,
 )
+from musictag.tags import is_leftover_copy
 
 #: Default --min-confidence: below it a track's genre counts as uncertain and is not written.
 #: From the shipped model's held-out figures (``metrics.confidence`` in its model.json, 70 tracks,
@@ -91,6 +92,7 @@ class ScanReport:
     silent: int = 0
     kept: int = 0  # had a genre already (no --overwrite)
     untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
+    cleaned: int = 0  # working copies of interrupted tag writes removed
     errors: list[dict[str, str]] = field(default_factory=list)
     uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
     silent_tracks: list[str] = field(default_factory=list)
@@ -129,6 +131,7 @@ class _Found:
     files: list[tuple[str, str, os.stat_result | None]] = field(default_factory=list)  # key, path, stat
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # folder path, reason
     roots: list[str] = field(default_factory=list)  # keys of the folders and files scanned
+    leftovers: list[str] = field(default_factory=list)  # working copies of interrupted tag writes
 
 
 def is_audio_name(name: str) -> bool:
@@ -180,6 +183,8 @@ def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
+                if is_leftover_copy(entry.name):
+                    found.leftovers.append(entry.path)
                 continue
             try:
                 is_dir = entry.is_dir()
@@ -190,6 +195,23 @@ def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
             elif is_audio_name(entry.name):
                 found.files.append((path_to_key(entry.path), entry.path, _stat(entry.path)))
         stack.extend(reversed(subfolders))
+
+
+def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -> int:
+    """Delete tag-write working copies left by a killed process; returns how many went.
+
+    Only copies untouched for ``older_than_s`` (by ctime: the copy keeps the original's mtime)
+    go, so a tag write running right now in another process is never disturbed. The original
+    file was never replaced by an unfinished copy, so nothing of the user's is lost.
+    """
+    removed = 0
+    now = time.time()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if now - os.lstat(path).st_ctime > older_than_s:
+                os.unlink(path)
+                removed += 1
+    return removed
 
 
 def usable_cpus() -> int:
@@ -299,6 +321,8 @@ class _Scan:
         try:
             self.progress("finding", 0, 0)
             found = find_audio(self.roots)
+            if not self.options.dry_run:
+                self.report.cleaned = remove_leftover_copies(found.leftovers)
             analyse, retag = self._plan(found)
             if not self.should_stop():
                 self._analyse(analyse)

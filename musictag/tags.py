@@ -79,6 +79,15 @@ class TagError(MusictagError):
         self.reason = reason
 
 
+#: Suffix of the hidden copy a tag write works on before renaming it over the file.
+TEMP_SUFFIX = ".musictag-tmp"
+
+
+def is_leftover_copy(name: str) -> bool:
+    """Whether a file name is that of a tag write's working copy (left behind if it was killed)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
 def display_name(genre_key: str) -> str:
     """The genre name as people write it: ``hiphop`` -> ``Hip-Hop``, ``rock`` -> ``Rock``."""
     key = genre_key.strip()
@@ -229,7 +238,7 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
     kind = type(audio)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=".musictag-tmp",
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=TEMP_SUFFIX,
                                    dir=os.path.dirname(real))
         os.close(fd)
         shutil.copy2(real, tmp)

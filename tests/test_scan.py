@@ -37,6 +37,7 @@ from musictag.scan import (
     choose_genres,
     find_audio,
     original_snapshot,
+    remove_leftover_copies,
     restore,
     scan,
 )
@@ -471,3 +472,21 @@ def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest
         assert not path.name.startswith(".")  # no temporary file left behind by a tag write
         assert len(audio.load(path)) > 0 and read_genres(path)
     assert path_to_key(music / "00.flac") in {r["path"] for r in rows.values()}
+
+
+def test_leftover_copies_of_killed_tag_writes_are_removed_once_stale(tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    audiogen.write_audio(music / "a.flac", audiogen.sweep(6.0, sr=22050), 22050, "flac")
+    stale = music / ".a.flac.x1y2.musictag-tmp"
+    fresh = music / ".a.flac.z3w4.musictag-tmp"
+    for copy in (stale, fresh):
+        shutil.copy(music / "a.flac", copy)
+    other_hidden = music / ".notes"
+    other_hidden.write_text("mine")
+    found = find_audio([music])
+    assert sorted(found.leftovers) == sorted([str(fresh), str(stale)])
+    assert [path for _, path, _ in found.files] == [str(music / "a.flac")]  # copies are never analysed
+    assert remove_leftover_copies(found.leftovers, older_than_s=3600) == 0  # just made: could be in use
+    assert remove_leftover_copies([str(stale)], older_than_s=-1) == 1
+    assert not stale.exists() and fresh.exists() and other_hidden.read_text() == "mine"
