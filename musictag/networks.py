@@ -102,7 +102,8 @@ def build_crnn_stats(n_genres: int) -> keras.Model:
     x = _to_sequence(_conv_stack(inp, (8, 16, 32), 0.3, norm_after_pool=True, momentum=0.99))
     x = layers.Bidirectional(layers.GRU(32, unroll=True))(x)
     x = layers.Dropout(0.3)(x)
-    stats = StatsPooling()(inp)
+    # the 88 statistics differ in scale by orders of magnitude (means vs spreads): normalise them
+    stats = layers.BatchNormalization()(StatsPooling()(inp))
     x = layers.Concatenate()([x, stats])
     return keras.Model(inp, _head(x, n_genres, 64, 0.5), name="crnn-stats")
 

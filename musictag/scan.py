@@ -42,9 +42,9 @@ from musictag.tags import is_leftover_copy
 
 #: Default --min-confidence: below it a track's genre counts as uncertain and is not written.
 #: From the shipped model's held-out figures (``metrics.confidence`` in its model.json, 70 tracks,
-#: k-fold): every track, 73% right; top score >= 0.5, 71% of tracks, 76% right; >= 0.6, 47% of tracks,
-#: 85% right; >= 0.7, 30%, 90%. 0.6 is where the tags written become clearly more reliable (one wrong
-#: in seven instead of one in four) while about half the tracks still get one; a genre written into
+#: k-fold): every track, 71% right; top score >= 0.5, 61% of tracks, 77% right; >= 0.6, 41% of tracks,
+#: 83% right; >= 0.7, 29%, 95%. 0.6 is where the tags written become clearly more reliable (one wrong
+#: in six instead of one in three or four) while four tracks in ten still get one; a genre written into
 #: someone's files should be right, and an uncertain track is listed, not lost.
 DEFAULT_MIN_CONFIDENCE = 0.6
 #: A folder holding a file of this name is skipped with everything under it.
