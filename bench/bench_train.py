@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.train import Scaler, TrainConfig, fit_network, stack_windows
+from musictag.scaling import Scaler
+from musictag.train import TrainConfig, fit_network, stack_windows
 from musictag.trainer import Trainer
 
 GTZAN_WINDOWS = 990 * 9

@@ -11,7 +11,7 @@ import numpy as np
 
 from musictag import __version__
 from musictag.features import settings as feature_settings
-from musictag.train import Scaler
+from musictag.scaling import Scaler
 
 #: Largest difference allowed between Keras and LiteRT outputs on the same input.
 EXPORT_TOLERANCE = 1e-4

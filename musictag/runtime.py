@@ -18,6 +18,7 @@ import numpy as np
 from musictag.audio import quiet_native_stderr
 from musictag.errors import UsageError
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
+from musictag.scaling import Scaler
 
 DEFAULT_MODEL_NAME = "gtzan-crnn"
 
@@ -88,9 +89,7 @@ class GenreModel:
     def __init__(self, model_dir: str | os.PathLike | None = None, threads: int = 1) -> None:
         info = ModelInfo.read(model_dir)
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
-        scaling = self.meta["scaling"]
-        self._shift = np.asarray(scaling["shift"], np.float32)[None, :, None]
-        self._scale = np.asarray(scaling["scale"], np.float32)[None, :, None]
+        self._scaler = Scaler.from_json(self.meta["scaling"])
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(self.dir / "model.tflite"), num_threads=threads)
@@ -100,7 +99,7 @@ class GenreModel:
 
     def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Genre probabilities ``(n, genres)`` and embeddings ``(n, dim)`` of raw ``(n, 44, 216)`` windows."""
-        x = ((windows - self._shift) * self._scale).astype(np.float32)[..., None]
+        x = self._scaler.apply(windows)
         if len(x) != self._n:
             self._interpreter.resize_tensor_input(self._input, x.shape)
             with quiet_native_stderr():  # LiteRT announces its XNNPACK delegate on stderr here

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from musictag import tags
 from musictag.audio import AUDIO_EXTENSIONS
 from musictag.errors import UsageError
 from musictag.library import (
@@ -38,7 +39,6 @@ from musictag.library import (
     path_to_key,
     quick_hash,
 )
-from musictag.tags import is_leftover_copy
 
 #: Default --min-confidence: below it a track's genre counts as uncertain and is not written.
 #: From the shipped model's held-out figures (``metrics.confidence`` in its model.json, 70 tracks,
@@ -183,7 +183,7 @@ def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
-                if is_leftover_copy(entry.name):
+                if tags.is_leftover_copy(entry.name):
                     found.leftovers.append(entry.path)
                 continue
             try:
@@ -512,7 +512,6 @@ class _Scan:
 
     def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float]) -> None:
         """Decide and write the genre tag of an analysed track (``row`` is its tracks row)."""
-        from musictag import tags
 
         report, options = self.report, self.options
         if row.get("format") not in tags.GENRE_FIELDS:
@@ -615,7 +614,6 @@ def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
 def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
             dry_run: bool = False) -> RestoreReport:
     """Put back the genre fields that scans changed, for every file or only those under ``paths``."""
-    from musictag import tags
 
     report = RestoreReport()
     keys = None if not paths else [path_to_key(p) for p in paths]

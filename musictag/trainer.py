@@ -12,8 +12,8 @@ import numpy as np
 from musictag import splits
 from musictag.dataset import FeatureSet, find_labelled_tracks, load_feature_set
 from musictag.errors import UsageError
+from musictag.scaling import Scaler
 from musictag.train import (
-    Scaler,
     TrainConfig,
     classification_metrics,
     fit_network,

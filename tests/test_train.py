@@ -89,7 +89,7 @@ def test_keras_and_litert_agree(tiny_model):
     import keras
 
     from musictag.runtime import GenreModel
-    from musictag.train import Scaler
+    from musictag.scaling import Scaler
 
     out, meta, fs, _ = tiny_model
     windows = fs.windows[0]
