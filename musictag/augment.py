@@ -1,7 +1,8 @@
 """Audio augmentations that mimic what separates GTZAN (clips from ~2000) from a modern library.
 
-Each takes and returns mono float32 at 22,050 Hz and is deterministic for a given signal, so its
-features can be cached like the plain audio's:
+Each takes mono float32 at sample rate ``sr`` (22,050 Hz for the 44 features, 16 kHz for the
+backbone), returns it at the same rate, and is deterministic for a given signal, so its features can
+be cached like the plain audio's:
 
 - ``mp3``: a round trip through a low-bitrate MP3 encoder (lossy-codec artefacts, band limit).
 - ``loud``: modern mastering: a brighter top end, then +9 dB into a soft limiter (squashed dynamics).
@@ -10,6 +11,7 @@ features can be cached like the plain audio's:
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 
@@ -44,8 +46,18 @@ def loud_master(y: np.ndarray, sr: int = SAMPLE_RATE, drive_db: float = 9.0, she
     return (np.tanh(g * x) / np.tanh(g) * 0.98).astype(np.float32)
 
 
-AUGMENTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+def mp3_loud(y: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """A loud master, then an MP3 round trip."""
+    return mp3_roundtrip(loud_master(y, sr), sr)
+
+
+AUGMENTATIONS: dict[str, Callable[..., np.ndarray]] = {
     "mp3": mp3_roundtrip,
     "loud": loud_master,
-    "mp3+loud": lambda y: mp3_roundtrip(loud_master(y)),
+    "mp3+loud": mp3_loud,
 }
+
+
+def at_rate(name: str, sr: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The augmentation ``name`` for signals at ``sr`` Hz, as a one-argument transform."""
+    return functools.partial(AUGMENTATIONS[name], sr=sr)

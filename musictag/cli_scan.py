@@ -130,6 +130,7 @@ def _print_scan(report: ScanReport) -> None:
     table.add_column(justify="right")
     # (label, count, shown even when 0)
     rows = [("found", report.found, True), ("analysed", report.analysed, True),
+            ("re-scored from the library (new head, same backbone)", report.rescored, False),
             ("skipped, unchanged", report.skipped, True), ("moved", report.moved, True),
             ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),

@@ -10,11 +10,11 @@ import numpy as np
 from musictag.audio import DecodeError
 from musictag.dataset import LabelledTrack, find_labelled_tracks
 from musictag.errors import UsageError
-from musictag.runtime import GenreModel
+from musictag.runtime import HeadModel, WindowModel
 from musictag.train import classification_metrics
 
 
-def evaluate_folder(data_dir: Path, model: GenreModel,
+def evaluate_folder(data_dir: Path, model: WindowModel | HeadModel,
                     progress: Callable[[LabelledTrack], None] | None = None) -> dict:
     """Track- and segment-level metrics of ``model`` on ``<data_dir>/<genre>/<track>``.
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE, load, probe
+from musictag.audio import SAMPLE_RATE, AudioInfo, load, probe
 
 #: Bumped whenever the numbers this module produces change; models record the version they need.
 FEATURE_VERSION = 1
@@ -161,14 +161,16 @@ def audio_features(y: np.ndarray, sr: int = SAMPLE_RATE, offset: float = 0.0) ->
 
 
 def track_features(path: str | os.PathLike,
-                   transform: Callable[[np.ndarray], np.ndarray] | None = None) -> TrackFeatures:
+                   transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                   info: AudioInfo | None = None) -> TrackFeatures:
     """Decode ``path`` and return its feature windows (whole track, or evenly spaced excerpts).
 
-    ``transform`` (an augmentation, for training) is applied to each decoded block first.
+    ``transform`` (an augmentation, for training) is applied to each decoded block first; ``info``
+    is what :func:`musictag.audio.probe` said of the file (probed here when not given).
     Raises :class:`musictag.audio.DecodeError` when the file cannot be decoded.
     """
     transform = transform or (lambda y: y)
-    duration = probe(path).duration
+    duration = (info or probe(path)).duration
     offsets = excerpt_offsets(duration)
     if offsets == [0.0]:
         y = load(path)

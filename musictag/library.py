@@ -11,6 +11,11 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   ``'restored'``, or NULL when nothing was decided yet).
 - ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
 - ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
+- ``track_summaries`` (schema 2): ``track_id`` (primary key), ``backbone`` (the backbone id the
+  analysis ran on), ``n_patches``, ``dim``, ``patches`` (float16 bytes, ``n_patches x dim``), ``mean``
+  and ``spread`` (float32 bytes), ``tags`` (float32 bytes, the backbone's mean tag probabilities):
+  what a new head of the same backbone needs to re-score the track without decoding it
+  (:class:`musictag.track_summary.TrackSummary`).
 - ``tag_backups``: ``id``, ``track_id``, ``path``, ``field``, ``original`` (JSON of
   :func:`musictag.tags.snapshot` taken just before a write), ``written`` (JSON list of the genres
   written), ``written_at``.
@@ -44,7 +49,9 @@ if TYPE_CHECKING:
     import numpy as np
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 1
+    from musictag.track_summary import TrackSummary
+
+SCHEMA_VERSION = 2
 GENERATION_KEY = "index_generation"
 
 _ESCAPE = "\U0010fffd"
@@ -205,8 +212,15 @@ class Library:
                 "written_at": str,
             }, pk="id", if_not_exists=True)
             db["tag_backups"].create_index(["track_id"], if_not_exists=True)
+            db["track_summaries"].create({
+                "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
+                "spread": bytes, "tags": bytes,
+            }, pk="track_id", if_not_exists=True)
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                        [str(SCHEMA_VERSION)])
+            # schema 1 -> 2 only added track_summaries (created above): the version follows
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+                       [str(SCHEMA_VERSION), SCHEMA_VERSION])
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
 
     def _check_version(self) -> None:
@@ -274,16 +288,29 @@ class Library:
         return np.frombuffer(rows[0]["vector"], np.float32).copy() if rows else None
 
     def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Track ids (int64) and their embeddings as one float32 matrix, ordered by track id."""
+        """Track ids (int64) and their embeddings as one float32 matrix, ordered by track id.
+
+        Only embeddings of the most common size are returned: a library part-way through moving to a
+        model with another embedding size (an interrupted rescan) still has one searchable space.
+        """
         import numpy as np
 
         ids, vectors = [], []
-        for track_id, blob in self.db.execute("SELECT track_id, vector FROM embeddings ORDER BY track_id"):
+        for track_id, blob in self.db.execute(
+                "SELECT track_id, vector FROM embeddings WHERE dim = (SELECT dim FROM embeddings GROUP BY dim "
+                "ORDER BY COUNT(*) DESC, dim DESC LIMIT 1) ORDER BY track_id"):
             ids.append(track_id)
             vectors.append(np.frombuffer(blob, np.float32))
         if not vectors:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         return np.asarray(ids, np.int64), np.stack(vectors).astype(np.float32, copy=False)
+
+    def summary(self, track_id: int) -> TrackSummary | None:
+        """The stored backbone summary of a track, or None."""
+        from musictag.track_summary import TrackSummary
+
+        rows = list(self.db.query("SELECT * FROM track_summaries WHERE track_id = ?", [track_id]))
+        return TrackSummary.from_row(rows[0]) if rows else None
 
     def genre_counts(self) -> list[tuple[str, int]]:
         """``(genre key, tracks)`` over the analysed tracks, most common first."""
@@ -319,10 +346,11 @@ class Library:
         return self.db.atomic()
 
     def save_track(self, row: dict[str, Any], scores: dict[str, float] | None = None,
-                   embedding: bytes | None = None) -> int:
-        """Insert or update (by path) a track row with its predictions and embedding; return its id.
+                   embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> int:
+        """Insert or update (by path) a track row with its predictions, embedding and summary; return its id.
 
-        Predictions and embedding are replaced by the ones given (none: deleted).
+        Predictions, embedding and backbone summary (``TrackSummary.to_row()`` plus ``backbone``) are
+        replaced by the ones given (none: deleted).
         """
         existing = list(self.db.query("SELECT id FROM tracks WHERE path = ?", [row["path"]]))
         with self.transaction():
@@ -341,7 +369,18 @@ class Library:
                                               "vector": embedding})
             if had or embedding is not None:
                 self._bump_generation()
+            self.db.execute("DELETE FROM track_summaries WHERE track_id = ?", [track_id])
+            if summary is not None:
+                self.db["track_summaries"].insert({"track_id": track_id, **summary})
         return int(track_id)
+
+    def save_scores(self, track_id: int, scores: dict[str, float], **values: Any) -> None:
+        """Replace a track's predictions (a re-score: embedding and summary stay) and set some columns."""
+        with self.transaction():
+            self.db.execute("DELETE FROM predictions WHERE track_id = ?", [track_id])
+            self.db["predictions"].insert_all(
+                {"track_id": track_id, "genre": g, "score": float(s)} for g, s in scores.items())
+            self.update_track(track_id, **values)
 
     def update_track(self, track_id: int, **values: Any) -> None:
         """Change some columns of a track row (a row that is gone is left gone)."""
@@ -365,7 +404,7 @@ class Library:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for table in ("predictions", "tag_backups"):
+                for table in ("predictions", "tag_backups", "track_summaries"):
                     self.db.execute(f"DELETE FROM {table} WHERE track_id IN ({marks})", chunk)
                 gone += self.db.execute(f"DELETE FROM embeddings WHERE track_id IN ({marks})", chunk).rowcount
                 self.db.execute(f"DELETE FROM tracks WHERE id IN ({marks})", chunk)

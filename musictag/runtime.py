@@ -1,7 +1,16 @@
-"""Inference with a trained model folder: LiteRT only, never TensorFlow.
+"""Inference with a model folder: LiteRT and NumPy only, never TensorFlow.
 
-A model folder holds ``model.tflite`` (two outputs: genre probabilities and the embedding) and
-``model.json`` (genres in output order, the feature scaling, the feature version it needs).
+Two kinds of model folder (``model.json`` says which):
+
+- a **head** on the pretrained backbone (``"input": "musicnn"``, format 2): ``head.npz`` holds the
+  head's weights, ``model.json`` names the backbone folder it was trained on and that folder's
+  checksum. :class:`HeadModel` decodes 3 s patches (:mod:`musictag.patches`), runs the backbone
+  (:mod:`musictag.backbone`) and the head (:mod:`musictag.heads`).
+- a **window network** on the 44 hand-made features (``"input": "features44"``, format 1):
+  ``model.tflite`` with two outputs (genre probabilities and the embedding) and the feature scaling.
+  :class:`WindowModel` runs it on 5 s feature windows.
+
+:func:`load_model` opens either; both answer :meth:`analyse` with a :class:`TrackAnalysis`.
 """
 
 from __future__ import annotations
@@ -10,84 +19,118 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import quiet_native_stderr
+from musictag.audio import AudioInfo, quiet_native_stderr
+from musictag.backbone import BackboneInfo, find_backbone, shipped_models_dir
 from musictag.errors import UsageError
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
 from musictag.scaling import Scaler
+from musictag.track_summary import TrackSummary
 
-DEFAULT_MODEL_NAME = "gtzan-crnn"
+DEFAULT_MODEL_NAME = "gtzan-musicnn"
 
 
 def default_model_dir() -> Path:
-    """The model shipped with musictag (``MUSICTAG_MODEL`` overrides it).
-
-    Installed, the ``models/`` folder is the package ``musictag.models``; run from a source
-    checkout (the checkout's ``musictag`` first on ``sys.path``) it is the ``models/`` beside it.
-    """
+    """The model shipped with musictag (``MUSICTAG_MODEL`` overrides it)."""
     env = os.environ.get("MUSICTAG_MODEL")
-    if env:
-        return Path(env)
-    try:
-        return Path(str(resources.files("musictag.models") / DEFAULT_MODEL_NAME))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+    return Path(env) if env else shipped_models_dir() / DEFAULT_MODEL_NAME
 
 
 @dataclass
 class TrackAnalysis:
     """What the model says about one track."""
 
-    scores: np.ndarray  # (n_genres,) mean of the window probabilities
-    embedding: np.ndarray  # (dim,) mean of the window embeddings, L2-normalised
-    window_scores: np.ndarray  # (n_windows, n_genres)
-    starts: np.ndarray  # window start times, seconds
+    scores: np.ndarray  # (n_genres,) track-level genre probabilities
+    embedding: np.ndarray  # (dim,) the track's embedding for `similar`, L2-normalised
+    window_scores: np.ndarray  # (n_windows, n_genres): each window or patch on its own
+    starts: np.ndarray  # window / patch start times, seconds
     duration: float
     silent: bool  # digital silence: scores carry no meaning
+    window_seconds: float = 5.0  # length of one window / patch
+    summary: TrackSummary | None = None  # backbone models: what the library keeps to re-score
+    tag_names: list[str] | None = None  # backbone models: names of summary.tags
 
     def top(self, genres: list[str], k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` best genres with their scores."""
         order = np.argsort(-self.scores)[:k]
         return [(genres[i], float(self.scores[i])) for i in order]
 
+    def top_tags(self, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` strongest style tags of the backbone (empty for window networks)."""
+        if self.summary is None or not self.tag_names:
+            return []
+        order = np.argsort(-self.summary.tags)[:k]
+        return [(self.tag_names[i], float(self.summary.tags[i])) for i in order]
+
+
+def _file_digest(*paths: Path, extra: str = "") -> str:
+    h = hashlib.sha1(extra.encode())
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:10]
+
 
 @dataclass
 class ModelInfo:
-    """A model folder's description and identity, read without loading the network."""
+    """A model folder's description and identity, read without loading any network."""
 
     dir: Path
     meta: dict
     genres: list[str]
-    model_id: str  # folder name + hash of model.tflite: a new model means re-analysis
+    model_id: str  # folder name + hash of the weights: a new model means new genres for every track
+    backbone: BackboneInfo | None = None  # heads: the checked backbone they run on
+
+    @property
+    def kind(self) -> str:
+        """``"head"`` (on the pretrained backbone) or ``"windows"`` (a network on the 44 features)."""
+        return "head" if self.backbone is not None else "windows"
 
     @classmethod
     def read(cls, model_dir: str | os.PathLike | None = None) -> ModelInfo:
         """Read ``model_dir`` (default: the shipped model); refuse a folder this musictag cannot use."""
         folder = Path(model_dir) if model_dir else default_model_dir()
-        meta_path, tflite_path = folder / "model.json", folder / "model.tflite"
-        if not meta_path.is_file() or not tflite_path.is_file():
-            raise UsageError(f"{folder}: not a musictag model folder (needs model.json and model.tflite)")
+        meta_path = folder / "model.json"
+        if not meta_path.is_file():
+            raise UsageError(f"{folder}: not a musictag model folder (no model.json)")
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as e:
             raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
+        if meta.get("input") == "musicnn":
+            return cls._read_head(folder, meta)
+        tflite_path = folder / "model.tflite"
+        if not tflite_path.is_file():
+            raise UsageError(f"{folder}: not a musictag model folder (needs model.tflite beside model.json)")
         version = meta.get("features", {}).get("version")
         if version != FEATURE_VERSION:
             raise UsageError(f"{folder}: model needs feature version {version}, this musictag computes "
                              f"version {FEATURE_VERSION}; retrain it with `musictag train`")
-        digest = hashlib.sha1(tflite_path.read_bytes()).hexdigest()[:10]
-        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{digest}")
+        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{_file_digest(tflite_path)}")
+
+    @classmethod
+    def _read_head(cls, folder: Path, meta: dict) -> ModelInfo:
+        from musictag.heads import HEADS
+
+        head_path = folder / "head.npz"
+        if meta.get("head") not in HEADS or not head_path.is_file():
+            raise UsageError(f"{folder}: not a usable head (needs head.npz and a head kind of {', '.join(HEADS)})")
+        wanted = meta.get("backbone") or {}
+        backbone = find_backbone(str(wanted.get("name")), folder)
+        if backbone.sha256 != wanted.get("sha256"):
+            raise UsageError(f"{folder}: this head was trained on another {backbone.name} backbone than the one at "
+                             f"{backbone.dir} (checksums differ); retrain it with `musictag train --input musicnn`")
+        model_id = f"{meta.get('name', folder.name)}-{_file_digest(head_path, extra=backbone.sha256)}"
+        return cls(folder, meta, list(meta["genres"]), model_id, backbone)
 
 
-class GenreModel:
-    """A loaded model folder, ready to run on feature windows (one LiteRT interpreter)."""
+class WindowModel:
+    """A network on the 44 hand-made features, ready to run on 5 s windows (one LiteRT interpreter)."""
 
-    def __init__(self, model_dir: str | os.PathLike | None = None, threads: int = 1) -> None:
-        info = ModelInfo.read(model_dir)
+    def __init__(self, info: ModelInfo, threads: int = 1) -> None:
+        self.info = info
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
         self._scaler = Scaler.from_json(self.meta["scaling"])
         from ai_edge_litert.interpreter import Interpreter
@@ -119,6 +162,44 @@ class GenreModel:
         return TrackAnalysis(probs.mean(axis=0), vector / norm if norm > 0 else vector, probs,
                              feats.starts, feats.duration, feats.silent)
 
-    def analyse(self, path: str | os.PathLike) -> TrackAnalysis:
+    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
         """Decode, featurise and classify one file (raises DecodeError for bad files)."""
-        return self.analyse_features(track_features(path))
+        return self.analyse_features(track_features(path, info=info))
+
+
+class HeadModel:
+    """A genre head on the pretrained backbone: decode patches, run the backbone, then the head."""
+
+    def __init__(self, info: ModelInfo, threads: int = 1) -> None:
+        from musictag.backbone import Backbone
+        from musictag.heads import load_head
+
+        self.info = info
+        self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
+        self.head = load_head(self.meta["head"], self.dir / "head.npz")
+        self.backbone = Backbone(info.backbone, threads)
+
+    def summarise(self, patches: np.ndarray) -> TrackSummary:
+        """Run the backbone on ``(n, 187, 96)`` log-mel patches: what the library keeps of a track."""
+        embeddings, tags = self.backbone.run(patches)
+        return TrackSummary.of(embeddings, tags)
+
+    def score(self, summary: TrackSummary) -> np.ndarray:
+        """Track genre probabilities from a summary (the scan's workers and library re-scoring alike)."""
+        return self.head.track_probabilities(summary.sequence)
+
+    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
+        """Decode the patches of one file and classify it (raises DecodeError for bad files)."""
+        from musictag.patches import PATCH_STEP_S, track_patches
+
+        tp = track_patches(path, info)
+        summary = self.summarise(tp.patches)
+        return TrackAnalysis(self.score(summary), summary.embedding(),
+                             self.head.patch_probabilities(summary.sequence), tp.starts, tp.duration, tp.silent,
+                             PATCH_STEP_S, summary, self.info.backbone.tags)
+
+
+def load_model(model_dir: str | os.PathLike | None = None, threads: int = 1) -> WindowModel | HeadModel:
+    """Load the model folder ``model_dir`` (default: the shipped model), whichever kind it is."""
+    info = ModelInfo.read(model_dir)
+    return HeadModel(info, threads) if info.kind == "head" else WindowModel(info, threads)

@@ -1,12 +1,14 @@
 """``musictag scan``: keep the library in step with the folders, analyse what changed, tag genres.
 
 One scan: find the audio files under the given folders; compare each with its library row
-(same size and mtime, analysed by this model: skipped without decoding; the same quick hash as a
-row whose file is gone: a move, the row follows; a row whose file was not found: pruned); analyse
-the rest in a process pool (:mod:`musictag.scan_pool`); store each result and write its genre
-tag from the main process, the library's only writer; rebuild the Annoy index when embeddings
-changed. Interrupted (Ctrl-C, SIGTERM), it commits what finished and stops; killed, it loses at
-most the files in flight and the last uncommitted batch, and the next scan resumes.
+(same size and mtime, analysed by this model: skipped without decoding; same size and mtime,
+analysed by another head on the same backbone: *re-scored* from the stored patch embeddings,
+without decoding; the same quick hash as a row whose file is gone: a move, the row follows; a row
+whose file was not found: pruned); analyse the rest in a process pool (:mod:`musictag.scan_pool`);
+store each result and write its genre tag from the main process, the library's only writer;
+rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SIGTERM), it commits what
+finished and stops; killed, it loses at most the files in flight and the last uncommitted batch,
+and the next scan resumes.
 
 Tags: by default only an empty genre field is filled; ``overwrite`` replaces. The ``top_k`` best
 genres whose score reaches ``min_confidence`` are written (a track with none is *uncertain* and
@@ -83,6 +85,7 @@ class ScanReport:
 
     found: int = 0
     analysed: int = 0
+    rescored: int = 0  # unchanged tracks given new genres from their stored backbone summary (no decoding)
     skipped: int = 0
     moved: int = 0
     pruned: int = 0
@@ -302,6 +305,8 @@ class _Scan:
         model = ModelInfo.read(options.model_dir)
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
+        self.model = model
+        self.backbone_id = model.backbone.backbone_id if model.backbone else None
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id)
         self.library: Library | None = None
         db_path = Path(db) if db is not None else None
@@ -323,7 +328,9 @@ class _Scan:
             found = find_audio(self.roots)
             if not self.options.dry_run:
                 self.report.cleaned = remove_leftover_copies(found.leftovers)
-            analyse, retag = self._plan(found)
+            analyse, rescore, retag = self._plan(found)
+            if not self.should_stop():
+                self._rescore(rescore)
             if not self.should_stop():
                 self._analyse(analyse)
             if not self.should_stop():
@@ -346,18 +353,25 @@ class _Scan:
     def _rows(self) -> dict[str, dict[str, Any]]:
         if self.library is None:
             return {}
+        summary_backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = tracks.id)"
+                            if self.library.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
         return {r["path"]: r for r in self.library.db.query(
-            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, "
-            "tag_state FROM tracks")}
+            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, tag_state, "
+            f"{summary_backbone} AS summary_backbone FROM tracks")}
 
-    def _plan(self, found: _Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]]]:
-        """Sort the found files into skipped, moved and to-analyse; prune vanished rows."""
+    def _plan(self, found: _Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]],
+                                            list[dict[str, Any]]]:
+        """Sort the found files into skipped, moved, to re-score and to analyse; prune vanished rows.
+
+        Returns the files to analyse, the rows to re-score and the unchanged rows to tag again.
+        """
         report, rows = self.report, self._rows()
         report.found = len(found.files)
         for folder, reason in found.unreadable:
             report.fail(folder, reason)
         analyse: list[tuple[str, str, os.stat_result]] = []
         retag: list[dict[str, Any]] = []
+        rescore: list[dict[str, Any]] = []
         new: list[tuple[str, str, os.stat_result]] = []
         seen = set()
         for key, path, st in found.files:
@@ -373,6 +387,8 @@ class _Scan:
                 report.skipped += 1
                 if self._wants_retag(row):
                     retag.append(row)
+            elif self._same_file(row, st) and self._rescorable(row):
+                rescore.append(dict(row, path=key))
             else:
                 analyse.append((key, path, st))
         skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
@@ -392,16 +408,26 @@ class _Scan:
                 continue
             moved_ids.add(row["id"])
             self._move(row, key, path, st)
-            if row["status"] == "failed" or row["model_id"] != self.model_id:
+            if row["model_id"] != self.model_id and self._rescorable(row):
+                rescore.append(dict(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+            elif row["status"] == "failed" or row["model_id"] != self.model_id:
                 analyse.append((key, path, st))
         self._prune([r for r in vanished if r["id"] not in moved_ids])
         self._flush()
         analyse.sort(key=lambda item: item[0])
-        return analyse, retag
+        return analyse, rescore, retag
+
+    @staticmethod
+    def _same_file(row: dict[str, Any], st: os.stat_result) -> bool:
+        return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
 
     def _unchanged(self, row: dict[str, Any], st: os.stat_result) -> bool:
-        return (row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns and row["status"] != "failed"
-                and row["model_id"] == self.model_id)
+        return self._same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
+
+    def _rescorable(self, row: dict[str, Any]) -> bool:
+        """Whether a track analysed by another model can get this model's genres from its stored summary."""
+        return (self.backbone_id is not None and row["status"] == "ok"
+                and row["summary_backbone"] == self.backbone_id)
 
     def _wants_retag(self, row: dict[str, Any]) -> bool:
         """Whether an unchanged track's tag is to be decided again from its stored scores."""
@@ -440,6 +466,33 @@ class _Scan:
             self.pending.append(lambda: self.library.delete_tracks(ids))
 
     # --- analysis ----------------------------------------------------------------------------
+
+    def _rescore(self, rows: list[dict[str, Any]]) -> None:
+        """Give unchanged tracks this model's genres from their stored backbone summaries (no decoding)."""
+        if not rows or self.library is None:
+            return
+        from musictag.heads import load_head
+
+        head = load_head(self.model.meta["head"], self.model.dir / "head.npz")
+        for done, row in enumerate(rows, 1):
+            if self.should_stop():
+                return
+            summary = self.library.summary(row["id"])
+            if summary is None:  # gone since the plan (another process): analyse it next time
+                continue
+            scores = dict(zip(self.genres, (float(p) for p in head.track_probabilities(summary.sequence)),
+                              strict=True))
+            best = max(scores, key=scores.__getitem__)
+            self.report.rescored += 1
+            values = {"model_id": self.model_id, "genre": best, "confidence": scores[best],
+                      "size": row["size"], "mtime_ns": row["mtime_ns"], "tag_state": None, "error": None}
+            row.update(values)
+            if not self.options.dry_run:
+                self.pending.append(lambda row=row, scores=scores, values=values:
+                                    self.library.save_scores(row["id"], scores, **values))
+            self._tag(row, key_to_path(row["path"]), scores)
+            self.progress("re-scoring", done, len(rows))
+            self._maybe_flush()
 
     def _analyse(self, tasks: list[tuple[str, str, os.stat_result]]) -> None:
         if not tasks:
@@ -480,7 +533,8 @@ class _Scan:
         scores = dict(zip(self.genres, outcome.scores, strict=True))
         best = max(scores, key=scores.__getitem__)
         row.update(status="ok", genre=best, confidence=scores[best])
-        self._save(row, scores, outcome.embedding)
+        summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
+        self._save(row, scores, outcome.embedding, summary)
         self._tag(row, path, scores)
 
     def _record_failure(self, key: str, path: str, reason: str, base: dict[str, Any] | None = None) -> None:
@@ -492,11 +546,11 @@ class _Scan:
         self._save(failed)
 
     def _save(self, row: dict[str, Any], scores: dict[str, float] | None = None,
-              embedding: bytes | None = None) -> None:
+              embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> None:
         """Queue a track row for the next batch commit (the row dict gets its ``id`` then)."""
         if self.library is None or self.options.dry_run:
             return
-        self.pending.append(lambda: row.__setitem__("id", self.library.save_track(row, scores, embedding)))
+        self.pending.append(lambda: row.__setitem__("id", self.library.save_track(row, scores, embedding, summary)))
 
     # --- tags --------------------------------------------------------------------------------
 

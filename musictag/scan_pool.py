@@ -89,6 +89,7 @@ class Outcome:
     duration: float | None = None
     scores: list[float] | None = None  # in the model's genre order
     embedding: bytes | None = None  # float32, L2-normalised
+    summary: dict | None = None  # backbone models: TrackSummary.to_row(), kept to re-score without decoding
     silent: bool = False
     error: str | None = None  # one line, for the user
     peak_rss: int = 0  # bytes, of the worker so far

@@ -1,6 +1,6 @@
 """The scan's worker side: check, decode, featurise and classify one file at a time.
 
-Each worker process loads its own :class:`~musictag.runtime.GenreModel` once, then answers
+Each worker process loads its own model (:func:`~musictag.runtime.load_model`) once, then answers
 requests from the scan's main process (see :mod:`musictag.scan_pool`) with plain data: an
 :class:`Outcome` per file, never an exception.
 
@@ -26,24 +26,30 @@ from musictag.audio import SAMPLE_RATE, DecodeError, probe
 from musictag.errors import MusictagError
 from musictag.features import audio_features
 from musictag.library import quick_hash
-from musictag.runtime import GenreModel
+from musictag.runtime import HeadModel, WindowModel, load_model
 from musictag.scan_pool import Outcome
 from musictag.sniff import NotAudio, sniff
 
 
-def analyse_file(model: GenreModel, path: str) -> Outcome:
-    """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``."""
+def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
+    """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``.
+
+    The file is probed once (readable, a regular file, a header a decoder accepts) and what that
+    found (duration, rate) is passed on to the analysis.
+    """
     started = time.perf_counter()
     out = Outcome()
     try:
-        probe(path)  # readable, a regular file, a header a decoder accepts
+        info = probe(path)
         out.format = sniff(path)
         out.quick_hash = quick_hash(path)
-        analysis = model.analyse(path)
+        analysis = model.analyse(path, info)
         out.duration = float(analysis.duration)
         out.silent = bool(analysis.silent)
         out.scores = [float(s) for s in analysis.scores]
         out.embedding = np.asarray(analysis.embedding, np.float32).tobytes()
+        if analysis.summary is not None:
+            out.summary = analysis.summary.to_row()
     except DecodeError as e:
         out.error = e.reason
     except NotAudio as e:
@@ -84,7 +90,7 @@ def serve(conn: Connection, model_dir: str | None) -> None:
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     try:
-        model = GenreModel(model_dir)
+        model = load_model(model_dir)
     except MusictagError as e:
         conn.send(("fatal", str(e)))
         return
@@ -104,13 +110,18 @@ def serve(conn: Connection, model_dir: str | None) -> None:
 
 
 def warm_up() -> None:
-    """Import the decoders and run the feature code once on a short synthetic signal."""
+    """Import the decoders and LiteRT, run the feature and log-mel code once on a short synthetic signal."""
+    import ai_edge_litert.interpreter  # noqa: F401
     import av  # noqa: F401
     import soundfile  # noqa: F401
     import soxr  # noqa: F401
 
+    from musictag.patches import audio_patches
+
     t = np.arange(SAMPLE_RATE * 6, dtype=np.float32) / SAMPLE_RATE
-    audio_features((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    y = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    audio_features(y)
+    audio_patches(y)
 
 
 try:

@@ -146,9 +146,9 @@ def stored_query(library: Library, path: str | os.PathLike) -> Query | None:
 def analysed_query(library: Library, path: str | os.PathLike,
                    model_dir: str | os.PathLike | None = None) -> Query:
     """The query analysed on the fly with the library's model (raises DecodeError for bad files)."""
-    from musictag.runtime import GenreModel
+    from musictag.runtime import load_model
 
-    model = GenreModel(model_dir)
+    model = load_model(model_dir)
     used = {r["model_id"] for r in library.db.query(
         "select distinct model_id from tracks where model_id is not null")}
     if used and model.model_id not in used:

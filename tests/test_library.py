@@ -42,8 +42,40 @@ def test_default_path_is_in_the_user_data_folder_unless_overridden(monkeypatch: 
     assert default_db_path() == tmp_path / "x.db"
 
 
+def test_schema_1_library_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with Library(db) as library:
+        library.save_track({"path": "/m/a.mp3", "status": "ok", "model_id": "gtzan-crnn-1"}, {"rock": 0.9})
+        library.db.execute("DROP TABLE track_summaries")
+        library.meta_set("schema_version", 1)
+    with Library(db, readonly=True) as library:  # read-only: usable as it is
+        assert library.meta_get("schema_version") == "1"
+    with Library(db) as library:
+        assert library.meta_get("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert "track_summaries" in library.db.table_names()
+        assert library.predictions(1) == {"rock": 0.9}
+
+
+def test_summary_round_trips_and_goes_with_its_track(lib: Library) -> None:
+    from musictag.track_summary import TrackSummary
+
+    rng = np.random.default_rng(0)
+    summary = TrackSummary.of(rng.normal(0, 1, (5, 200)), rng.uniform(0, 1, (5, 50)))
+    track_id = lib.save_track({"path": "/m/a.mp3", "status": "ok"}, {"rock": 1.0}, None,
+                              dict(summary.to_row(), backbone="musicnn-msd-0123456789"))
+    got = lib.summary(track_id)
+    np.testing.assert_array_equal(got.patches, summary.patches)
+    np.testing.assert_array_equal(got.tags, summary.tags)
+    row = next(lib.db.query("SELECT * FROM track_summaries"))
+    np.testing.assert_array_equal(np.frombuffer(row["mean"], "<f4"), summary.mean)
+    np.testing.assert_array_equal(np.frombuffer(row["spread"], "<f4"), summary.spread)
+    lib.delete_tracks([track_id])
+    assert lib.summary(track_id) is None
+
+
 def test_new_library_has_schema_wal_and_meta(lib: Library) -> None:
-    assert {"tracks", "predictions", "embeddings", "tag_backups", "meta"} <= set(lib.db.table_names())
+    tables = {"tracks", "predictions", "embeddings", "tag_backups", "meta", "track_summaries"}
+    assert tables <= set(lib.db.table_names())
     assert lib.meta_get("schema_version") == str(SCHEMA_VERSION)
     assert _generation(lib) == 0
     assert lib.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -30,7 +30,7 @@ from mutagen.mp4 import MP4
 from musictag import audio, index
 from musictag.cli import cli
 from musictag.library import Library, LibraryBusy, key_to_path, path_to_key
-from musictag.runtime import GenreModel, default_model_dir
+from musictag.runtime import default_model_dir, load_model
 from musictag.scan import (
     RestoreReport,
     ScanOptions,
@@ -57,7 +57,7 @@ ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
 def _have_model() -> bool:
     try:
-        return (default_model_dir() / "model.tflite").is_file()
+        return (default_model_dir() / "model.json").is_file()
     except (ModuleNotFoundError, TypeError):  # no shipped model package at all
         return False
 
@@ -190,7 +190,7 @@ def test_scan_tags_every_format_keeps_audio_and_other_tags_and_restore_undoes_it
     rows = _rows(db)
     for fmt, path in files.items():
         row = rows[str(path)]
-        assert row["status"] == "ok" and row["model_id"] == GenreModel().model_id
+        assert row["status"] == "ok" and row["model_id"] == load_model().model_id
         expected = WITH_GENRE.get(fmt) or [display_name(row["genre"])]
         assert audiogen.raw_genres(path) == expected, fmt
         pcm, others, _ = before[fmt]
@@ -289,7 +289,12 @@ def test_failed_files_are_kept_and_retried_and_a_new_model_reanalyses(pristine: 
     report = scan([music], db, NONE)
     assert (report.analysed, report.failed, report.skipped) == (1, 0, 1)
     with Library(db) as lib:
+        lib.db.execute("UPDATE tracks SET model_id = 'an-older-head'")
+    report = scan([music], db, NONE)  # another head on the same backbone: re-scored, not decoded
+    assert (report.analysed, report.rescored) == (0, 2)
+    with Library(db) as lib:
         lib.db.execute("UPDATE tracks SET model_id = 'an-older-model'")
+        lib.db.execute("UPDATE track_summaries SET backbone = 'another-backbone'")
     assert scan([music], db, NONE).analysed == 2
 
 
@@ -334,7 +339,7 @@ def test_pool_names_the_file_of_a_worker_that_overruns_or_dies_and_replaces_it(p
         threading.Timer(0.05, os.kill, (pool.pids()[0], signal.SIGKILL)).start()  # a decoder "crash"
         out = dict(pool.imap([("slow", str(slow)), ("c", str(pristine["wav"]))]))
     assert out["slow"].error == "the decoder crashed (SIGKILL) while analysing this file"
-    assert out["c"].error is None and len(out["c"].scores) == len(GenreModel().genres)
+    assert out["c"].error is None and len(out["c"].scores) == len(load_model().genres)
 
 
 # --- the command line ----------------------------------------------------------------------------

@@ -1,0 +1,142 @@
+"""A track as musicnn hears it: 16 kHz mono, musicnn's log-mel, cut into 3 s patches.
+
+The input must match what the backbone was trained on exactly (``../shared/BACKBONE.md``):
+librosa's ``melspectrogram`` defaults at 16 kHz with n_fft 512, hop 256, 96 Slaney mel bands,
+power 2 and centred frames, then ``log10(10000 * mel + 1)`` computed in float32 (musicnn's own
+extractor casts to float16 first, which overflows under NumPy 2). Patches are 187 frames (~3 s)
+without overlap.
+
+Long tracks are sampled, not analysed end to end: :data:`PATCHES_PER_TRACK` single patches spread
+evenly over the track, each decoded on its own by seeking (see :func:`patch_offsets` for where and
+the README for the measurements behind the number). A track shorter than one patch is repeated
+until it fills one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from musictag.audio import AudioInfo, load, probe
+
+SAMPLE_RATE = 16000
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+PATCH_FRAMES = 187
+#: Samples that give exactly one patch of centred frames (1 + n // HOP = PATCH_FRAMES).
+PATCH_SAMPLES = (PATCH_FRAMES - 1) * HOP
+PATCH_SECONDS = PATCH_SAMPLES / SAMPLE_RATE
+#: Seconds from one patch to the next in a track analysed whole (what one patch stands for).
+PATCH_STEP_S = PATCH_FRAMES * HOP / SAMPLE_RATE
+#: Patches analysed in a track longer than :data:`WHOLE_TRACK_LIMIT_S` (bench/bench_patches.py, README).
+PATCHES_PER_TRACK = 8
+#: Tracks up to this long are analysed whole, every patch (a 30 s clip has 10).
+WHOLE_TRACK_LIMIT_S = 30.0
+#: A patch counts as digital silence below this peak (-90 dBFS), as in the feature path.
+SILENCE_PEAK = 10 ** (-90 / 20)
+
+
+@dataclass
+class TrackPatches:
+    """The log-mel patches of one track and where they come from."""
+
+    patches: np.ndarray  # (n, 187, 96) float32
+    starts: np.ndarray  # (n,) seconds
+    duration: float
+    silent: bool
+
+
+@lru_cache(maxsize=1)
+def _mel_basis() -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    n = np.arange(N_FFT)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)  # periodic Hann, as librosa
+
+
+def log_mel(y: np.ndarray) -> np.ndarray:
+    """musicnn's input of mono 16 kHz ``y``: ``(T, 96)`` float32 with ``T = 1 + len(y) // 256``.
+
+    The same numbers as ``log10(10000 * librosa.feature.melspectrogram(y=y, sr=16000, n_fft=512,
+    hop_length=256, n_mels=96) + 1)`` in float32 (centred frames, zero padding), without librosa's STFT.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    padded = np.pad(y, N_FFT // 2)
+    n_frames = 1 + len(y) // HOP
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:n_frames]
+    spectrum = np.fft.rfft(frames * _window(), axis=1)
+    power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
+    mel = power @ _mel_basis().T
+    return np.log10(np.float32(10000) * mel + np.float32(1)).astype(np.float32, copy=False)
+
+
+def repeat_to(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` repeated (looped) until it is at least ``n`` samples long."""
+    if len(y) >= n or len(y) == 0:
+        return y
+    return np.tile(y, -(-n // len(y)))
+
+
+def cut_patches(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping ``(n, 187, 96)`` patches of ``(T, 96)`` frames and their first frame indices.
+
+    Frames past the last whole patch are dropped (as musicnn does); at least one patch is returned
+    when ``T >= 187``.
+    """
+    n = len(mel) // PATCH_FRAMES
+    idx = np.arange(n) * PATCH_FRAMES
+    return mel[: n * PATCH_FRAMES].reshape(n, PATCH_FRAMES, N_MELS), idx
+
+
+def patch_offsets(duration: float, count: int = PATCHES_PER_TRACK) -> list[float]:
+    """Start times of the ``count`` patches sampled from a long track: evenly spread, away from both ends.
+
+    Single patches spread over the whole track beat groups of neighbouring patches at the same cost
+    (intros, breaks and outros differ from the body of a song; BACKBONE.md measured 8 spread > 2 x 4).
+    """
+    span = max(0.0, duration - PATCH_SECONDS)
+    return [span * (i + 1) / (count + 1) for i in range(count)]
+
+
+def _is_silent(y: np.ndarray) -> bool:
+    return bool(len(y) == 0 or np.max(np.abs(y)) < SILENCE_PEAK)
+
+
+def audio_patches(y: np.ndarray) -> TrackPatches:
+    """Every patch of an already decoded mono 16 kHz signal (repeat-padded to one patch when shorter)."""
+    duration = len(y) / SAMPLE_RATE
+    patches, idx = cut_patches(log_mel(repeat_to(y, PATCH_SAMPLES)))
+    return TrackPatches(patches, idx * HOP / SAMPLE_RATE, duration, _is_silent(y))
+
+
+def track_patches(path: str | os.PathLike, info: AudioInfo | None = None,
+                  transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                  count: int = PATCHES_PER_TRACK) -> TrackPatches:
+    """Decode ``path`` and return its patches: every patch of a short track, ``count`` sampled ones of a long one.
+
+    ``info`` is what :func:`musictag.audio.probe` said of the file (probed here when not given);
+    ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
+    :class:`musictag.audio.DecodeError` when the file cannot be decoded.
+    """
+    transform = transform or (lambda y: y)
+    info = info or probe(path)
+    if info.duration <= WHOLE_TRACK_LIMIT_S:
+        y = load(path, sr=SAMPLE_RATE)
+        result = audio_patches(transform(y))
+        result.duration = len(y) / SAMPLE_RATE
+        return result
+    offsets = patch_offsets(info.duration, count)
+    blocks = [transform(load(path, offset=o, duration=PATCH_SECONDS, sr=SAMPLE_RATE)) for o in offsets]
+    patches = [cut_patches(log_mel(repeat_to(b, PATCH_SAMPLES)))[0][:1] for b in blocks]
+    return TrackPatches(np.concatenate(patches), np.asarray(offsets), info.duration,
+                        all(_is_silent(b) for b in blocks))
