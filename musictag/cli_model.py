@@ -9,6 +9,9 @@ import click
 
 from musictag.audio import format_time
 
+#: Style tags of the backbone shown by ``info`` (strongest first).
+STYLE_TAGS_SHOWN = 5
+
 
 def _bar(total: int, label: str):
     from tqdm import tqdm
@@ -28,8 +31,12 @@ def _cache_dir(arg: str | None) -> Path | None:
 
 @click.command()
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--input", "input_", type=click.Choice(["musicnn", "features44"]), default="musicnn", show_default=True,
+              help="Learn from the pretrained backbone's 3 s patch embeddings, or the study's 44 features.")
+@click.option("--head", type=click.Choice(["gru-attention", "linear"]), default="gru-attention", show_default=True,
+              help="With --input musicnn: bidirectional GRU with attention over the patches, or logistic regression.")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
-              show_default=True, help="Network: the shipped default, the study's CRNN / CNN, or the baseline.")
+              show_default=True, help="With --input features44: the network (the study's CRNN / CNN, ...).")
 @click.option("--split", type=click.Choice(["random", "kfold", "filtered"]), default="random",
               show_default=True, help="Held-out tracks: stratified 70/15/15, k-fold, or GTZAN's fault-filtered lists.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds for --split kfold.")
@@ -47,12 +54,13 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
               show_default=True, help="Folder to write the model into.")
-def train(data_dir: Path, arch: str, split: str, folds: int, seed: int, epochs: int, batch_size: int,
-          scaling: str, mixup: float, augment: str, cache: str | None, out: Path) -> None:
+def train(data_dir: Path, input_: str, head: str, arch: str, split: str, folds: int, seed: int, epochs: int,
+          batch_size: int, scaling: str, mixup: float, augment: str, cache: str | None, out: Path) -> None:
     """Train a genre model on DATA_DIR laid out as <genre>/<track> (GTZAN, or any such tree).
 
-    Splits are by track, never by window. Writes model.keras, model.tflite, model.json,
-    metrics.json, confusion.png and curves.png into --out.
+    Splits are by track, never by window. With --input musicnn (the default) writes head.npz and
+    model.json (the backbone is referenced, not copied); with --input features44 model.keras,
+    model.tflite and model.json. Both add metrics.json and confusion.png (networks: curves.png).
     """
     import time
 
@@ -67,18 +75,19 @@ def train(data_dir: Path, arch: str, split: str, folds: int, seed: int, epochs: 
         raise click.BadParameter(f"unknown augmentation {unknown[0]!r}; choose from {', '.join(AUGMENTATIONS)}",
                                  param_hint="--augment")
     start = time.monotonic()
-    cfg = TrainConfig(arch=arch, epochs=epochs, batch_size=batch_size, seed=seed, scaling=scaling, mixup=mixup,
-                      augment=chosen)
+    cfg = TrainConfig(input=input_, head=head, arch=arch, epochs=epochs, batch_size=batch_size, seed=seed,
+                      scaling=scaling, mixup=mixup, augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
     with _bar(len(find_labelled_tracks(data_dir)), "features") as bar:
         fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())
-    model, scaler, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
-    meta = write_outputs(out, fs, cfg, model, scaler, train_idx, history, metrics, genres, data_dir,
+    fitted, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
+    meta = write_outputs(out, fs, trainer, fitted, train_idx, history, metrics, genres, data_dir,
                          time.monotonic() - start)
     m = meta["metrics"]
     spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
-               f"segment accuracy {m['segment_accuracy']:.3f} ({m['n_tracks']} tracks)")
+               f"segment accuracy {m['segment_accuracy']:.3f} ({m['n_tracks']} tracks); "
+               f"through {m['robustness']['augmentation']}: {m['robustness']['track_accuracy']:.3f}")
     click.echo(f"model written to {out}")
 
 
@@ -91,9 +100,9 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     """Measure a model on a labelled folder (<genre>/<track>): track-level figures first."""
     from musictag.dataset import find_labelled_tracks
     from musictag.evaluate import evaluate_folder
-    from musictag.runtime import GenreModel
+    from musictag.runtime import load_model
 
-    model = GenreModel(model_dir)
+    model = load_model(model_dir)
     with _bar(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
         m = evaluate_folder(data_dir, model, progress=lambda _: bar.update())
     if as_json:
@@ -102,7 +111,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     for s in m["skipped"]:
         click.echo(f"skipped {s['path']}: {s['reason']}", err=True)
     click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
-    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows)")
+    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows or patches)")
     click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
     for g, r in m["per_genre"].items():
         click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
@@ -115,20 +124,22 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="How many genres to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON on stdout.")
 def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
-    """Show FILE's top genres and how the genre changes window by window."""
-    from musictag.runtime import GenreModel
+    """Show FILE's top genres, its style tags and how the genre changes window by window."""
+    from musictag.runtime import load_model
     from musictag.tags import TagError, display_name, read_genres
 
-    model = GenreModel(model_dir)
+    model = load_model(model_dir)
     a = model.analyse(file)
     try:
         current = read_genres(file)
     except TagError as e:
         current = [f"(unreadable: {e.reason})"]
-    windows = [{"start": float(s), "end": float(s) + 5.0, "genre": model.genres[int(p.argmax())],
+    windows = [{"start": float(s), "end": float(s) + a.window_seconds, "genre": model.genres[int(p.argmax())],
                 "score": float(p.max())} for s, p in zip(a.starts, a.window_scores, strict=True)]
+    style = a.top_tags(STYLE_TAGS_SHOWN)
     result = {"path": str(file), "duration": a.duration, "silent": a.silent, "model": model.model_id,
               "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
+              "style_tags": [{"tag": t, "score": s} for t, s in style],
               "windows": windows, "current_genre_tag": current}
     if as_json:
         click.echo(json.dumps(result, indent=1))
@@ -140,6 +151,8 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     click.echo("current genre tag: " + ("; ".join(current) if current else "(none)"))
     for g in result["genres"]:
         click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
+    if style:
+        click.echo("style tags: " + ", ".join(f"{t} {s:.2f}" for t, s in style))
     click.echo("windows:")
     for w in windows:
         span = f"{format_time(w['start'])}-{format_time(w['end'])}"

@@ -1,4 +1,4 @@
-"""Labelled audio trees (``<root>/<label>/<audio>``) and their cached feature windows."""
+"""Labelled audio trees (``<root>/<label>/<audio>``) and what training learns from them, cached."""
 
 from __future__ import annotations
 
@@ -45,64 +45,116 @@ def find_labelled_tracks(root: str | os.PathLike) -> list[LabelledTrack]:
     return tracks
 
 
-def _content_key(path: Path, variant: str) -> str:
-    h = hashlib.sha1(f"features-v{FEATURE_VERSION}/{variant}/".encode())
+@dataclass(frozen=True)
+class Representation:
+    """What training learns from: one array per track, computed from a file and cached by content.
+
+    ``compute(path, augmentation)`` returns the track's array (``augmentation`` "" for the plain
+    audio); ``version`` names everything that changes that array, so a cache entry is never reused
+    for another representation, feature version or backbone.
+    """
+
+    name: str
+    version: str
+    compute: Callable[[Path, str], np.ndarray]
+
+
+def features44() -> Representation:
+    """The study's 44 hand-made features: ``(n, 44, 216)`` windows of 5 s."""
+    from musictag.audio import SAMPLE_RATE
+    from musictag.augment import at_rate
+
+    def compute(path: Path, augmentation: str) -> np.ndarray:
+        return track_features(path, at_rate(augmentation, SAMPLE_RATE) if augmentation else None).windows
+
+    return Representation("features44", f"features-v{FEATURE_VERSION}", compute)
+
+
+def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``augmentation`` applied to a signal at ``rate`` as it is at ``work_rate`` (resampled there and back).
+
+    The renderings are defined at the 44 features' 22,050 Hz (an MP3 encoder's bitrate and band
+    limit depend on the rate): every representation then hears the very same renderings.
+    """
+    import soxr
+
+    from musictag.augment import at_rate
+
+    render = at_rate(augmentation, work_rate)
+    return lambda y: soxr.resample(render(soxr.resample(y, rate, work_rate, quality="HQ")), work_rate, rate,
+                                   quality="HQ").astype(np.float32)
+
+
+def musicnn(backbone_info) -> Representation:
+    """The backbone's penultimate embedding of each 3 s patch: ``(n, 200)``, float16-rounded as stored."""
+    from musictag.audio import SAMPLE_RATE as RENDER_RATE
+    from musictag.backbone import Backbone
+    from musictag.patches import PATCHES_PER_TRACK, SAMPLE_RATE, WHOLE_TRACK_LIMIT_S, track_patches
+    from musictag.track_summary import TrackSummary
+
+    loaded: list[Backbone] = []
+
+    def compute(path: Path, augmentation: str) -> np.ndarray:
+        if not loaded:
+            loaded.append(Backbone(backbone_info))
+        transform = _rendered_at(augmentation, SAMPLE_RATE, RENDER_RATE) if augmentation else None
+        embeddings, tags = loaded[0].run(track_patches(path, transform=transform).patches)
+        return TrackSummary.of(embeddings, tags).sequence
+
+    sampling = f"k{PATCHES_PER_TRACK}-whole{WHOLE_TRACK_LIMIT_S:g}-render{RENDER_RATE}"
+    return Representation("musicnn", f"{backbone_info.backbone_id}-{sampling}-v1", compute)
+
+
+def _content_key(path: Path, version: str, variant: str) -> str:
+    h = hashlib.sha1(f"{version}/{variant}/".encode())
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def cached_windows(path: Path, cache_dir: Path | None, variant: str = "",
-                   compute: Callable[[Path], np.ndarray] | None = None) -> np.ndarray:
-    """The ``(n, 44, 216)`` windows of ``path``, from the cache when its content was seen before.
-
-    ``variant`` names an augmentation (``compute`` makes it); "" is the plain audio.
-    """
-    compute = compute or (lambda p: track_features(p).windows)
+def cached_array(path: Path, cache_dir: Path | None, rep: Representation, variant: str = "") -> np.ndarray:
+    """``rep``'s array of ``path`` (``variant``: an augmentation, "" for the plain audio), cached by content."""
     if cache_dir is None:
-        return compute(path)
-    target = cache_dir / f"{_content_key(path, variant)}.npy"
+        return rep.compute(path, variant)
+    target = cache_dir / f"{_content_key(path, rep.version, variant)}.npy"
     if target.exists():
         try:
             return np.load(target)
         except (OSError, ValueError):
             target.unlink(missing_ok=True)
-    windows = compute(path).astype(np.float32)
+    array = rep.compute(path, variant).astype(np.float32)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, windows)
+    np.save(tmp, array)
     os.replace(tmp, target)
-    return windows
+    return array
 
 
 @dataclass
 class FeatureSet:
-    """Windows of many tracks, with the same tracks' windows under each augmentation."""
+    """One array per track (windows or patch embeddings), with the same tracks under each augmentation."""
 
     tracks: list[LabelledTrack]
-    windows: list[np.ndarray]  # one (n_i, 44, 216) array per track
+    windows: list[np.ndarray]  # one array per track: (n_i, 44, 216) windows or (n_i, 200) patch embeddings
     skipped: list[tuple[Path, str]]  # unreadable files and the reason
-    augmented: dict[str, list[np.ndarray]]  # augmentation name -> windows, aligned with ``tracks``
+    augmented: dict[str, list[np.ndarray]]  # augmentation name -> arrays, aligned with ``tracks``
 
 
 def load_feature_set(tracks: Sequence[LabelledTrack], cache_dir: Path | None,
                      progress: Callable[[LabelledTrack], None] | None = None,
-                     augmentations: Sequence[str] = ()) -> FeatureSet:
-    """Features of every track, plain and augmented; unreadable files are skipped with their reason.
+                     augmentations: Sequence[str] = (), rep: Representation | None = None) -> FeatureSet:
+    """``rep``'s arrays (default: the 44 features) of every track, plain and augmented.
 
-    ``progress`` is called once per track.
+    Unreadable files are skipped with their reason; ``progress`` is called once per track.
     """
-    from musictag.augment import AUGMENTATIONS
-
+    rep = rep or features44()
     kept, windows, skipped = [], [], []
     augmented: dict[str, list[np.ndarray]] = {a: [] for a in augmentations}
     for t in tracks:
         try:
-            w = cached_windows(t.path, cache_dir)
-            extra = {a: cached_windows(t.path, cache_dir, a,
-                                       lambda p, a=a: track_features(p, AUGMENTATIONS[a]).windows)
-                     for a in augmentations}
+            w = cached_array(t.path, cache_dir, rep)
+            extra = {a: cached_array(t.path, cache_dir, rep, a) for a in augmentations}
         except DecodeError as e:
             skipped.append((t.path, e.reason))
         else:

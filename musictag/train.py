@@ -25,7 +25,9 @@ def stack_windows(windows: Sequence[np.ndarray], labels: Sequence[int]) -> tuple
 class TrainConfig:
     """Hyper-parameters of one fit."""
 
-    arch: str = "crnn-stats"
+    input: str = "musicnn"  # what is learned from: the backbone's patch embeddings, or "features44"
+    head: str = "gru-attention"  # with input "musicnn": "linear" or "gru-attention"
+    arch: str = "crnn-stats"  # with input "features44": the network
     epochs: int = 150
     batch_size: int = 32
     patience: int = 25

@@ -64,12 +64,96 @@ def confidence_table(track_true: np.ndarray, track_prob: np.ndarray) -> list[dic
     return rows
 
 
+class WindowLearner:
+    """The study's networks on 5 s windows of the 44 features (TensorFlow), with per-feature scaling."""
+
+    uses_validation = True
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
+            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
+        """Fit on ``train`` (and its augmentations); returns ``((model, scaler), history, best epoch)``."""
+        scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
+
+        def scaled(idx: list[int], augment: tuple[str, ...] = ()):
+            sources = [fs.windows, *(fs.augmented[a] for a in augment)]
+            x, y = stack_windows([src[i] for src in sources for i in idx], [lab[i] for _ in sources for i in idx])
+            return scaler.apply(x), y
+
+        model, history, best = fit_network(self.cfg, n_genres, scaled(train, self.cfg.augment),
+                                           scaled(val) if val else None, on_epoch, fixed_epochs)
+        return (model, scaler), history, best
+
+    @staticmethod
+    def predict(fitted, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-track probabilities (mean of the windows') and each track's window probabilities."""
+        model, scaler = fitted
+        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0), arrays)
+
+    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
+             metrics: dict) -> dict:
+        """Write model.keras, model.tflite and model.json."""
+        from musictag.artifact import save_model
+
+        model, scaler = fitted
+        frames = np.concatenate([fs.windows[i] for i in train])
+        feature_range = (frames.min(axis=(0, 2)), frames.max(axis=(0, 2)))
+        return save_model(out, model, scaler, genres, feature_range, summary, metrics)
+
+
+class HeadLearner:
+    """A head (linear or GRU-attention) on the backbone's patch embeddings; no validation split needed."""
+
+    uses_validation = False
+
+    def __init__(self, cfg: TrainConfig, backbone) -> None:
+        self.cfg = cfg
+        self.backbone = backbone  # BackboneInfo the embeddings came from
+
+    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
+            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
+        """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
+        from musictag.head_fit import fit_gru_attention, fit_linear
+
+        sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
+        seqs = [src[i] for src in sources for i in train]
+        labels = [lab[i] for _ in sources for i in train]
+        if self.cfg.head == "linear":
+            return fit_linear(seqs, labels, n_genres), {}, 0
+        epochs = fixed_epochs or self.cfg.epochs
+        head, history = fit_gru_attention(seqs, labels, n_genres, epochs, self.cfg.batch_size,
+                                          self.cfg.learning_rate, self.cfg.seed, on_epoch)
+        return head, history, epochs
+
+    @staticmethod
+    def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-track probabilities (the head on the whole sequence) and each patch's on its own."""
+        return np.stack([head.track_probabilities(a) for a in arrays]), [head.patch_probabilities(a) for a in arrays]
+
+    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
+             metrics: dict) -> dict:
+        """Write head.npz and model.json (the backbone is referenced by name and checksum, not copied)."""
+        from musictag.head_fit import save_head_model
+
+        return save_head_model(out, fitted, self.cfg.head, genres, self.backbone, summary, metrics)
+
+
 class Trainer:
     """One training run over a labelled folder; ``log`` receives one line per event."""
 
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None] = print) -> None:
         self.cfg = cfg
         self.log = log
+        self.learner: WindowLearner | HeadLearner = WindowLearner(cfg)
+        self.rep = None
+        if cfg.input == "musicnn":
+            from musictag.backbone import DEFAULT_BACKBONE, find_backbone
+            from musictag.dataset import musicnn
+
+            backbone = find_backbone(DEFAULT_BACKBONE)
+            self.learner, self.rep = HeadLearner(cfg, backbone), musicnn(backbone)
 
     def load(self, data_dir: Path, cache_dir: Path | None,
              progress: Callable[[object], None] | None = None) -> FeatureSet:
@@ -78,7 +162,7 @@ class Trainer:
         if not tracks:
             raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
         fs = load_feature_set(tracks, cache_dir, progress,
-                              augmentations=tuple(dict.fromkeys((*self.cfg.augment, ROBUSTNESS_CHECK))))
+                              augmentations=tuple(dict.fromkeys((*self.cfg.augment, ROBUSTNESS_CHECK))), rep=self.rep)
         for path, reason in fs.skipped:
             self.log(f"skipped {path}: {reason}")
         if len({t.label for t in fs.tracks}) < 2:
@@ -87,27 +171,14 @@ class Trainer:
 
     def _fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int],
              val: list[int] | None, tag: str, fixed_epochs: int | None = None):
-        scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
-
-        def scaled(idx: list[int], augment: tuple[str, ...] = ()):
-            sources = [fs.windows, *(fs.augmented[a] for a in augment)]
-            x, y = stack_windows([src[i] for src in sources for i in idx], [lab[i] for _ in sources for i in idx])
-            return scaler.apply(x), y
-
         def on_epoch(epoch: int, logs: dict) -> None:
             figures = "  ".join(f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate")
             self.log(f"{tag}epoch {epoch:3d}  {figures}")
 
-        model, history, best = fit_network(self.cfg, n_genres, scaled(train, self.cfg.augment),
-                                           scaled(val) if val else None, on_epoch, fixed_epochs)
-        return model, scaler, history, best
-
-    @staticmethod
-    def _predict(model, scaler: Scaler, windows: list[np.ndarray]):
-        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0), windows)
+        return self.learner.fit(fs, lab, n_genres, train, val, on_epoch, fixed_epochs)
 
     def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> tuple:
-        """Fit and evaluate; returns ``(model, scaler, train indices, history, metrics, genres)``.
+        """Fit and evaluate; returns ``(fitted model, train indices, history, metrics, genres)``.
 
         With k-fold the figures are out-of-fold and, when ``refit``, a final model is fitted on every
         track for the median best epoch (without ``refit`` the returned model is the last fold's).
@@ -115,33 +186,36 @@ class Trainer:
         genres = sorted({t.label for t in fs.tracks})
         lab = [genres.index(t.label) for t in fs.tracks]
         held = Heldout([], [], [], [], [], [])
+        predict = self.learner.predict
 
-        def evaluate(model, scaler, test: list[int]) -> None:
-            track_prob, window_prob = self._predict(model, scaler, [fs.windows[i] for i in test])
+        def evaluate(fitted, test: list[int]) -> None:
+            track_prob, window_prob = predict(fitted, [fs.windows[i] for i in test])
             held.track_true.extend(lab[i] for i in test)
             held.track_prob.extend(track_prob)
             held.window_true.extend(np.full(len(p), lab[i]) for i, p in zip(test, window_prob, strict=True))
             held.window_prob.extend(window_prob)
             truth = np.asarray([lab[i] for i in test])
             held.fold_accuracy.append(float((track_prob.argmax(1) == truth).mean()))
-            robust_prob, _ = self._predict(model, scaler, [fs.augmented[ROBUSTNESS_CHECK][i] for i in test])
+            robust_prob, _ = predict(fitted, [fs.augmented[ROBUSTNESS_CHECK][i] for i in test])
             held.robust_correct.extend((robust_prob.argmax(1) == truth).tolist())
 
         if split == "kfold":
             best_epochs, history = [], {}
             for k, (trval, test) in enumerate(splits.kfold(lab, folds, self.cfg.seed)):
-                train, val = splits.validation_split(trval, lab, self.cfg.seed + k)
-                model, scaler, hist, best = self._fit(fs, lab, len(genres), train, val, f"fold {k + 1}/{folds} ")
-                evaluate(model, scaler, test)
-                self.log(f"fold {k + 1}/{folds}: track accuracy {held.fold_accuracy[-1]:.3f} "
-                         f"(best epoch {best})")
+                train, val = (splits.validation_split(trval, lab, self.cfg.seed + k)
+                              if self.learner.uses_validation else (trval, None))
+                fitted, hist, best = self._fit(fs, lab, len(genres), train, val, f"fold {k + 1}/{folds} ")
+                evaluate(fitted, test)
+                self.log(f"fold {k + 1}/{folds}: track accuracy {held.fold_accuracy[-1]:.3f}"
+                         + (f" (best epoch {best})" if self.learner.uses_validation else ""))
                 best_epochs.append(best)
                 history = history or hist
             epochs = int(np.median(best_epochs))
             if refit:
                 train = list(range(len(lab)))
-                self.log(f"final fit on all {len(train)} tracks for {epochs} epochs (median best epoch)")
-                model, scaler, _, _ = self._fit(fs, lab, len(genres), train, None, "final ", epochs)
+                self.log(f"final fit on all {len(train)} tracks" + (f" for {epochs} epochs (median best epoch)"
+                                                                      if self.learner.uses_validation else ""))
+                fitted, _, _ = self._fit(fs, lab, len(genres), train, None, "final ", epochs or None)
             info = {"split": "kfold", "folds": folds, "seed": self.cfg.seed, "final_epochs": epochs,
                     "n_train": len(train), "note": "metrics are out-of-fold; the model is refitted on all tracks"}
         else:
@@ -151,30 +225,30 @@ class Trainer:
                 train, val, test = splits.filtered_split([t.key for t in fs.tracks])
             else:
                 raise UsageError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-            model, scaler, history, best = self._fit(fs, lab, len(genres), train, val or None, "")
-            evaluate(model, scaler, test)
+            if not self.learner.uses_validation:
+                train, val = train + val, []
+            fitted, history, best = self._fit(fs, lab, len(genres), train, val or None, "")
+            evaluate(fitted, test)
             info = {"split": split, "seed": self.cfg.seed, "best_epoch": best,
                     "n_train": len(train), "n_val": len(val), "n_test": len(test)}
         metrics = held.metrics(genres)
         metrics["split"] = info
-        return model, scaler, train, history, metrics, genres
+        return fitted, train, history, metrics, genres
 
 
-def write_outputs(out: Path, fs: FeatureSet, cfg: TrainConfig, model, scaler: Scaler, train: list[int],
-                  history: dict, metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
-    """Write the model folder plus metrics.json, confusion.png and curves.png beside it."""
-    from musictag.artifact import save_model
+def write_outputs(out: Path, fs: FeatureSet, trainer: Trainer, fitted, train: list[int], history: dict,
+                  metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
+    """Write the model folder plus metrics.json, confusion.png and (for networks) curves.png beside it."""
     from musictag.plots import plot_confusion, plot_curves
 
-    frames = np.concatenate([fs.windows[i] for i in train])
-    feature_range = (frames.min(axis=(0, 2)), frames.max(axis=(0, 2)))
     summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
                "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],
-               "config": asdict(cfg), "seconds": round(seconds, 1)}
-    meta = save_model(out, model, scaler, genres, feature_range, summary, metrics)
+               "config": asdict(trainer.cfg), "seconds": round(seconds, 1)}
+    meta = trainer.learner.save(out, fitted, fs, train, genres, summary, metrics)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
     split = metrics["split"]
-    plot_curves(history, out / "curves.png",
-                f"fold 1 of {split['folds']}" if split["split"] == "kfold" else f"{split['split']} split")
+    if history:
+        plot_curves(history, out / "curves.png",
+                    f"fold 1 of {split['folds']}" if split["split"] == "kfold" else f"{split['split']} split")
     return meta

@@ -56,8 +56,28 @@ def test_info_lists_genres_and_windows_over_time(labelled):
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
     starts = [w["start"] for w in info["windows"]]
     assert starts == sorted(starts) and starts[0] == 0.0
-    assert all(w["end"] - w["start"] == 5.0 for w in info["windows"])
+    assert all(abs(w["end"] - w["start"] - 2.992) < 1e-6 for w in info["windows"])  # 3 s patches of the backbone
     assert info["current_genre_tag"] == []
+    tags = info["style_tags"]
+    assert len(tags) == 5 and [t["score"] for t in tags] == sorted((t["score"] for t in tags), reverse=True)
+    assert {"rock", "metal", "hard rock", "heavy metal"} & {t["tag"] for t in tags}  # a metal clip sounds like one
+
+
+def test_info_text_shows_style_tags(labelled):
+    res = CliRunner().invoke(cli, ["info", str(labelled / "classical" / "classical.00000.wav")])
+    assert res.exit_code == 0, res.output
+    line = next(s for s in res.stdout.splitlines() if s.startswith("style tags: "))
+    assert len(line.split(", ")) == 5
+
+
+def test_info_with_a_window_network_has_no_style_tags(labelled):
+    from musictag.backbone import shipped_models_dir
+
+    clip = labelled / "metal" / "metal.00000.wav"
+    res = CliRunner().invoke(cli, ["info", str(clip), "--json", "--model", str(shipped_models_dir() / "gtzan-crnn")])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["style_tags"] == [] and all(w["end"] - w["start"] == 5.0 for w in info["windows"])
 
 
 def test_info_on_a_bad_file_is_one_line_without_traceback(tmp_path):

@@ -15,15 +15,20 @@ def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("musictag-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("musictag/models/gtzan-crnn/model.tflite", "musictag/models/gtzan-crnn/model.json",
+    for name in ("musictag/models/gtzan-musicnn/head.npz", "musictag/models/gtzan-musicnn/model.json",
+                 "musictag/models/musicnn-msd/backbone.tflite", "musictag/models/musicnn-msd/manifest.json",
+                 "musictag/models/musicnn-msd/LICENSE", "musictag/models/musicnn-msd/NOTICE",
+                 "musictag/models/gtzan-crnn/model.tflite", "musictag/models/gtzan-crnn/model.json",
                  "musictag/data/gtzan-split/train_filtered.txt", "musictag/cli.py"):
         assert name in names, name
     assert "musictag/models/gtzan-crnn/model.keras" in names  # for further training
 
 
 def test_default_model_is_found_without_flags():
-    from musictag.runtime import GenreModel
+    from musictag.runtime import HeadModel, load_model
 
-    model = GenreModel()
-    assert model.dir.name == "gtzan-crnn"
+    model = load_model()
+    assert isinstance(model, HeadModel)
+    assert model.dir.name == "gtzan-musicnn"
+    assert model.info.backbone.name == "musicnn-msd"
     assert len(model.genres) == 10

@@ -49,13 +49,13 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_dataset, tmp_path_factory):
-    cfg = TrainConfig(arch="crnn-stats", epochs=40, patience=10, augment=("mp3",), seed=1)
+    cfg = TrainConfig(input="features44", arch="crnn-stats", epochs=40, patience=10, augment=("mp3",), seed=1)
     log: list[str] = []
     trainer = Trainer(cfg, log=log.append)
     fs = trainer.load(tiny_dataset, tmp_path_factory.mktemp("cache"))
-    model, scaler, train, history, metrics, genres = trainer.run(fs, "random")
+    fitted, train, history, metrics, genres = trainer.run(fs, "random")
     out = tmp_path_factory.mktemp("model") / "tiny"
-    meta = write_outputs(out, fs, cfg, model, scaler, train, history, metrics, genres, tiny_dataset, 0.0)
+    meta = write_outputs(out, fs, trainer, fitted, train, history, metrics, genres, tiny_dataset, 0.0)
     return out, meta, fs, log
 
 
@@ -88,14 +88,14 @@ def test_outputs_beside_the_model(tiny_model):
 def test_keras_and_litert_agree(tiny_model):
     import keras
 
-    from musictag.runtime import GenreModel
+    from musictag.runtime import load_model
     from musictag.scaling import Scaler
 
     out, meta, fs, _ = tiny_model
     windows = fs.windows[0]
     keras_model = keras.saving.load_model(out / "model.keras")
     expected = keras_model.predict(Scaler.from_json(meta["scaling"]).apply(windows), verbose=0)
-    probs, emb = GenreModel(out).predict(windows)
+    probs, emb = load_model(out).predict(windows)
     np.testing.assert_allclose(probs, expected, atol=1e-4)
     assert emb.shape == (len(windows), meta["embedding_dim"])
 
@@ -104,8 +104,8 @@ def test_litert_inference_never_imports_tensorflow(tiny_model, tiny_dataset):
     out = tiny_model[0]
     clip = next((tiny_dataset / "pulse").glob("*.wav"))
     code = (
-        "import sys; from musictag.runtime import GenreModel; "
-        f"m = GenreModel({str(out)!r}); a = m.analyse({str(clip)!r}); "
+        "import sys; from musictag.runtime import load_model; "
+        f"m = load_model({str(out)!r}); a = m.analyse({str(clip)!r}); "
         "print(m.genres[int(a.scores.argmax())]); "
         "print(sorted(k for k in ('tensorflow', 'keras') if k in sys.modules))"
     )
@@ -117,7 +117,7 @@ def test_litert_inference_never_imports_tensorflow(tiny_model, tiny_dataset):
 
 def test_model_with_other_feature_version_is_refused(tiny_model, tmp_path):
     from musictag.errors import UsageError
-    from musictag.runtime import GenreModel
+    from musictag.runtime import load_model
 
     out = tiny_model[0]
     copy = tmp_path / "old"
@@ -127,7 +127,7 @@ def test_model_with_other_feature_version_is_refused(tiny_model, tmp_path):
     meta["features"]["version"] = 999
     (copy / "model.json").write_text(json.dumps(meta))
     with pytest.raises(UsageError, match="feature version 999"):
-        GenreModel(copy)
+        load_model(copy)
 
 
 # --- splits -----------------------------------------------------------------------------------
