@@ -42,12 +42,11 @@ from musictag.library import (
     quick_hash,
 )
 
-#: Default --min-confidence: below it a track's genre counts as uncertain and is not written.
-#: From the shipped model's held-out figures (``metrics.confidence`` in its model.json, 70 tracks,
-#: k-fold): every track, 71% right; top score >= 0.5, 61% of tracks, 77% right; >= 0.6, 41% of tracks,
-#: 83% right; >= 0.7, 29%, 95%. 0.6 is where the tags written become clearly more reliable (one wrong
-#: in six instead of one in three or four) while four tracks in ten still get one; a genre written into
-#: someone's files should be right, and an uncertain track is listed, not lost.
+#: --min-confidence for a model that recommends none (window networks): below it a track's genre
+#: counts as uncertain and is not written. A head trained by musictag recommends its own
+#: (``recommended_min_confidence`` in model.json: the lowest threshold at which its held-out tracks
+#: were at least 90% right), and scan uses that. For gtzan-crnn, 0.6 kept 41% of its held-out tracks,
+#: 83% right (71% over all tracks).
 DEFAULT_MIN_CONFIDENCE = 0.6
 #: A folder holding a file of this name is skipped with everything under it.
 IGNORE_FILE = ".musictag-ignore"
@@ -65,7 +64,7 @@ class ScanOptions:
     jobs: int | None = None  # worker processes; None: one per CPU core
     dry_run: bool = False
     overwrite: bool = False
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    min_confidence: float | None = None  # None: the model's recommendation, else DEFAULT_MIN_CONFIDENCE
     top_k: int = 1
     id3v23: bool = False
 
@@ -106,6 +105,7 @@ class ScanReport:
     interrupted: bool = False
     dry_run: bool = False
     model_id: str | None = None
+    min_confidence: float | None = None  # the threshold this scan used
     db: str | None = None
     worker_peak_rss: int = 0  # bytes, the largest of any worker
 
@@ -283,7 +283,7 @@ def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None
     :class:`~musictag.library.LibraryBusy` when another scan holds the library.
     """
     options = options or ScanOptions()
-    if not 0.0 <= options.min_confidence <= 1.0:
+    if options.min_confidence is not None and not 0.0 <= options.min_confidence <= 1.0:
         raise UsageError(f"--min-confidence must be between 0 and 1, not {options.min_confidence}")
     if options.top_k < 1:
         raise UsageError(f"--top-k must be at least 1, not {options.top_k}")
@@ -307,7 +307,10 @@ class _Scan:
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model = model
         self.backbone_id = model.backbone.backbone_id if model.backbone else None
-        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id)
+        self.min_confidence = options.min_confidence
+        if self.min_confidence is None:
+            self.min_confidence = model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE
+        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence)
         self.library: Library | None = None
         db_path = Path(db) if db is not None else None
         if options.dry_run:
@@ -435,7 +438,7 @@ class _Scan:
             return False
         if self.options.overwrite or row["tag_state"] in (None, "failed"):
             return True
-        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.options.min_confidence
+        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
 
     @staticmethod
     def _match_move(candidates: list[dict[str, Any]] | None, path: str) -> dict[str, Any] | None:
@@ -571,7 +574,7 @@ class _Scan:
         if row.get("format") not in tags.GENRE_FIELDS:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
-        chosen = choose_genres(scores, options.min_confidence, options.top_k)
+        chosen = choose_genres(scores, self.min_confidence, options.top_k)
         if not chosen:
             best = max(scores, key=scores.__getitem__)
             report.uncertain += 1

@@ -16,8 +16,6 @@ from musictag.runtime import load_model
 from musictag.scan import ScanOptions, scan
 from tests import audiogen
 
-OPTIONS = ScanOptions(min_confidence=0.0, jobs=1, dry_run=False)
-
 
 @pytest.fixture(scope="module")
 def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -98,3 +96,18 @@ def test_rescored_tracks_are_tagged(music, other_head, tmp_path):
     from musictag.tags import read_genres
 
     assert all(read_genres(p)[0] in ("Calm", "Loud") for p in copy.iterdir())
+
+
+def test_scan_uses_the_models_recommended_confidence(music, other_head, tmp_path):
+    import json
+    import shutil
+
+    model = tmp_path / "models" / "recommends"
+    shutil.copytree(other_head, model)
+    db = tmp_path / "library.db"
+    assert scan([music], db, ScanOptions(model_dir=model, jobs=1)).min_confidence == 0.6  # recommends none
+    meta = json.loads((model / "model.json").read_text())
+    meta["recommended_min_confidence"] = 0.75
+    (model / "model.json").write_text(json.dumps(meta))
+    assert scan([music], db, ScanOptions(model_dir=model, jobs=1)).min_confidence == 0.75
+    assert scan([music], db, ScanOptions(model_dir=model, jobs=1, min_confidence=0.3)).min_confidence == 0.3
