@@ -32,7 +32,8 @@ def shipped_models_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "models"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (what a backbone manifest records)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -80,7 +81,7 @@ class BackboneInfo:
         for name, want in files.items():
             path = folder / name
             try:
-                got = _sha256(path)
+                got = sha256_file(path)
             except FileNotFoundError:
                 raise UsageError(f"{path}: backbone file missing; {_REINSTALL}") from None
             except OSError as e:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import json
 import re
 import tempfile
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from musictag.backbone import sha256_file
 
 NAME = "musicnn-msd"
 CHECKPOINT = "MSD_musicnn"
@@ -76,15 +77,6 @@ class MusicnnSource:
     version: str
     wheel_name: str | None
     wheel_sha256: str | None
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _parse_msd_labels(configuration_py: str) -> list[str]:
