@@ -41,6 +41,17 @@ def test_evaluate_json_has_the_promised_keys(labelled):
     assert [s["reason"] for s in m["skipped"]] == ["label 'polka' is not a genre of this model"]
 
 
+def test_evaluate_works_with_a_window_network_too(labelled):
+    from musictag.backbone import shipped_models_dir
+
+    windows = shipped_models_dir() / "gtzan-crnn"
+    res = CliRunner().invoke(cli, ["evaluate", str(labelled), "--json", "--model", str(windows)])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    assert m["n_tracks"] == 3 and m["model"].startswith("gtzan-crnn-")
+    assert m["n_segments"] > m["n_tracks"]  # 5 s windows, several per clip
+
+
 def test_evaluate_text_puts_track_accuracy_first(labelled):
     res = CliRunner().invoke(cli, ["evaluate", str(labelled)])
     assert res.exit_code == 0, res.output
