@@ -8,8 +8,8 @@
     MP3 + loud. The clips are 15-20 s (5-6 patches), so this shows how fast accuracy saturates,
     not what K a full-length song needs.
 (b) Time: one four-minute 44.1 kHz stereo MP3 (bench_scan.py's), one core, one thread: decoding the
-    K patches by seeking, log-mel, the backbone, for K = 1 .. 16; beside it the floor that
-    bench_scan.py compares the scan with, a full decode of the same file to 22,050 Hz mono.
+    K patches by seeking, log-mel, the backbone, the shipped head, for K = 1 .. 16; beside it the
+    floor that bench_scan.py compares the scan with, a full decode of the same file to 22,050 Hz mono.
 """
 
 from __future__ import annotations
@@ -61,10 +61,11 @@ def accuracy(data: Path, cache: Path, head: str, ks: tuple[int | None, ...]) -> 
 def timing(path: Path, repeats: int = 5) -> dict:
     """Median seconds per track on one core: K patches end to end, and the full-decode floor."""
     from musictag.audio import load, probe
-    from musictag.backbone import DEFAULT_BACKBONE, Backbone, find_backbone
     from musictag.patches import track_patches
+    from musictag.runtime import load_model
 
-    backbone = Backbone(find_backbone(DEFAULT_BACKBONE), threads=1)
+    model = load_model(threads=1)
+    backbone, head = model.backbone, model.head
     info = probe(path)
     backbone.run(track_patches(path, info, count=2).patches)  # warm: imports, filter bank, interpreter
 
@@ -80,6 +81,8 @@ def timing(path: Path, repeats: int = 5) -> dict:
     for k in TIMED_K:
         out[f"decode_mel_k{k}_s"] = median(lambda k=k: track_patches(path, info, count=k))
         out[f"total_k{k}_s"] = median(lambda k=k: backbone.run(track_patches(path, info, count=k).patches))
+        sequence = model.summarise(track_patches(path, info, count=k).patches).sequence
+        out[f"head_k{k}_s"] = median(lambda sequence=sequence: head.track_probabilities(sequence))
     return out
 
 
@@ -105,10 +108,12 @@ def main() -> None:
     floor = t["full_decode_22050_s"]
     print(f"\n(b) one four-minute MP3, one core, one thread (load {os.getloadavg()[0]:.2f}); "
           f"full decode to 22,050 Hz: {floor * 1000:.0f} ms")
-    print("| patches | decode + log-mel | + backbone = total | total / full decode |\n|---|---|---|---|")
+    print("| patches | decode + log-mel | + backbone = total | total / full decode | head (GRU-attention) |\n"
+          "|---|---|---|---|---|")
     for k in TIMED_K:
         total = t[f"total_k{k}_s"]
-        print(f"| {k} | {t[f'decode_mel_k{k}_s'] * 1000:.0f} ms | {total * 1000:.0f} ms | {total / floor:.2f} |")
+        print(f"| {k} | {t[f'decode_mel_k{k}_s'] * 1000:.0f} ms | {total * 1000:.0f} ms | {total / floor:.2f} | "
+              f"{t[f'head_k{k}_s'] * 1000:.1f} ms |")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"accuracy": acc, "timing": t}, indent=1))

@@ -169,9 +169,9 @@ def decode_only(paths: list[Path], jobs: int) -> float:
 def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
     """Seconds for ``musictag scan`` over ``n`` unchanged tracks already in the library."""
     from musictag.library import Library, path_to_key
-    from musictag.runtime import GenreModel
+    from musictag.runtime import ModelInfo
 
-    model_id = GenreModel(model[1] if model else None).model_id
+    model_id = ModelInfo.read(model[1] if model else None).model_id
     folder.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
     rows = []
