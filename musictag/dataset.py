@@ -95,8 +95,9 @@ def musicnn(backbone_info) -> Representation:
     loaded: list[Backbone] = []
 
     def compute(path: Path, augmentation: str) -> np.ndarray:
-        if not loaded:
-            loaded.append(Backbone(backbone_info))
+        if not loaded:  # one process computes every clip's embeddings: give it every core
+            loaded.append(Backbone(backbone_info, threads=len(os.sched_getaffinity(0))
+                                   if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
         transform = _rendered_at(augmentation, SAMPLE_RATE, RENDER_RATE) if augmentation else None
         embeddings, tags = loaded[0].run(track_patches(path, transform=transform).patches)
         return TrackSummary.of(embeddings, tags).sequence
