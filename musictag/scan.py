@@ -391,7 +391,7 @@ class _Scan:
                 if self._wants_retag(row):
                     retag.append(row)
             elif self._same_file(row, st) and self._rescorable(row):
-                rescore.append(dict(row, path=key))
+                rescore.append(row)
             else:
                 analyse.append((key, path, st))
         skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
