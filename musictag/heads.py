@@ -102,12 +102,28 @@ class GruAttentionHead(Head):
 
 
 _KINDS: dict[str, type[Head]] = {"linear": LinearHead, "gru-attention": GruAttentionHead}
+_WEIGHTS = {
+    "linear": {"shift", "scale", "kernel", "bias"},
+    "gru-attention": {"shift", "scale", "fw_kernel", "fw_recurrent", "fw_bias", "bw_kernel", "bw_recurrent",
+                      "bw_bias", "att_kernel", "att_bias", "att_vector", "kernel", "bias"},
+}
 
 
 def load_head(kind: str, path: Path) -> Head:
-    """Load a head of ``kind`` from its ``head.npz``."""
-    with np.load(path) as data:
-        return _KINDS[kind]({k: data[k] for k in data.files})
+    """Load a head of ``kind`` from its ``head.npz`` (:class:`UsageError` when it is unreadable or incomplete)."""
+    import zipfile
+
+    from musictag.errors import UsageError
+
+    try:
+        with np.load(path) as data:
+            head = _KINDS[kind]({k: data[k] for k in data.files})
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise UsageError(f"{path}: unreadable head weights ({e}); retrain the model with `musictag train`") from None
+    missing = sorted(_WEIGHTS[kind] - set(head.w))
+    if missing:
+        raise UsageError(f"{path}: head weights incomplete (no {', '.join(missing)}); retrain the model")
+    return head
 
 
 def make_head(kind: str, weights: dict[str, np.ndarray]) -> Head:

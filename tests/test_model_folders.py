@@ -73,3 +73,16 @@ def test_scan_with_a_damaged_backbone_says_so_in_one_line(models, tmp_path):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "manifest.json: unreadable backbone manifest" in lines[0], res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_damaged_head_weights_are_refused_in_one_line(models, tmp_path):
+    (models / "gtzan-musicnn" / "head.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    clip = tmp_path / "tone.wav"
+    from tests import audiogen
+
+    audiogen.write_audio(clip, audiogen.tone(440, 4.0), 22050, "wav", 1)
+    res = subprocess.run([sys.executable, "-m", "musictag", "info", str(clip), "--model",
+                          str(models / "gtzan-musicnn")], capture_output=True, text=True)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "head.npz: unreadable head weights" in lines[0], res.stderr
