@@ -70,6 +70,7 @@ def test_gru_sequence_matches_the_equations():
         np.testing.assert_allclose(out[t], h, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:You are using a softmax over axis 1")  # length 1: attention is trivially 1
 def test_gru_attention_numpy_equals_keras():
     """The head scan runs (NumPy) gives Keras' own probabilities for any sequence length."""
     pytest.importorskip("keras")
