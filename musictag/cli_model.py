@@ -42,7 +42,8 @@ def _cache_dir(arg: str | None) -> Path | None:
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds for --split kfold.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
-              help="Most epochs; early stopping on validation loss restores the best.")
+              help="Networks: most epochs (early stopping on validation loss restores the best); "
+                   "the GRU-attention head: epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--scaling", type=click.Choice(["standard", "minmax"]), default="standard", show_default=True,
               help="Per-feature scaling fitted on the training tracks.")

@@ -37,9 +37,9 @@ def fit_linear(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres:
     from scipy.optimize import minimize
     from scipy.special import logsumexp
 
-    x = np.stack([s.mean(axis=0) for s in sequences]).astype(np.float64)
-    shift, scale = x.mean(axis=0), 1.0 / np.maximum(x.std(axis=0), 1e-6)
-    z = (x - shift) * scale
+    x = np.stack([s.mean(axis=0) for s in sequences])
+    shift, scale = standardiser([x])
+    z = ((x - shift) * scale).astype(np.float64)
     y = np.asarray(labels)
     n, d = z.shape
 
