@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from musictag.audio import AUDIO_EXTENSIONS, DecodeError
+from musictag.backbone import BackboneInfo
 from musictag.features import FEATURE_VERSION, track_features
 
 
@@ -85,7 +86,7 @@ def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.n
                                    quality="HQ").astype(np.float32)
 
 
-def musicnn(backbone_info) -> Representation:
+def musicnn(backbone_info: BackboneInfo) -> Representation:
     """The backbone's penultimate embedding of each 3 s patch: ``(n, 200)``, float16-rounded as stored."""
     from musictag.audio import SAMPLE_RATE as RENDER_RATE
     from musictag.backbone import Backbone

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from musictag.backbone import BackboneInfo
 from musictag.heads import Head, make_head
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
@@ -144,7 +145,7 @@ def recommended_min_confidence(confidence: list[dict], target: float = 0.9) -> f
     return None
 
 
-def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone, summary: dict,
+def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone: BackboneInfo, summary: dict,
                     metrics: dict) -> dict:
     """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from musictag import splits
+from musictag.backbone import BackboneInfo
 from musictag.dataset import FeatureSet, find_labelled_tracks, load_feature_set
 from musictag.errors import UsageError
 from musictag.scaling import Scaler
@@ -108,9 +109,9 @@ class HeadLearner:
 
     uses_validation = False
 
-    def __init__(self, cfg: TrainConfig, backbone) -> None:
+    def __init__(self, cfg: TrainConfig, backbone: BackboneInfo) -> None:
         self.cfg = cfg
-        self.backbone = backbone  # BackboneInfo the embeddings came from
+        self.backbone = backbone  # the embeddings came from it
 
     def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
             on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
