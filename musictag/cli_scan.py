@@ -135,6 +135,7 @@ def _print_scan(report: ScanReport) -> None:
             ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
             ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
+            ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
             ("failed", report.failed, True)]
     for label, value, always in rows:

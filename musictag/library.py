@@ -8,7 +8,8 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   not be written), ``model_id``, ``genre`` (the model's top genre key, e.g. ``"hiphop"``),
   ``confidence`` (its score), ``analysed_at`` (ISO 8601, UTC) and ``tag_state`` (what the scan did
   to the genre tag: ``'written'``, ``'kept'``, ``'uncertain'``, ``'unsupported'``, ``'failed'``,
-  ``'restored'``, or NULL when nothing was decided yet).
+  ``'restored'``, ``'outside'`` (reached through a link out of the scanned folders: not written),
+  or NULL when nothing was decided yet).
 - ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
 - ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
 - ``track_summaries`` (schema 2): ``track_id`` (primary key), ``backbone`` (the backbone id the

@@ -94,6 +94,7 @@ class ScanReport:
     silent: int = 0
     kept: int = 0  # had a genre already (no --overwrite)
     untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
+    outside: int = 0  # reached through a link that leads out of the scanned folders: analysed, not tagged
     cleaned: int = 0  # working copies of interrupted tag writes removed
     errors: list[dict[str, str]] = field(default_factory=list)
     uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
@@ -321,6 +322,7 @@ class _Scan:
         self.report.db = str(self.library.path) if self.library else None
         self.pending: list[Callable[[], None]] = []
         self.last_flush = time.monotonic()
+        self.real_roots: list[str] | None = None  # the scanned folders, links resolved (see _inside_roots)
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -436,7 +438,7 @@ class _Scan:
         """Whether an unchanged track's tag is to be decided again from its stored scores."""
         if row["status"] != "ok" or row["tag_state"] == "unsupported":
             return False
-        if self.options.overwrite or row["tag_state"] in (None, "failed"):
+        if self.options.overwrite or row["tag_state"] in (None, "failed", "outside"):
             return True
         return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
 
@@ -574,6 +576,9 @@ class _Scan:
         if row.get("format") not in tags.GENRE_FIELDS:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
+        if not self._inside_roots(path):
+            report.outside += 1
+            return self._set_tag_state(row, "outside")
         chosen = choose_genres(scores, self.min_confidence, options.top_k)
         if not chosen:
             best = max(scores, key=scores.__getitem__)
@@ -603,6 +608,13 @@ class _Scan:
         report.tagged += 1
         report.changes.append(TagChange(display_path(path), current, wanted))
         return self._set_tag_state(row, "written", stat_after_write=path)
+
+    def _inside_roots(self, path: str) -> bool:
+        """Whether the file that ``path`` leads to (links followed) lies in a scanned folder: only those are written."""
+        if self.real_roots is None:
+            self.real_roots = [os.path.realpath(root) for root in self.roots]
+        real = os.path.realpath(path)
+        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.real_roots)
 
     def _set_tag_state(self, row: dict[str, Any], state: str, error: str | None = None,
                        stat_after_write: str | None = None) -> None:

@@ -10,6 +10,12 @@ disk, and only then renamed over the original (``os.replace``). The copy keeps t
 owner; symbolic links are followed (the link stays, its target is replaced). A file with several
 hard links is detached from its other names by the rename.
 
+The copy cannot be hijacked (a folder of a shared NAS may be writable by others): it is created
+with ``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to a descriptor of its folder, under a short random
+name, and every byte goes through that descriptor, never through a name; before the rename and
+after it, the name must still be the inode that was written, else the write is reported failed.
+A link put in place of the copy is never written through, only removed.
+
 ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version (v2.3 stays v2.3,
 so no other frame is rewritten in another version); new tags and v2.2 tags are written as v2.4,
 or as v2.3 with ``id3v23=True``, which also converts a v2.4 tag (mutagen then drops frames that
@@ -21,9 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
-from typing import Any
+import stat
+from typing import IO, Any
 
 import mutagen
 from mutagen.aiff import AIFF
@@ -193,8 +200,8 @@ def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
                          f"{', '.join(sorted(set(_KINDS.values())))} files)")
 
 
-def _load(kind: type[mutagen.FileType], name: str) -> mutagen.FileType:
-    """Load ``name`` as ``kind``; ID3 tags keep their own version's frames (v2.2 becomes v2.4).
+def _load(kind: type[mutagen.FileType], name: str | IO[bytes]) -> mutagen.FileType:
+    """Load ``name`` (a path or an open file) as ``kind``; ID3 tags keep their own version's frames (v2.2 becomes v2.4).
 
     mutagen's default ``translate=True`` would upgrade a v2.3 tag to v2.4 frames (and rewrite
     TCON values like ``"(17)"``) in memory, changing other frames when the tag is saved back.
@@ -235,24 +242,26 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
     if not os.access(name, os.W_OK):
         raise TagError(name, "read-only file: cannot write the genre tag")
     real = os.path.realpath(name)
+    folder, base = os.path.split(real)
     kind = type(audio)
     tmp = None
+    dir_fd = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.", suffix=TEMP_SUFFIX,
-                                   dir=os.path.dirname(real))
-        os.close(fd)
-        shutil.copy2(real, tmp)
-        st = os.stat(real)
-        if (os.stat(tmp).st_uid, os.stat(tmp).st_gid) != (st.st_uid, st.st_gid):
-            os.chown(tmp, st.st_uid, st.st_gid)
-        _save(_load(kind, tmp), fmt, values, id3_version, drop_empty_block)
-        again = _load(kind, tmp)
-        if _values(again, fmt) != _expected(values, fmt, again):
-            raise TagError(name, "cannot write the genre tag: it did not read back as written")
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, real)
-        tmp = None
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        tmp, copy = _new_copy(dir_fd, base)
+        with copy:
+            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block)
+            copy.seek(0)
+            again = _load(kind, copy)
+            if _values(again, fmt) != _expected(values, fmt, again):
+                raise TagError(name, "cannot write the genre tag: it did not read back as written")
+            copy.flush()
+            os.fsync(copy.fileno())
+            written = os.fstat(copy.fileno())
+            _require_same(name, dir_fd, tmp, written)
+            os.replace(tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            tmp = None
+            _require_same(name, dir_fd, base, written)
     except TagError:
         raise
     except PermissionError as e:
@@ -260,13 +269,63 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
     except Exception as e:  # mutagen raises assorted types on files it cannot rewrite
         raise TagError(name, f"cannot write the genre tag: {_short(e)}") from None
     finally:
-        if tmp is not None:
+        if dir_fd is not None:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=dir_fd)  # ours, or a link put in its place: never followed
+            os.close(dir_fd)
+
+
+def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes]]:
+    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name and its open file.
+
+    The copy is created exclusively, without following links, under a short random name (so a
+    file name near the system's limit can still be tagged), and filled through its descriptor;
+    it gets the original's owner and mode.
+    """
+    source_fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    with os.fdopen(source_fd, "rb") as source:
+        st = os.fstat(source.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{base} is not a regular file")
+        for _ in range(100):
+            tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+            try:
+                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise OSError("no free name for the working copy")
+        copy = os.fdopen(fd, "r+b")
+        try:
+            shutil.copyfileobj(source, copy, 1 << 20)
+            if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
+                os.fchown(fd, st.st_uid, st.st_gid)
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            copy.seek(0)
+        except BaseException:
+            copy.close()
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+    return tmp, copy
 
 
-def _save(audio: mutagen.FileType, fmt: str, values: list[str] | None, id3_version: int | None,
+def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
+    """Raise unless ``entry`` in the folder is (not a link to) the inode that was written."""
+    try:
+        st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        st = None
+    if st is None or (st.st_dev, st.st_ino) != (written.st_dev, written.st_ino):
+        raise TagError(name, "cannot write the genre tag: its working copy was replaced by someone else "
+                             "during the write")
+
+
+def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
           drop_empty_block: bool) -> None:
+    """Change the genre field of ``audio`` (loaded from the open file ``target``) and save it there."""
     field = GENRE_FIELDS[fmt]
     if audio.tags is None:
         if values is None:
@@ -290,12 +349,13 @@ def _save(audio: mutagen.FileType, fmt: str, values: list[str] | None, id3_versi
             del tags[field]
         if values is not None:
             tags[field] = values
+    target.seek(0)
     if drop_empty_block and len(tags.keys()) == 0:
-        audio.delete()
+        audio.delete(target)
     elif version is not None:
-        audio.save(v2_version=version, v23_sep=_V23_SEPARATOR)
+        audio.save(target, v2_version=version, v23_sep=_V23_SEPARATOR)
     else:
-        audio.save()
+        audio.save(target)
 
 
 def _expected(values: list[str] | None, fmt: str, audio: mutagen.FileType) -> list[str] | None:

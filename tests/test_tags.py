@@ -230,9 +230,8 @@ def test_a_failed_save_leaves_the_file_untouched(pristine, tmp_path, monkeypatch
     path = _copy(pristine, "mp3", tmp_path, ["Blues"])
     original = path.read_bytes()
 
-    def half_write(self, *args, **kwargs):
-        with open(self.filename, "r+b") as f:  # what an interrupted in-place save leaves behind
-            f.truncate(100)
+    def half_write(self, target, *args, **kwargs):
+        target.truncate(100)  # what an interrupted in-place save leaves behind (in the working copy)
         raise mutagen.MutagenError("disk full")
 
     monkeypatch.setattr(MP3, "save", half_write)
