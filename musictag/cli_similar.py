@@ -56,8 +56,10 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     from musictag.similar import find_similar, resolve_query
 
     library = open_library(db)
-    if not annoy_index.status(library).fresh:
-        click.echo("the similarity index is out of date: rebuilding it", err=True)
+    state = annoy_index.status(library)
+    if not state.fresh:
+        why = "damaged or changed since it was built" if state.exists and not state.intact else "out of date"
+        click.echo(f"the similarity index is {why}: rebuilding it", err=True)
         annoy_index.rebuild(library)
     query = resolve_query(library, file, model_dir)
     matches = find_similar(library, query, count, genre)
@@ -100,6 +102,8 @@ def index(db: Path | None, rebuild: bool) -> None:
     library = open_library(db, need_tracks=False)
     state = annoy_index.status(library)
     if rebuild or not state.fresh:
+        if state.exists and not state.intact:
+            click.echo(f"{state.path}: damaged or changed since it was built: rebuilding it", err=True)
         start = time.perf_counter()
         annoy_index.rebuild(library)
         took = time.perf_counter() - start

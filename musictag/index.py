@@ -7,13 +7,16 @@ ranks as cosine similarity does (``cos = 1 - d**2 / 2`` for the angular distance
 
 Staleness: the scan bumps the meta value ``index_generation`` whenever embeddings change; the
 generation an index file was built from is stored as ``index_built_generation`` only after the
-file is in place. The file is written under a temporary name in the same folder and renamed over
-the old one (``os.replace``), so a kill during a rebuild leaves the old index whole and usable,
-merely stale, and the next :func:`load` rebuilds it.
+file is in place, with the file's SHA-1 (``index_sha1``): a file damaged or replaced since (of
+the right size or not) does not match it, counts as stale and is rebuilt, since Annoy itself
+trusts its file blindly (a damaged one crashed ``similar``). The file is written under a
+temporary name in the same folder and renamed over the old one (``os.replace``), so a kill during
+a rebuild leaves the old index whole and usable, merely stale, and the next :func:`load` rebuilds it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -31,6 +34,7 @@ GENERATION_KEY = "index_generation"
 BUILT_GENERATION_KEY = "index_built_generation"
 DIM_KEY = "index_dim"
 TREES_KEY = "index_trees"
+CHECKSUM_KEY = "index_sha1"
 MIN_TREES = 10
 MAX_TREES = 50
 #: Nodes a query inspects, as a multiple of Annoy's default (trees x results). At 100,000 128-d
@@ -50,11 +54,12 @@ class IndexStatus:
     built_generation: int | None  # of the index file, None when never built
     dim: int | None
     trees: int | None
+    intact: bool = True  # the file's content is the one built (checksum)
 
     @property
     def fresh(self) -> bool:
-        """True when the file exists and was built from the current embeddings."""
-        return self.exists and self.built_generation == self.generation
+        """True when the file exists, is intact and was built from the current embeddings."""
+        return self.exists and self.intact and self.built_generation == self.generation
 
 
 def n_trees(n_items: int) -> int:
@@ -76,12 +81,26 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _checksum(path: Path) -> str | None:
+    """SHA-1 of a file's bytes, or None when it cannot be read."""
+    h = hashlib.sha1()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
 def status(library: Library) -> IndexStatus:
-    """The index file's state against the library's current embedding generation."""
+    """The index file's state against the library's current embedding generation and its checksum."""
     path = Path(library.index_path())
-    return IndexStatus(path, path.is_file(), _int(library.meta_get(GENERATION_KEY)) or 0,
+    exists = path.is_file()
+    intact = exists and _checksum(path) == library.meta_get(CHECKSUM_KEY)
+    return IndexStatus(path, exists, _int(library.meta_get(GENERATION_KEY)) or 0,
                        _int(library.meta_get(BUILT_GENERATION_KEY)), _int(library.meta_get(DIM_KEY)),
-                       _int(library.meta_get(TREES_KEY)))
+                       _int(library.meta_get(TREES_KEY)), intact)
 
 
 def _sweep_leftovers(path: Path) -> None:
@@ -108,7 +127,7 @@ def rebuild(library: Library) -> Path:
     _sweep_leftovers(path)
     if len(ids) == 0:
         path.unlink(missing_ok=True)
-        dim = trees = None
+        dim = trees = checksum = None
     else:
         dim, trees = int(vectors.shape[1]), n_trees(len(ids))
         index = AnnoyIndex(dim, METRIC)
@@ -119,6 +138,7 @@ def rebuild(library: Library) -> Path:
         try:
             index.save(os.fspath(tmp))
             index.unload()
+            checksum = _checksum(tmp)
             os.replace(tmp, path)
         except BaseException:
             index.unload()
@@ -126,6 +146,7 @@ def rebuild(library: Library) -> Path:
             raise
     library.meta_set(DIM_KEY, dim)
     library.meta_set(TREES_KEY, trees)
+    library.meta_set(CHECKSUM_KEY, checksum)
     library.meta_set(BUILT_GENERATION_KEY, generation)
     return path
 

@@ -88,6 +88,41 @@ def test_missing_index_file_is_rebuilt(lib: Library) -> None:
     assert index.load(lib).get_n_items() >= 5
 
 
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_a_damaged_index_file_of_the_right_size_is_rebuilt(lib: Library, where: float) -> None:
+    vectors = _unit(np.random.default_rng(5), 200)
+    ids = _add(lib, vectors)
+    path = index.rebuild(lib)
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * where)
+    data[at:at + 64] = b"\xff" * 64  # garbage where Annoy keeps node offsets and vectors
+    path.write_bytes(bytes(data))
+    state = index.status(lib)
+    assert state.exists and not state.intact and not state.fresh
+    ann = index.load(lib)  # rebuilt, not trusted
+    assert index.status(lib).fresh
+    found, _ = index.neighbours(ann, vectors[7], 1)
+    assert found == [ids[7]]
+
+
+def test_index_command_says_a_damaged_index_is_rebuilt(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from musictag.cli import cli
+
+    db = tmp_path / "l.db"
+    with Library(db) as library:
+        _add(library, _unit(np.random.default_rng(6), 20))
+        path = index.rebuild(library)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    res = CliRunner().invoke(cli, ["index", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "damaged or changed since it was built: rebuilding it" in res.stderr
+    assert "up to date" in res.stdout
+
+
 def test_empty_library_has_no_index(lib: Library) -> None:
     ids = _add(lib, _unit(np.random.default_rng(4), 3))
     index.rebuild(lib)
