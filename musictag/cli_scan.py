@@ -61,8 +61,14 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     are pruned and failed ones retried. By default only empty genre fields are filled; the old
     value of every changed field is kept, for `musictag restore`.
     """
-    from musictag.scan import ScanOptions, interruptible
+    from musictag.scan import ScanOptions, interruptible, usable_cpus
     from musictag.scan import scan as run_scan
+
+    cores = usable_cpus()
+    if jobs is not None and jobs > cores:  # more workers than cores is no faster, and each holds ~330 MB
+        click.echo(f"musictag: --jobs {jobs} is more than the {cores} CPU cores musictag may use here; "
+                   f"using {cores}", err=True)
+        jobs = cores
 
     options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, overwrite=overwrite,
                           min_confidence=min_confidence, top_k=top_k, id3v23=id3v23)

@@ -201,21 +201,42 @@ def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
         stack.extend(reversed(subfolders))
 
 
-def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -> int:
+def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0, grace_s: float = 10.0) -> int:
     """Delete tag-write working copies left by a killed process; returns how many went.
 
-    Only copies untouched for ``older_than_s`` (by ctime: the copy keeps the original's mtime)
-    go, so a tag write running right now in another process is never disturbed. The original
-    file was never replaced by an unfinished copy, so nothing of the user's is lost.
+    A tag write holds an exclusive ``flock`` on its copy for as long as it works on it (see
+    :mod:`musictag.tags`), so a copy that nobody holds and that is older than ``grace_s`` (the
+    moment between creating and locking it) is a dead writer's and goes at once. A copy untouched
+    for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's mtime). A tag
+    write running right now in another process is never disturbed, and the original file was
+    never replaced by an unfinished copy, so nothing of the user's is lost.
     """
     removed = 0
     now = time.time()
     for path in paths:
         with contextlib.suppress(OSError):
-            if now - os.lstat(path).st_ctime > older_than_s:
+            age = now - os.lstat(path).st_ctime
+            if age > older_than_s or (age > grace_s and not _held_by_a_writer(path)):
                 os.unlink(path)
                 removed += 1
     return removed
+
+
+def _held_by_a_writer(path: str) -> bool:
+    """Whether a running tag write holds the working copy ``path`` (its flock); links count as held."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return True  # a link, or unreadable: leave it to the age rule
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return False
 
 
 def usable_cpus() -> int:

@@ -26,6 +26,7 @@ v2.3. An existing ID3v1 tag is kept and updated from the v2 tag, as mutagen does
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -299,6 +300,7 @@ def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes]]:
             raise OSError("no free name for the working copy")
         copy = os.fdopen(fd, "r+b")
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "in use": a scan sweeping leftovers keeps its hands off
             shutil.copyfileobj(source, copy, 1 << 20)
             if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
                 os.fchown(fd, st.st_uid, st.st_gid)

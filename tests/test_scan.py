@@ -351,6 +351,18 @@ def _musictag(*args: str, env: dict | None = None, prefix: list[str] | None = No
                           text=True, env={**os.environ, **(env or {})}, timeout=300, **kwargs)
 
 
+def test_cli_caps_jobs_at_the_cores_with_a_message(tmp_path: Path) -> None:
+    from musictag.scan import usable_cpus
+
+    music = tmp_path / "music"
+    music.mkdir()
+    res = _musictag("scan", str(music), "--db", str(tmp_path / "lib.db"), "--jobs", "100000", "--json")
+    assert res.returncode == 0, res.stderr
+    cores = usable_cpus()
+    assert f"musictag: --jobs 100000 is more than the {cores} CPU cores musictag may use here; using {cores}" \
+        in res.stderr.splitlines()
+
+
 def test_cli_json_stats_errors_and_usage(pristine: dict[str, Path], tmp_path: Path) -> None:
     files = _library(pristine, tmp_path / "music")
     db = str(tmp_path / "lib.db")
@@ -495,3 +507,16 @@ def test_leftover_copies_of_killed_tag_writes_are_removed_once_stale(tmp_path: P
     assert remove_leftover_copies(found.leftovers, older_than_s=3600) == 0  # just made: could be in use
     assert remove_leftover_copies([str(stale)], older_than_s=-1) == 1
     assert not stale.exists() and fresh.exists() and other_hidden.read_text() == "mine"
+
+
+def test_a_copy_whose_writer_is_gone_is_removed_at_once_one_in_use_is_kept(tmp_path: Path) -> None:
+    import fcntl
+
+    held, dead = tmp_path / ".1a2b3c4d.musictag-tmp", tmp_path / ".5e6f7a8b.musictag-tmp"
+    for copy in (held, dead):
+        copy.write_bytes(b"partial copy" * 1000)
+    with open(held, "rb") as writer:  # a tag write in progress holds its copy's lock
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
+        assert remove_leftover_copies([str(held), str(dead)], grace_s=-1) == 1
+        assert held.exists() and not dead.exists()
+    assert remove_leftover_copies([str(held)], grace_s=-1) == 1  # its writer is gone now
