@@ -16,11 +16,12 @@ name, and every byte goes through that descriptor, never through a name; before 
 after it, the name must still be the inode that was written, else the write is reported failed.
 A link put in place of the copy is never written through, only removed.
 
-ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version (v2.3 stays v2.3,
-so no other frame is rewritten in another version); new tags and v2.2 tags are written as v2.4,
-or as v2.3 with ``id3v23=True``, which also converts a v2.4 tag (mutagen then drops frames that
-v2.3 lacks). Several genres are several TCON values in v2.4 and one value joined with ``"; "`` in
-v2.3. An existing ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
+ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version and its frames'
+encodings (v2.3 stays v2.3 and v2.4 stays v2.4, so no other frame is rewritten in another
+version); new tags and v2.2 tags are written as v2.4, or as v2.3 with ``id3v23=True``, which
+applies only to a file that has no ID3v2 tag yet. Only a restore puts a version back. Several
+genres are several TCON values in v2.4 and one value joined with ``"; "`` in v2.3. An existing
+ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
 """
 
 from __future__ import annotations
@@ -140,9 +141,9 @@ def snapshot(path: str | os.PathLike) -> dict[str, Any]:
 def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
     """Set the genre field to ``genres`` (several values as the format's native multi-value).
 
-    Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` ID3
-    tags are saved as v2.3. Raises :class:`TagError` (read-only file, unsupported format, damaged
-    file, ...); the file is then left exactly as it was.
+    Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` an ID3
+    tag created now is v2.3 (an existing one keeps its version). Raises :class:`TagError`
+    (read-only file, unsupported format, damaged file, ...); the file is then left exactly as it was.
     """
     values = list(genres)
     if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
@@ -162,7 +163,7 @@ def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
         raise TagError(path, "cannot restore the genre tag: the backup is damaged")
     version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
     _rewrite(path, list(snap["values"]) if snap["present"] else None, id3_version=version,
-             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]))
+             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]), force_version=True)
 
 
 # --- opening ------------------------------------------------------------------------------
@@ -233,8 +234,12 @@ def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
 
 
 def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: int | None,
-             drop_empty_block: bool, expect: tuple[str, str] | None = None) -> None:
-    """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in."""
+             drop_empty_block: bool, expect: tuple[str, str] | None = None, force_version: bool = False) -> None:
+    """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in.
+
+    ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a restore) an
+    existing tag is converted to it too.
+    """
     name = os.fsdecode(path)
     audio, fmt = _open(name)
     if expect is not None and expect != (fmt, GENRE_FIELDS[fmt]):
@@ -251,7 +256,7 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         tmp, copy = _new_copy(dir_fd, base)
         with copy:
-            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block)
+            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block, force_version)
             copy.seek(0)
             again = _load(kind, copy)
             if _values(again, fmt) != _expected(values, fmt, again):
@@ -326,9 +331,10 @@ def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -
 
 
 def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
-          drop_empty_block: bool) -> None:
+          drop_empty_block: bool, force_version: bool) -> None:
     """Change the genre field of ``audio`` (loaded from the open file ``target``) and save it there."""
     field = GENRE_FIELDS[fmt]
+    had_tag = audio.tags is not None
     if audio.tags is None:
         if values is None:
             return
@@ -337,7 +343,7 @@ def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str
     version = None
     if fmt in _ID3_FORMATS:
         current = 3 if tags.version[:2] == (2, 3) else 4  # the version its frames are in (_load)
-        version = id3_version or current
+        version = (id3_version or current) if force_version or not had_tag else current
         if version != current:  # convert first: mutagen's conversion also rewrites TCON values
             if version == 3:
                 tags.update_to_v23()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from mutagen.asf import ASF
-from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TRCK, TYER
+from mutagen.id3 import ID3, TALB, TCON, TIT2, TPE1, TRCK, TYER, Encoding
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 
@@ -131,13 +131,24 @@ def test_several_genres_are_native_multi_values(pristine, tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", ID3_FORMATS)
-def test_id3v23_joins_several_genres(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, ["Blues"])
-    others = _other_tags(path, text_only=True)  # v2.3 has no UTF-8: mutagen stores UTF-16
+def test_id3v23_writes_a_new_tag_as_v23_and_joins_several_genres(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, other_tags=False)
+    assert mutagen.File(path).tags is None
     write_genres(path, ["Rock", "Hip-Hop"], id3v23=True)
     assert mutagen.File(path).tags.version == (2, 3, 0)
     assert audiogen.raw_genres(path) == ["Rock; Hip-Hop"]
-    assert _other_tags(path, text_only=True) == others
+
+
+@pytest.mark.parametrize("fmt", ID3_FORMATS)
+def test_id3v23_leaves_an_existing_v24_tag_as_it_is(pristine, tmp_path, fmt):
+    path = _copy(pristine, fmt, tmp_path, ["Blues"])
+    frames = {f.FrameID: (f.encoding, f.text) for f in mutagen.File(path).tags.values() if f.FrameID != "TCON"}
+    assert {e for e, _ in frames.values()} == {Encoding.UTF8}
+    write_genres(path, ["Rock", "Hip-Hop"], id3v23=True)
+    tags = mutagen.File(path).tags
+    assert tags.version == (2, 4, 0)
+    assert audiogen.raw_genres(path) == ["Rock", "Hip-Hop"]
+    assert {f.FrameID: (f.encoding, f.text) for f in tags.values() if f.FrameID != "TCON"} == frames
 
 
 def test_an_id3v23_tag_stays_v23_with_its_own_frames(pristine, tmp_path):
