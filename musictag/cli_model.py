@@ -101,6 +101,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     """Measure a model on a labelled folder (<genre>/<track>): track-level figures first."""
     from musictag.dataset import find_labelled_tracks
     from musictag.evaluate import evaluate_folder
+    from musictag.library import display_path, printable
     from musictag.runtime import load_model
 
     model = load_model(model_dir)
@@ -110,7 +111,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(m, indent=1))
         return
     for s in m["skipped"]:
-        click.echo(f"skipped {s['path']}: {s['reason']}", err=True)
+        click.echo(f"skipped {display_path(s['path'])}: {printable(s['reason'])}", err=True)
     click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
     click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows or patches)")
     click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
@@ -126,6 +127,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON on stdout.")
 def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     """Show FILE's top genres, its style tags and how the genre changes window by window."""
+    from musictag.library import display_path, printable
     from musictag.runtime import load_model
     from musictag.tags import TagError, display_name, read_genres
 
@@ -145,11 +147,11 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
-    click.echo(f"{file}  ({format_time(a.duration)}, model {model.model_id})")
+    click.echo(f"{display_path(file)}  ({format_time(a.duration)}, model {model.model_id})")
     if a.silent:
         click.echo("digital silence: no genre can be given")
         return
-    click.echo("current genre tag: " + ("; ".join(current) if current else "(none)"))
+    click.echo("current genre tag: " + (printable("; ".join(current)) if current else "(none)"))
     for g in result["genres"]:
         click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
     if style:

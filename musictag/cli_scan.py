@@ -128,6 +128,8 @@ class _progress_bar:
 def _print_scan(report: ScanReport) -> None:
     from rich.table import Table
 
+    from musictag.library import printable
+
     console = _console()
     verb = "would be " if report.dry_run else ""
     table = Table(title="musictag scan" + (" (dry run: nothing written)" if report.dry_run else ""),
@@ -155,7 +157,7 @@ def _print_scan(report: ScanReport) -> None:
     if report.dry_run:
         lines += [f"would move   {move['from']} -> {move['to']}" for move in report.moves]
         lines += [f"would prune  {path}" for path in report.pruned_paths]
-        lines += [f"would tag    {c.path}: {', '.join(c.old) or '(no genre)'} -> {', '.join(c.new)}"
+        lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> {', '.join(c.new)}"
                   for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
     lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f})"
@@ -167,8 +169,10 @@ def _print_scan(report: ScanReport) -> None:
 
 
 def _print_errors(errors: list[dict[str, str]]) -> None:
-    for error in errors:
-        click.echo(f"failed: {error['path']}: {error['reason']}", err=True)
+    from musictag.library import printable
+
+    for error in errors:  # the path is printable already; a reason can quote what a file holds
+        click.echo(f"failed: {error['path']}: {printable(error['reason'])}", err=True)
 
 
 @click.command()
@@ -183,6 +187,7 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
     Each file gets its genre field exactly as it was before musictag first changed it. With
     PATHS, only those files and the files under those folders; without, every file.
     """
+    from musictag.library import printable
     from musictag.scan import restore as run_restore
 
     report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run)
@@ -192,7 +197,7 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
     else:
         verb = "would restore" if dry_run else "restored"
         for item in report.restored:
-            values = ", ".join(item["values"]) or "(no genre)"
+            values = printable(", ".join(item["values"])) or "(no genre)"
             click.echo(f"{verb}: {item['path']}: {values}")
         click.echo(f"{len(report.restored)} file(s) {verb}")
     for path in report.unmatched:
@@ -241,7 +246,7 @@ def errors(db: Path | None, as_json: bool) -> None:
 
     Each line: the path and the reason the last scan gave.
     """
-    from musictag.library import Library, display_path, key_to_path
+    from musictag.library import Library, display_path, key_to_path, printable
 
     with Library(db, readonly=True) as library:
         rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r["path"])), "reason": r["error"],
@@ -250,6 +255,6 @@ def errors(db: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['path']}: {row['reason']}")
+        click.echo(f"{row['path']}: {printable(row['reason'] or '')}")
     if not rows:
         click.echo("no failed files", err=True)

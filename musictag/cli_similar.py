@@ -66,23 +66,25 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     if m3u:
         from musictag.similar import write_m3u
 
-        write_m3u(m3u, query, matches)
+        for left_out in write_m3u(m3u, query, matches):
+            click.echo(f"musictag: left out of the playlist (a line break in its name): {left_out}", err=True)
     if as_json:
         click.echo(json.dumps([m.as_dict() for m in matches], indent=1))  # \udcxx for undecodable bytes
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    from musictag.library import display_path
+    from musictag.library import display_path, printable
 
     source = "from the library" if query.track_id is not None else "analysed now, not in the library"
-    table = Table(title=f"Similar to {display_path(file)} ({source})", title_justify="left")
+    table = Table(title=f"Similar to {escape(display_path(file))} ({source})", title_justify="left")
     for name, justify in (("#", "right"), ("similarity", "right"), ("artist – title", "left"),
                           ("genre", "left"), ("path", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for m in matches:
-        table.add_row(str(m.rank), f"{m.similarity:.3f}", display_path(m.label()), m.genre or "—",
-                      display_path(m.path))
+        table.add_row(str(m.rank), f"{m.similarity:.3f}", escape(printable(m.label())),
+                      escape(printable(m.genre or "—")), escape(display_path(m.path)))
     Console(highlight=False).print(table)
     if not matches:
         click.echo("no similar track found" + (f" of genre {genre!r}" if genre else ""), err=True)

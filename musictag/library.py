@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -56,6 +57,7 @@ SCHEMA_VERSION = 2
 GENERATION_KEY = "index_generation"
 
 _ESCAPE = "\U0010fffd"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CHUNK = 1 << 16
 
 
@@ -108,9 +110,19 @@ def key_to_path(key: str) -> str:
     return "".join(out)
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print on one line of a terminal: control characters (C0, DEL, C1: newlines,
+    escape sequences) shown as ``\\xNN``, and undecodable bytes (lone surrogates) as ``\\xNN``.
+
+    Everything read from a user's folder (names, tags) goes through this before it is printed.
+    """
+    raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
+
+
 def display_path(path: str | bytes | os.PathLike) -> str:
-    """``path`` as printable text: bytes that are not UTF-8 shown as ``\\xNN``."""
-    return os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """``path`` as printable text (:func:`printable`): bytes that are not UTF-8 shown as ``\\xNN``."""
+    return printable(os.fsdecode(path))
 
 
 def quick_hash(path: str | bytes | os.PathLike) -> str:

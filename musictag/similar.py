@@ -60,8 +60,14 @@ class Match:
         return f"{self.artist} – {self.title}" if self.artist else self.title
 
     def as_dict(self) -> dict[str, Any]:
-        """The match as a JSON-ready object."""
-        return asdict(self)
+        """The match as a JSON-ready object; ``path_bytes`` (hex) gives a name that is not UTF-8 exactly."""
+        out = asdict(self)
+        raw = os.fsencode(self.path)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            out["path_bytes"] = raw.hex()
+        return out
 
 
 def tag_labels(path: str | os.PathLike) -> tuple[str | None, str]:
@@ -201,13 +207,24 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     return matches
 
 
-def write_m3u(out: str | os.PathLike, query: Query, matches: list[Match]) -> None:
-    """Write an extended M3U8 playlist: the query first, then the matches in rank order."""
+def write_m3u(out: str | os.PathLike, query: Query, matches: list[Match]) -> list[str]:
+    """Write an extended M3U8 playlist: the query first, then the matches in rank order.
+
+    Tag text becomes one printable line (:func:`~musictag.library.printable`), so a title cannot
+    add entries; a file whose name holds a line break cannot be listed in M3U and is left out.
+    Returns the printable paths of the files left out.
+    """
+    from musictag.library import display_path, printable
+
     artist, title = tag_labels(query.path)
     entries = [(query.duration, f"{artist} – {title}" if artist else title, os.fsdecode(query.path))]
     entries += [(m.duration, m.label(), m.path) for m in matches]
-    lines = ["#EXTM3U"]
+    lines, left_out = ["#EXTM3U"], []
     for duration, label, path in entries:
+        if "\n" in path or "\r" in path:
+            left_out.append(display_path(path))
+            continue
         seconds = round(duration) if duration is not None else -1
-        lines += [f"#EXTINF:{seconds},{label}", path]
+        lines += [f"#EXTINF:{seconds},{printable(label)}", path]
     Path(out).write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+    return left_out

@@ -1,0 +1,90 @@
+"""Names and tags from a user's folder are untrusted: never markup, never control codes, never extra lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mutagen.flac import FLAC
+
+from musictag.library import display_path, printable
+from musictag.scan import ScanOptions, scan
+from tests.audiogen import sweep, tone, write_audio
+
+SR = 22050
+
+
+def _musictag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A scanned library whose tags and names try markup, escape codes and line breaks."""
+    root = tmp_path_factory.mktemp("hostile")
+    music = root / "music"
+    music.mkdir()
+    query = write_audio(music / "query.flac", tone(440, 6), SR, "flac")
+    other = write_audio(music / "other.flac", tone(445, 6), SR, "flac")
+    tags = FLAC(other)
+    tags["artist"], tags["title"] = "[/bold][link=http://evil]x[/link]", "Song\n/etc/passwd\n\x1b[31mred"
+    tags.save()
+    write_audio(music / "third.flac", sweep(6, SR), SR, "flac")
+    latin1 = os.fsencode(music) + b"/caf\xe9.flac"
+    with open(latin1, "wb") as f:
+        f.write((music / "third.flac").read_bytes())
+    report = scan([music], root / "library.db", ScanOptions(min_confidence=1.0, jobs=1))
+    assert report.failed == 0, report.errors
+    return root / "library.db", query
+
+
+def test_printable_escapes_controls_and_undecodable_bytes():
+    assert printable("a\nb\x1b[31mc\x7f\x85") == "a\\x0ab\\x1b[31mc\\x7f\\x85"
+    assert printable("Café – ok") == "Café – ok"
+    assert display_path(b"/m/caf\xe9.mp3") == "/m/caf\\xe9.mp3"
+
+
+def test_similar_prints_tag_text_as_text(hostile):
+    db, query = hostile
+    res = _musictag("similar", str(query), "--db", str(db), "-n", "3")
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "MarkupError" not in res.stderr
+    assert "[/bold][link=http://evil]x[/link]" in res.stdout  # shown literally, not rendered
+    assert "\x1b[31m" not in res.stdout and "\\x1b[31mred" in res.stdout
+
+
+def test_m3u_cannot_be_given_extra_entries_by_a_title(hostile, tmp_path):
+    db, query = hostile
+    playlist = tmp_path / "p.m3u8"
+    res = _musictag("similar", str(query), "--db", str(db), "-n", "3", "--m3u", str(playlist), "--json")
+    assert res.returncode == 0, res.stderr
+    lines = playlist.read_bytes().split(b"\n")
+    entries = [line for line in lines if line and not line.startswith(b"#")]
+    assert len(entries) == 4  # the query and its three neighbours, nothing else
+    assert b"/etc/passwd" not in entries and all(os.path.exists(e) for e in entries)
+
+
+def test_json_gives_a_name_that_is_not_utf8_exactly(hostile):
+    db, query = hostile
+    res = _musictag("similar", str(query), "--db", str(db), "-n", "3", "--json")
+    matches = json.loads(res.stdout)
+    latin1 = [m for m in matches if "path_bytes" in m]
+    assert len(latin1) == 1
+    assert bytes.fromhex(latin1[0]["path_bytes"]).endswith(b"/caf\xe9.flac")
+    assert os.path.exists(bytes.fromhex(latin1[0]["path_bytes"]))
+
+
+def test_a_failed_file_with_a_line_break_in_its_name_is_one_line(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "bad\n\x1b[2Jname.mp3").write_bytes(b"not audio" * 100)
+    res = _musictag("scan", str(music), "--db", str(tmp_path / "l.db"))
+    assert res.returncode == 1
+    failed = [line for line in res.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 1 and "bad\\x0a\\x1b[2Jname.mp3" in failed[0], res.stderr
+    assert "\x1b" not in res.stderr
