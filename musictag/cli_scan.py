@@ -179,20 +179,23 @@ def _print_errors(errors: list[dict[str, str]]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @_db_option
 @click.option("--dry-run", is_flag=True, help="Show what would be put back; change nothing.")
+@click.option("--force", is_flag=True, help="Also restore genres that were edited since musictag wrote them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
 @click.pass_context
-def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, as_json: bool) -> None:
+def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, force: bool,
+            as_json: bool) -> None:
     """Put back the genre tags that scans changed.
 
     Each file gets its genre field exactly as it was before musictag first changed it. With
-    PATHS, only those files and the files under those folders; without, every file.
+    PATHS, only those files and the files under those folders; without, every file. A genre
+    edited by hand since musictag wrote it is kept (and listed) unless --force.
     """
     from musictag.library import printable
     from musictag.scan import restore as run_restore
 
-    report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run)
+    report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run, force=force)
     if as_json:
-        click.echo(json.dumps({"restored": report.restored, "errors": report.errors,
+        click.echo(json.dumps({"restored": report.restored, "changed_since": report.changed, "errors": report.errors,
                                "unmatched": report.unmatched, "dry_run": dry_run}, indent=2))
     else:
         verb = "would restore" if dry_run else "restored"
@@ -200,6 +203,10 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
             values = printable(", ".join(item["values"])) or "(no genre)"
             click.echo(f"{verb}: {item['path']}: {values}")
         click.echo(f"{len(report.restored)} file(s) {verb}")
+    for item in report.changed:
+        values = printable(", ".join(item["values"])) or "(no genre)"
+        click.echo(f"kept: {item['path']}: {values} (edited since musictag wrote it; --force restores it)",
+                   err=True)
     for path in report.unmatched:
         click.echo(f"musictag: no tag backups for {path}", err=True)
     _print_errors(report.errors)

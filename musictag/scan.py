@@ -675,6 +675,7 @@ class RestoreReport:
     """What ``musictag restore`` put back."""
 
     restored: list[dict[str, Any]] = field(default_factory=list)  # path, values
+    changed: list[dict[str, Any]] = field(default_factory=list)  # path, values: edited since musictag wrote; kept
     errors: list[dict[str, str]] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # given paths with no backups under them
 
@@ -701,22 +702,49 @@ def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen["original"]
 
 
-def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
-            dry_run: bool = False) -> RestoreReport:
-    """Put back the genre fields that scans changed, for every file or only those under ``paths``."""
+def _written_last(entries: list[dict[str, Any]]) -> list[str]:
+    """The genres musictag's newest write put into the file (oldest-first backups of one file)."""
+    return list(entries[-1]["written"] or [])
 
+
+def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
+            dry_run: bool = False, force: bool = False) -> RestoreReport:
+    """Put back the genre fields that scans changed, for every file or only those under ``paths``.
+
+    A field that no longer holds what musictag wrote (someone edited it since) is kept as it is and
+    listed in ``changed``, unless ``force``. Raises :class:`UsageError` when the library does not
+    exist, or a given path neither exists nor has backups.
+    """
     report = RestoreReport()
+    db_path = Path(db) if db is not None else default_db_path()
+    if not db_path.is_file():
+        raise UsageError(f"no library at {display_path(db_path)}: nothing was ever tagged there, nothing to restore")
     keys = None if not paths else [path_to_key(p) for p in paths]
-    with Library(db, readonly=dry_run, lock=not dry_run) as library:
+    with Library(db_path, readonly=dry_run, lock=not dry_run) as library:
         backups = library.backups(keys)
         for key in keys or []:
             low, high = key_range(key)
             if not any(k == key or low <= k < high for k in backups):
+                if not os.path.lexists(key_to_path(key)):
+                    raise UsageError(f"no such file or folder: {display_path(key_to_path(key))}")
                 report.unmatched.append(display_path(key_to_path(key)))
         for key, entries in sorted(backups.items()):
             path = key_to_path(key)
             snapshot = original_snapshot(entries)
             values = snapshot["values"] if snapshot["present"] else []
+            if not os.path.lexists(path):
+                report.errors.append({"path": display_path(path), "reason": "file not found: moved or deleted since "
+                                      "it was tagged; run `musictag scan` on its new folder first, then restore"})
+                continue
+            try:
+                now = tags.snapshot(path)
+            except tags.TagError as e:
+                report.errors.append({"path": display_path(path), "reason": e.reason})
+                continue
+            written = _written_last(entries)
+            if not force and "; ".join(now["values"]) != "; ".join(written):
+                report.changed.append({"path": display_path(path), "values": now["values"]})
+                continue
             if not dry_run:
                 try:
                     tags.restore_snapshot(path, snapshot)

@@ -1,0 +1,76 @@
+"""`musictag restore` puts back what musictag changed, and only that."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from musictag.errors import UsageError
+from musictag.scan import ScanOptions, restore, scan
+from musictag.tags import read_genres, write_genres
+from tests import audiogen
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> tuple[Path, Path, list[Path]]:
+    """Three files tagged by a scan (none had a genre): ``(music folder, db, files)``."""
+    music = tmp_path / "music"
+    music.mkdir()
+    files = [audiogen.write_audio(music / f"t{i}.flac", audiogen.sweep(3.0, seed=i), 44100, "flac") for i in range(3)]
+    db = tmp_path / "lib.db"
+    report = scan([music], db, ScanOptions(min_confidence=0.0, jobs=1))
+    assert report.tagged == 3
+    return music, db, files
+
+
+def test_a_genre_edited_since_is_kept_unless_forced(tagged):
+    _, db, files = tagged
+    write_genres(files[0], ["My Own Genre"])
+    report = restore(None, db)
+    assert [c["values"] for c in report.changed] == [["My Own Genre"]]
+    assert len(report.restored) == 2 and read_genres(files[0]) == ["My Own Genre"]
+    assert read_genres(files[1]) == [] and read_genres(files[2]) == []
+    forced = restore(None, db, force=True)
+    assert len(forced.restored) == 1 and read_genres(files[0]) == []
+
+
+def test_cli_lists_what_it_kept(tagged):
+    _, db, files = tagged
+    write_genres(files[1], ["Mine"])
+    res = subprocess.run([sys.executable, "-m", "musictag", "restore", "--db", str(db)], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    assert f"kept: {files[1]}: Mine (edited since musictag wrote it; --force restores it)" in res.stderr
+    assert "2 file(s) restored" in res.stdout
+
+
+def test_a_missing_library_is_refused_not_created(tmp_path):
+    db = tmp_path / "nowhere.db"
+    with pytest.raises(UsageError, match="no library at"):
+        restore(None, db)
+    assert not db.exists()
+    res = subprocess.run([sys.executable, "-m", "musictag", "restore", "--db", str(db)], capture_output=True,
+                         text=True)
+    assert res.returncode == 2 and "no library at" in res.stderr and not db.exists()
+
+
+def test_a_path_that_does_not_exist_says_so(tagged, tmp_path):
+    _, db, _ = tagged
+    with pytest.raises(UsageError, match="no such file or folder: .*nope"):
+        restore([tmp_path / "nope"], db)
+
+
+def test_a_moved_file_says_to_rescan_first(tagged, tmp_path):
+    music, db, files = tagged
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(files[2], moved / files[2].name)
+    report = restore(None, db)
+    assert len(report.restored) == 2
+    assert [e["reason"] for e in report.errors] == [
+        "file not found: moved or deleted since it was tagged; run `musictag scan` on its new folder first, "
+        "then restore"]
