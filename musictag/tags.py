@@ -120,14 +120,17 @@ def snapshot(path: str | os.PathLike) -> dict[str, Any]:
 
     Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
     a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
-    ``values`` (its raw values, e.g. ID3's ``"(17)"`` as stored) and ``id3_version`` (2, 3 or 4
-    for a file with an ID3v2 tag, else ``None``).
+    ``values`` (its raw values, e.g. ID3's ``"(17)"`` as stored), ``id3_version`` (2, 3 or 4
+    for a file with an ID3v2 tag, else ``None``) and ``id3_encoding`` (the text encoding of its
+    TCON frame, so that a restore gives the frame back byte for byte; ``None`` without one).
     """
     audio, fmt = _open(path)
     values = _values(audio, fmt)
-    version = None
+    version = encoding = None
     if fmt in _ID3_FORMATS and audio.tags is not None and audio.tags.version[0] == 2:
         version = audio.tags.version[1]
+        frames = audio.tags.getall("TCON")
+        encoding = int(frames[0].encoding) if frames else None
     return {
         "format": fmt,
         "field": GENRE_FIELDS[fmt],
@@ -135,6 +138,7 @@ def snapshot(path: str | os.PathLike) -> dict[str, Any]:
         "present": values is not None,
         "values": values or [],
         "id3_version": version,
+        "id3_encoding": encoding,
     }
 
 
@@ -162,8 +166,10 @@ def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
             not isinstance(snap["values"], list) or not all(isinstance(v, str) for v in snap["values"]):
         raise TagError(path, "cannot restore the genre tag: the backup is damaged")
     version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
+    encoding = snap.get("id3_encoding")  # backups made before it was recorded have none
     _rewrite(path, list(snap["values"]) if snap["present"] else None, id3_version=version,
-             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]), force_version=True)
+             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]), force_version=True,
+             id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8)
 
 
 # --- opening ------------------------------------------------------------------------------
@@ -234,11 +240,12 @@ def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
 
 
 def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: int | None,
-             drop_empty_block: bool, expect: tuple[str, str] | None = None, force_version: bool = False) -> None:
+             drop_empty_block: bool, expect: tuple[str, str] | None = None, force_version: bool = False,
+             id3_encoding: Encoding = Encoding.UTF8) -> None:
     """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in.
 
     ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a restore) an
-    existing tag is converted to it too.
+    existing tag is converted to it too. ``id3_encoding`` is the TCON frame's text encoding.
     """
     name = os.fsdecode(path)
     audio, fmt = _open(name)
@@ -256,7 +263,7 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         tmp, copy = _new_copy(dir_fd, base)
         with copy:
-            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block, force_version)
+            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
             copy.seek(0)
             again = _load(kind, copy)
             if _values(again, fmt) != _expected(values, fmt, again):
@@ -331,7 +338,7 @@ def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -
 
 
 def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
-          drop_empty_block: bool, force_version: bool) -> None:
+          drop_empty_block: bool, force_version: bool, id3_encoding: Encoding = Encoding.UTF8) -> None:
     """Change the genre field of ``audio`` (loaded from the open file ``target``) and save it there."""
     field = GENRE_FIELDS[fmt]
     had_tag = audio.tags is not None
@@ -351,7 +358,7 @@ def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str
                 tags.update_to_v24()
         tags.delall(field)
         if values is not None:
-            tags.add(TCON(encoding=Encoding.UTF8, text=values))
+            tags.add(TCON(encoding=id3_encoding, text=values))
     else:
         if field in tags:
             del tags[field]

@@ -176,6 +176,19 @@ def test_restore_brings_back_the_exact_original(pristine, tmp_path, fmt, had_gen
     assert _same_audio(pcm, _pcm(path, fmt))
 
 
+@pytest.mark.parametrize("encoding", [Encoding.LATIN1, Encoding.UTF16, Encoding.UTF8])
+def test_restore_gives_the_genre_frame_back_in_its_own_encoding(pristine, tmp_path, encoding):
+    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+    tags = ID3()
+    tags.add(TCON(encoding=encoding, text=["Blues"]))
+    tags.save(path)
+    snap = json.loads(json.dumps(snapshot(path)))
+    write_genres(path, ["Rock"])
+    restore_snapshot(path, snap)
+    frame = ID3(path, translate=False).getall("TCON")[0]
+    assert (frame.encoding, frame.text) == (encoding, ["Blues"])
+
+
 @pytest.mark.parametrize("fmt", ["mp3", "wav", "aiff", "flac"])
 def test_restore_removes_a_tag_block_the_file_did_not_have(pristine, tmp_path, fmt):
     path = _copy(pristine, fmt, tmp_path, other_tags=False)
@@ -199,7 +212,7 @@ def test_snapshot_records_raw_values_and_the_id3_version(pristine, tmp_path):
     _prefill(path, ["(17)"], id3_version=3)  # an ID3v1 genre number, as old taggers wrote it
     snap = snapshot(path)
     assert snap == {"format": "mp3", "field": "TCON", "tag_block": True, "present": True,
-                    "values": ["(17)"], "id3_version": 3}
+                    "values": ["(17)"], "id3_version": 3, "id3_encoding": Encoding.UTF16}  # v2.3 has no UTF-8
     assert read_genres(path) == ["Rock"]
     write_genres(path, ["Jazz", "Blues"])
     restore_snapshot(path, snap)
