@@ -6,6 +6,7 @@ answers at once; each command imports what it needs when it runs.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import click
@@ -54,6 +55,10 @@ def main() -> None:
         sys.exit(e.exit_code)
     except MusictagError as e:
         fail(str(e), e.exit_code)
+    except sqlite3.Error as e:  # the library database failed under a command (full disk, damage, ...)
+        from musictag.library import Library, database_problem
+
+        fail(database_problem(Library.last_opened, e), 2)
     except KeyboardInterrupt:
         click.echo("musictag: interrupted", err=True)
         sys.exit(130)

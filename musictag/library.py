@@ -166,12 +166,15 @@ class Library:
     path_to_key = staticmethod(path_to_key)
     key_to_path = staticmethod(key_to_path)
     quick_hash = staticmethod(quick_hash)
+    #: The library this process opened last: named when a database error reaches the command line.
+    last_opened: Path | None = None
 
     def __init__(self, path: str | os.PathLike | None = None, *, readonly: bool = False,
                  lock: bool = False) -> None:
         from sqlite_utils import Database
 
         self.path = Path(path) if path is not None else default_db_path()
+        Library.last_opened = self.path
         self._lock_file = None
         if readonly and not self.path.is_file():
             raise UsageError(f"no library at {self.path}: run musictag scan first")
@@ -190,13 +193,15 @@ class Library:
             conn.execute("PRAGMA busy_timeout = 30000")
             self.db: Database = Database(conn)
             if not readonly:
+                if self.db["meta"].exists():  # another program's database is refused before anything is added
+                    self._check_version()
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self._create_schema()
             self._check_version()
         except sqlite3.DatabaseError as e:
             self.close()
-            raise UsageError(f"{self.path}: not a usable musictag library ({e})") from None
+            raise UsageError(database_problem(self.path, e)) from None
         except BaseException:
             self.close()
             raise
@@ -232,12 +237,19 @@ class Library:
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                        [str(SCHEMA_VERSION)])
             # schema 1 -> 2 only added track_summaries (created above): the version follows
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
-                       [str(SCHEMA_VERSION), SCHEMA_VERSION])
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '1'",
+                       [str(SCHEMA_VERSION)])
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
 
     def _check_version(self) -> None:
         found = self.meta_get("schema_version") if self.db["meta"].exists() else None
+        if found is not None and not found.isdigit():
+            raise UsageError(f"{self.path}: not a musictag library (schema version {found!r}); give another --db")
+        columns = set(self.db["tracks"].columns_dict) if self.db["tracks"].exists() else set()
+        missing = sorted(_TRACK_COLUMNS - columns)
+        if columns and missing:
+            raise UsageError(f"{self.path}: its 'tracks' table is not musictag's (no column {', '.join(missing)}); "
+                             "give another --db")
         if found is None:
             raise UsageError(f"{self.path}: not a musictag library (no schema version)")
         if int(found) > SCHEMA_VERSION:
@@ -440,6 +452,32 @@ class Library:
     def _bump_generation(self) -> None:
         self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
                         [GENERATION_KEY])
+
+
+_TRACK_COLUMNS = frozenset({"id", "path", "size", "mtime_ns", "quick_hash", "duration", "format", "status", "error",
+                            "model_id", "genre", "confidence", "analysed_at", "tag_state"})
+
+
+def database_problem(path: Path | None, error: sqlite3.Error) -> str:
+    """One line that says what is wrong with the library database and what to do about it."""
+    text = str(error)
+    where = f"{path}: " if path is not None else "the library: "
+    if "full" in text:
+        return (f"{where}the disk that holds the library is full ({text}); free some space and run the same command "
+                "again: what was saved is kept, and no tag was written before its backup was saved")
+    if "not a database" in text or "encrypted" in text:
+        return (f"{where}not a usable musictag library: not an SQLite database, or damaged beyond reading ({text}); "
+                "give another --db, or move it aside and scan again to build a new one")
+    if "malformed" in text:
+        return (f"{where}the library database is damaged ({text}); move it aside (keep it: it holds the backups "
+                "`musictag restore` needs) and scan again to build a new one")
+    if "readonly" in text or "read-only" in text:
+        return f"{where}the library cannot be written here ({text}); give a --db in a folder you can write to"
+    if "no such column" in text or "no such table" in text:
+        return f"{where}not a musictag library, or one of another version ({text}); give another --db"
+    if "locked" in text or "busy" in text:
+        return f"{where}the library is busy in another program ({text}); try again when it is done"
+    return f"{where}library database error ({text})"
 
 
 def _covers(key: str, path_key: str) -> bool:
