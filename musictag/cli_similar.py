@@ -19,12 +19,12 @@ _DB_HELP = "Library database (default: $MUSICTAG_DB, else the user data folder).
 
 def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     """Open an existing library DB (never create one); with ``need_tracks``, one with embeddings."""
-    from musictag.library import Library, default_db_path
+    from musictag.library import Library, default_db_path, writable
 
     path = Path(db) if db else Path(default_db_path())
     if not path.is_file():
         raise UsageError(f"no library at {path}: run musictag scan first")
-    library = Library(path)
+    library = Library(path, readonly=not writable(path))  # a library on a read-only share is still searchable
     if need_tracks and library.db["embeddings"].count == 0:
         raise UsageError(f"the library at {path} holds no analysed tracks: run musictag scan first")
     return library
@@ -59,8 +59,12 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     state = annoy_index.status(library)
     if not state.fresh:
         why = "damaged or changed since it was built" if state.exists and not state.intact else "out of date"
-        click.echo(f"the similarity index is {why}: rebuilding it", err=True)
-        annoy_index.rebuild(library)
+        if library.readonly:
+            click.echo(f"the similarity index is {why} and the library cannot be written here: "
+                       "searching an index built in memory", err=True)
+        else:
+            click.echo(f"the similarity index is {why}: rebuilding it", err=True)
+            annoy_index.rebuild(library)
     query = resolve_query(library, file, model_dir)
     matches = find_similar(library, query, count, genre)
     if m3u:
@@ -103,7 +107,10 @@ def index(db: Path | None, rebuild: bool) -> None:
 
     library = open_library(db, need_tracks=False)
     state = annoy_index.status(library)
-    if rebuild or not state.fresh:
+    if library.readonly and not rebuild and not state.fresh:  # a read-only share: report, change nothing
+        click.echo(f"{state.path}: out of date, and the library cannot be written here: not rebuilt "
+                   "(`musictag similar` builds an index in memory)", err=True)
+    elif rebuild or not state.fresh:
         if state.exists and not state.intact:
             click.echo(f"{state.path}: damaged or changed since it was built: rebuilding it", err=True)
         start = time.perf_counter()
@@ -116,7 +123,7 @@ def index(db: Path | None, rebuild: bool) -> None:
         return
     items = library.db["embeddings"].count
     click.echo(f"{state.path}: {items} tracks, {state.dim}-d, {state.trees} trees, "
-               f"generation {state.built_generation}, up to date")
+               f"generation {state.built_generation}, " + ("up to date" if state.fresh else "out of date"))
 
 
 @click.command(name="map")

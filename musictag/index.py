@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from musictag.errors import MusictagError
+from musictag.errors import MusictagError, UsageError
 
 if TYPE_CHECKING:
     from musictag.library import Library
@@ -114,6 +114,20 @@ def _sweep_leftovers(path: Path) -> None:
             pass
 
 
+def in_memory(library: Library) -> Any:
+    """An index of the stored embeddings built in memory only (for a library that cannot be written)."""
+    from annoy import AnnoyIndex
+
+    ids, vectors = library.all_embeddings()
+    if len(ids) == 0:
+        raise MusictagError("the library holds no analysed tracks")
+    index = AnnoyIndex(int(vectors.shape[1]), METRIC)
+    for track_id, vector in zip(ids.tolist(), vectors, strict=True):
+        index.add_item(track_id, vector)
+    index.build(n_trees(len(ids)), n_jobs=-1)
+    return index
+
+
 def rebuild(library: Library) -> Path:
     """Build the index from the stored embeddings, put it in place atomically; return its path.
 
@@ -121,6 +135,9 @@ def rebuild(library: Library) -> Path:
     """
     from annoy import AnnoyIndex
 
+    if library.readonly:
+        raise UsageError(f"{library.path}: the library cannot be written here, so its similarity index cannot be "
+                         "rebuilt on disk (`musictag similar` builds one in memory)")
     path = Path(library.index_path())
     generation = _int(library.meta_get(GENERATION_KEY)) or 0  # read before the embeddings
     ids, vectors = library.all_embeddings()
@@ -166,6 +183,8 @@ def load(library: Library) -> Any:
 
     state = status(library)
     if not state.fresh:
+        if library.readonly:  # a read-only place: search an index built now, in memory
+            return in_memory(library)
         rebuild(library)
         state = status(library)
     if not state.exists or not state.dim:

@@ -185,9 +185,10 @@ class Library:
                 raise UsageError(f"cannot create the library folder {self.path.parent}: {e.strerror}") from None
         if lock:
             self._lock_file = _acquire_lock(self.path)
+        self.readonly = readonly
         try:
             if readonly:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+                conn = _connect_readonly(self.path)
             else:
                 conn = sqlite3.connect(self.path)
             conn.execute("PRAGMA busy_timeout = 30000")
@@ -486,10 +487,38 @@ def _covers(key: str, path_key: str) -> bool:
     return path_key == key or low <= path_key < high
 
 
+def writable(db_path: Path) -> bool:
+    """Whether this process may write the library at ``db_path`` (its file, and its folder for the journal)."""
+    folder = db_path.parent
+    return os.access(folder, os.W_OK | os.X_OK) and (not db_path.exists() or os.access(db_path, os.W_OK))
+
+
+def _connect_readonly(db_path: Path) -> sqlite3.Connection:
+    """Open a library read-only, also where nothing can be written (a read-only share or folder).
+
+    SQLite's WAL mode needs a writable ``-shm`` file even to read; where the folder is read-only
+    the file is opened as immutable, which reads the main database file as it is.
+    """
+    uri = db_path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    if writable(db_path):
+        return conn
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+
+
 def _acquire_lock(db_path: Path):
     """Take the exclusive writer lock of a library (a locked ``<db>.lock`` file holding our pid)."""
     lock_path = db_path.with_name(db_path.name + ".lock")
-    f = open(lock_path, "a+")  # held open for the life of the Library
+    try:
+        f = open(lock_path, "a+")  # held open for the life of the Library
+    except OSError as e:
+        raise UsageError(f"{db_path}: the library is in a place musictag cannot write ({e.strerror}); this command "
+                         "changes it: give a --db in a folder you can write to") from None
     try:
         if os.name == "nt":
             import msvcrt
