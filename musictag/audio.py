@@ -127,13 +127,79 @@ def _opened(path: str | os.PathLike) -> Iterator[tuple[Path, object]]:
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:
-    """Return duration, sample rate, channels and codec without decoding the audio."""
+    """Return duration, sample rate, channels and codec without decoding the audio.
+
+    Raises :class:`DecodeError` also for a file cut short whose container says so while its
+    decoder would not (see :func:`cut_short`).
+    """
+    _check_readable(Path(path))
+    cut = cut_short(path)
+    if cut:
+        raise DecodeError(path, cut)
     with _opened(path) as (p, f):
         if f is not None:
             return AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels, f"{f.format}/{f.subtype}".lower())
         with _open_av(p) as (container, stream):
             return AudioInfo(_av_duration(container, stream), stream.rate or 0,
                              stream.channels or 0, stream.codec_context.name)
+
+
+def cut_short(path: str | os.PathLike) -> str | None:
+    """Why a WAV, AIFF or Ogg file is truncated, from its container alone, or None.
+
+    libsndfile reads such files up to where they stop and reports that length as the track's, so
+    a cut file would pass as a short track: a WAV or AIFF whose audio chunk is shorter than its
+    header says, an Ogg (Vorbis, Opus, FLAC) stream whose last page is not marked as the end.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+            size = os.fstat(f.fileno()).st_size
+            if head[:4] == b"OggS":
+                f.seek(max(0, size - (1 << 16)))
+                return _ogg_cut(f.read())
+    except OSError:
+        return None  # the decoder's own checks report an unreadable file
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return _chunk_cut(head, size, "<I", b"data", 0)
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return _chunk_cut(head, size, ">I", b"SSND", 8)
+    return None
+
+
+def _chunk_cut(head: bytes, size: int, fmt: str, audio_id: bytes, skip: int) -> str | None:
+    """A RIFF/IFF file whose audio chunk ends past the end of the file: 'truncated: ...', else None."""
+    import struct
+
+    pos, rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, length = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
+        if chunk == b"fmt " and pos + 20 <= len(head):
+            rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]  # WAV byte rate
+        if chunk == b"COMM" and pos + 26 <= len(head):  # AIFF: channels, frames, bits, 80-bit float rate
+            channels, _, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
+            exponent, mantissa = struct.unpack(">HQ", head[pos + 16:pos + 26])
+            rate = int(channels * ((bits + 7) // 8) * mantissa * 2.0 ** ((exponent & 0x7FFF) - 16383 - 63))
+        if chunk == audio_id:
+            declared, available = length - skip, size - (pos + 8 + skip)
+            if length in (0, 0xFFFFFFFF) or available >= declared:  # 0 / -1: length unknown (streamed)
+                return None
+            if rate:
+                return (f"truncated: the audio stops at {format_time(available / rate)} of "
+                        f"{format_time(declared / rate)}")
+            return f"truncated: the file holds {100 * available / declared:.0f}% of the audio its header announces"
+        pos += 8 + length + (length & 1)
+    return None
+
+
+def _ogg_cut(tail: bytes) -> str | None:
+    """An Ogg file whose last page is not an end-of-stream page: 'truncated: ...', else None."""
+    last = tail.rfind(b"OggS")
+    if last < 0 or len(tail) < last + 6:
+        return "truncated: the file stops in the middle of an Ogg page"
+    if tail[last + 5] & 0x04:  # header_type flag: end of stream
+        return None
+    return "truncated: the Ogg stream stops before its end (the file was cut)"
 
 
 def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = None,

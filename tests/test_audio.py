@@ -299,3 +299,31 @@ def test_pcm_24_and_mono_wav_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "x.wav"
     sf.write(path, y, SAMPLE_RATE, subtype="PCM_24")
     np.testing.assert_allclose(load(path), y, rtol=0, atol=1e-6)  # no resampling at 22,050 Hz
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.9])
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "wav", "aiff"])
+def test_a_cut_file_that_its_decoder_reads_as_short_is_reported_truncated(tmp_path: Path, fmt: str,
+                                                                         fraction: float) -> None:
+    whole = _write(tmp_path, fmt, audiogen.sweep(20.0, SR), channels=2)
+    assert probe(whole).duration == pytest.approx(20.0, abs=0.1)  # the whole file is fine
+    cut = tmp_path / f"cut{whole.suffix}"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(DecodeError) as info:
+        probe(cut)
+    assert info.value.reason.startswith("truncated: ")
+    if fmt in ("wav", "aiff"):
+        assert info.value.reason.endswith(" of 00:20")
+
+
+def test_a_wav_header_promising_hours_with_a_second_inside(tmp_path: Path) -> None:
+    import struct
+
+    path = _write(tmp_path, "wav", audiogen.sweep(1.0, SR), channels=1)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"data")
+    data[at + 4:at + 8] = struct.pack("<I", 10 * 3600 * SR * 2)  # 10 h of 16-bit mono
+    path.write_bytes(bytes(data))
+    with pytest.raises(DecodeError, match=r"truncated: the audio stops at 00:01 of 10:00:00"):
+        probe(path)
