@@ -16,6 +16,7 @@ a rebuild leaves the old index whole and usable, merely stale, and the next :fun
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -82,7 +83,20 @@ def _int(value: Any) -> int | None:
 
 
 def _checksum(path: Path) -> str | None:
-    """SHA-1 of a file's bytes, or None when it cannot be read."""
+    """SHA-1 of a file's bytes, or None when it cannot be read.
+
+    Hashed once per version of the file in a process (``similar`` asks for the status twice: before
+    its message, and again when it loads the index): the key is the file's identity, size and mtime.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _hashed(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _hashed(path: str, dev: int, ino: int, size: int, mtime_ns: int) -> str | None:
     h = hashlib.sha1()
     try:
         with open(path, "rb") as f:
@@ -116,11 +130,16 @@ def _sweep_leftovers(path: Path) -> None:
 
 def in_memory(library: Library) -> Any:
     """An index of the stored embeddings built in memory only (for a library that cannot be written)."""
-    from annoy import AnnoyIndex
-
     ids, vectors = library.all_embeddings()
     if len(ids) == 0:
         raise MusictagError("the library holds no analysed tracks")
+    return _built(ids, vectors)
+
+
+def _built(ids: Any, vectors: Any) -> Any:
+    """An Annoy index of ``vectors`` keyed by ``ids``, built (in memory)."""
+    from annoy import AnnoyIndex
+
     index = AnnoyIndex(int(vectors.shape[1]), METRIC)
     for track_id, vector in zip(ids.tolist(), vectors, strict=True):
         index.add_item(track_id, vector)
@@ -133,8 +152,6 @@ def rebuild(library: Library) -> Path:
 
     With no embeddings stored, any old index file is removed (there is nothing to search).
     """
-    from annoy import AnnoyIndex
-
     if library.readonly:
         raise UsageError(f"{library.path}: the library cannot be written here, so its similarity index cannot be "
                          "rebuilt on disk (`musictag similar` builds one in memory)")
@@ -147,10 +164,7 @@ def rebuild(library: Library) -> Path:
         dim = trees = checksum = None
     else:
         dim, trees = int(vectors.shape[1]), n_trees(len(ids))
-        index = AnnoyIndex(dim, METRIC)
-        for track_id, vector in zip(ids.tolist(), vectors, strict=True):
-            index.add_item(track_id, vector)
-        index.build(trees, n_jobs=-1)
+        index = _built(ids, vectors)
         tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
         try:
             index.save(os.fspath(tmp))
