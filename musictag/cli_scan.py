@@ -222,6 +222,7 @@ def stats(db: Path | None, as_json: bool) -> None:
     from musictag.tags import display_name
 
     with Library(db, readonly=True) as library:
+        library.check_integrity()  # stats reads every row: damage it would step over is reported here
         genres = library.genre_counts()
         statuses = library.status_counts()
     total = sum(statuses.values())

@@ -200,6 +200,8 @@ class Library:
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self._create_schema()
             self._check_version()
+            if lock:  # a writer checks the pages it is about to change
+                self.check_integrity()
         except sqlite3.DatabaseError as e:
             self.close()
             raise UsageError(database_problem(self.path, e)) from None
@@ -256,6 +258,16 @@ class Library:
         if int(found) > SCHEMA_VERSION:
             raise UsageError(f"{self.path}: library schema version {found} is newer than this musictag "
                              f"understands ({SCHEMA_VERSION}); upgrade musictag")
+
+    def check_integrity(self) -> None:
+        """Raise :class:`UsageError` when SQLite's ``quick_check`` finds damaged pages (a linear read of the file)."""
+        try:
+            found = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise UsageError(database_problem(self.path, e)) from None
+        if found != "ok":
+            raise UsageError(database_problem(self.path, sqlite3.DatabaseError(f"database disk image is malformed: "
+                                                                               f"{printable(found)}")))
 
     def close(self) -> None:
         """Close the connection and release the writer lock."""

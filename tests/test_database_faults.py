@@ -70,6 +70,28 @@ def test_a_damaged_library_says_so(music, tmp_path):
     _one_line(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged", "move it aside")
 
 
+def test_damage_a_plain_read_steps_over_is_found_before_anything_is_changed(music, tmp_path):
+    db = tmp_path / "lib.db"
+    with Library(db) as library:
+        library.db["tracks"].insert_all({"path": f"/m/{i:05d}.mp3", "status": "ok", "genre": "rock"}
+                                        for i in range(3000))
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_tracks_path'").fetchone()[0]
+    data = bytearray(db.read_bytes())
+    start = (root - 1) * page_size  # the path index's root page: the counts per genre never read it
+    data[start + 12:start + page_size // 2] = b"\xff" * (page_size // 2 - 12)
+    db.write_bytes(bytes(data))
+    with sqlite3.connect(db) as conn:  # the damage is real, and a plain count passes over it
+        assert conn.execute("SELECT count(*) FROM tracks WHERE status = 'ok'").fetchone()[0] == 3000
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+    before = db.read_bytes()
+    _one_line(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged")
+    _one_line(_musictag("scan", str(music), "--db", str(db)), str(db), "the library database is damaged")
+    assert db.read_bytes() == before
+
+
 @pytest.fixture
 def full_disk(tmp_path: Path):
     """A 300 KiB file system for the library (root only: a tmpfs mount)."""
