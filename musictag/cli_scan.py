@@ -79,6 +79,9 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     else:
         _print_scan(report)
     _print_errors(report.errors)
+    if report.pool_died:
+        click.echo(f"musictag: {report.pool_died}; {report.not_analysed} files were not analysed: what finished "
+                   "is saved, run the same scan again to analyse the rest", err=True)
     if report.interrupted:
         click.echo("musictag: interrupted; finished work is saved, run the same scan again to resume", err=True)
     ctx.exit(report.exit_code)

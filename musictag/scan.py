@@ -109,11 +109,13 @@ class ScanReport:
     min_confidence: float | None = None  # the threshold this scan used
     db: str | None = None
     worker_peak_rss: int = 0  # bytes, the largest of any worker
+    pool_died: str | None = None  # why the analysis stopped early: no worker process could be started
+    not_analysed: int = 0  # files never started because the worker processes died
 
     @property
     def exit_code(self) -> int:
-        """0 when all went well, 1 when some files failed, 130 when interrupted."""
-        return 130 if self.interrupted else 1 if self.failed else 0
+        """0 when all went well, 1 when some files failed or were not analysed, 130 when interrupted."""
+        return 130 if self.interrupted else 1 if self.failed or self.pool_died else 0
 
     def fail(self, path: str | bytes | os.PathLike, reason: str) -> None:
         """Count a failed file and keep its one-line reason."""
@@ -523,7 +525,7 @@ class _Scan:
     def _analyse(self, tasks: list[tuple[str, str, os.stat_result]]) -> None:
         if not tasks:
             return
-        from musictag.scan_pool import Pool
+        from musictag.scan_pool import Pool, PoolDied
 
         stats = {key: (path, st) for key, path, st in tasks}
         jobs = max(1, min(self.options.jobs or usable_cpus(), len(tasks)))
@@ -531,12 +533,17 @@ class _Scan:
         with Pool(self.model_dir, jobs) as pool:
             pool.start()
             self.progress("analysing", 0, len(tasks))
-            for done, (key, outcome) in enumerate(pool.imap([(k, p) for k, p, _ in tasks], self.should_stop), 1):
-                path, st = stats[key]
-                self.report.worker_peak_rss = max(self.report.worker_peak_rss, outcome.peak_rss)
-                self._store(key, path, st, outcome)
-                self.progress("analysing", done, len(tasks))
-                self._maybe_flush()
+            results = pool.imap([(k, p) for k, p, _ in tasks], self.should_stop)
+            try:
+                for done, (key, outcome) in enumerate(results, 1):
+                    path, st = stats[key]
+                    self.report.worker_peak_rss = max(self.report.worker_peak_rss, outcome.peak_rss)
+                    self._store(key, path, st, outcome)
+                    self.progress("analysing", done, len(tasks))
+                    self._maybe_flush()
+            except PoolDied as e:  # what finished is kept; the rest waits for the next scan
+                self.report.pool_died = str(e)
+                self.report.not_analysed = e.not_started
 
     def _store(self, key: str, path: str, st: os.stat_result, outcome: Any) -> None:
         """Record one analysed file; tag it when it is confidently classified."""

@@ -3,7 +3,10 @@
 Why not ``concurrent.futures``: a worker that crashes inside a C decoder (or hangs) must cost
 one file, named, not the whole pool. Each worker here owns a pipe and holds at most one file, so
 a dead worker's file is known: it is reported as failed and the worker replaced; a file that
-runs past its time limit gets its worker killed the same way.
+runs past its time limit gets its worker killed the same way. A worker's death is seen on its
+pipe (end of file), not on the fork server's report, which also ends when only the fork server
+dies. When no worker can be started in a dead one's place, the pool stops handing out files,
+lets the files in flight finish and raises :class:`PoolDied` naming how many were never started.
 
 Start method: ``forkserver`` where the platform has it (Linux, macOS), else ``spawn``. The fork
 server is a clean single-threaded process that imports and warms up :mod:`musictag.scan_worker`
@@ -27,6 +30,14 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from musictag.errors import MusictagError
+
+
+class PoolDied(MusictagError):
+    """No worker could be started in place of a dead one: ``not_started`` files were never analysed."""
+
+    def __init__(self, reason: str, not_started: int) -> None:
+        super().__init__(reason)
+        self.not_started = not_started
 
 #: A file whose analysis takes longer than this is given up (its worker is killed).
 FILE_TIMEOUT_S = 300.0
@@ -103,6 +114,7 @@ class _Worker:
     task: tuple[str, str] | None = None
     started: float = 0.0
     ready: bool = False
+    gone: bool = False  # its pipe closed: the process has exited
 
 
 @dataclass
@@ -160,8 +172,9 @@ class Pool:
         try:
             message = worker.conn.recv()
         except (EOFError, OSError):
-            worker.process.join(1)
-            if not worker.ready:
+            worker.gone = True
+            if not worker.ready and worker.task is None:
+                worker.process.join(1)
                 raise MusictagError("a scan worker exited while starting "
                                     f"(exit code {worker.process.exitcode})") from None
             return None
@@ -184,50 +197,68 @@ class Pool:
 
         A worker that dies or overruns :attr:`timeout` yields a failed outcome for its file and
         is replaced. Stops early (results in flight are dropped) once ``should_stop()`` is true.
+        Raises :class:`PoolDied` after the files in flight when a replacement cannot be started.
         """
         queue = deque(tasks)
         self.start()
+        broken: str | None = None
         while queue or any(w.task for w in self._workers):
             if should_stop():
                 return
             for worker in self._workers:
-                if worker.task is None and queue:
+                if worker.task is None and queue and not broken:
                     worker.task = queue.popleft()
                     worker.started = time.monotonic()
                     worker.conn.send(worker.task)
             busy = [w for w in self._workers if w.task]
+            if not busy:
+                break
             next_deadline = min(w.started for w in busy) + self.timeout - time.monotonic()
-            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
-                         timeout=max(0.0, min(_POLL_S, next_deadline)))
+            ready = wait([w.conn for w in busy], timeout=max(0.0, min(_POLL_S, next_deadline)))
             for worker in busy:
                 if worker.conn in ready:
                     result = self._receive(worker)
                     if result is not None:
                         yield result
                         continue
-                if worker.process.sentinel in ready or not worker.process.is_alive():
-                    yield self._replace(worker, _death_reason(worker.process))
+                if worker.gone and not worker.ready:  # a replacement that cannot even start: do not try again
+                    yield worker.task[0], Outcome(error="the analysis process died while starting")
+                    self._stop(worker)
+                    self._workers.remove(worker)
+                    broken = broken or "the scan's worker processes died and new ones die while starting"
+                    continue
+                if worker.gone:
+                    reason = _death_reason(worker.process)
                 elif time.monotonic() - worker.started > self.timeout:
-                    yield self._replace(worker, f"analysis took longer than {self.timeout:.0f} s and was stopped")
+                    reason = f"analysis took longer than {self.timeout:.0f} s and was stopped"
+                else:
+                    continue
+                yield worker.task[0], Outcome(error=reason)
+                broken = broken or self._replace(worker)
+        if broken:
+            raise PoolDied(broken, len(queue))
 
-    def _replace(self, worker: _Worker, reason: str) -> tuple[str, Outcome]:
-        """Kill ``worker``, start another in its place; return its file's failed outcome."""
-        key = worker.task[0]
+    def _replace(self, worker: _Worker) -> str | None:
+        """Kill ``worker`` and start another in its place; say why that failed, or None."""
         self._stop(worker)
         self._workers.remove(worker)
-        self._start_worker()
-        return key, Outcome(error=reason)
+        try:
+            self._start_worker()
+        except (OSError, EOFError, MusictagError) as e:
+            return f"the scan's worker processes died and no new one could be started ({e or type(e).__name__})"
+        return None
 
     def _stop(self, worker: _Worker) -> None:
-        if worker.process.is_alive():
-            worker.process.kill()
+        if not worker.gone:  # its pipe is open, so the process is alive and the pid still its own
+            with contextlib.suppress(OSError):
+                os.kill(worker.process.pid, signal.SIGKILL)
         worker.process.join(5)
         worker.conn.close()
 
     def close(self) -> None:
         """Stop every worker now (files in flight are dropped)."""
         for worker in self._workers:
-            if worker.task is None and worker.process.is_alive():
+            if worker.task is None and not worker.gone:
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
         for worker in self._workers:
