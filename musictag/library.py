@@ -125,6 +125,14 @@ def display_path(path: str | bytes | os.PathLike) -> str:
     return printable(os.fsdecode(path))
 
 
+def path_fields(path: str | bytes | os.PathLike) -> dict[str, str]:
+    """A path for JSON output: ``path`` as printable text, plus ``path_bytes`` (hex of the exact
+    name) whenever that text is not the name itself (bytes that are not UTF-8, control characters)."""
+    text = display_path(path)
+    raw = os.fsencode(path)
+    return {"path": text} if text.encode("utf-8", "surrogateescape") == raw else {"path": text, "path_bytes": raw.hex()}
+
+
 def quick_hash(path: str | bytes | os.PathLike) -> str:
     """A cheap content fingerprint: BLAKE2b of the size and the first, middle and last 64 KiB."""
     with open(path, "rb") as f:

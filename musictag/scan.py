@@ -38,6 +38,7 @@ from musictag.library import (
     key_range,
     key_to_path,
     now_iso,
+    path_fields,
     path_to_key,
     quick_hash,
 )
@@ -76,6 +77,7 @@ class TagChange:
     path: str
     old: list[str]
     new: list[str]
+    path_bytes: str | None = None  # hex of the exact name, when ``path`` (printable text) is not it
 
 
 @dataclass
@@ -120,12 +122,12 @@ class ScanReport:
     def fail(self, path: str | bytes | os.PathLike, reason: str) -> None:
         """Count a failed file and keep its one-line reason."""
         self.failed += 1
-        self.errors.append({"path": display_path(path), "reason": reason})
+        self.errors.append({**path_fields(path), "reason": reason})
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable summary."""
         out = asdict(self)
-        out["changes"] = [asdict(c) for c in self.changes]
+        out["changes"] = [{k: v for k, v in asdict(c).items() if k != "path_bytes" or v} for c in self.changes]
         return out
 
 
@@ -611,7 +613,7 @@ class _Scan:
         if not chosen:
             best = max(scores, key=scores.__getitem__)
             report.uncertain += 1
-            report.uncertain_tracks.append({"path": display_path(path), "genre": best,
+            report.uncertain_tracks.append({**path_fields(path), "genre": best,
                                             "confidence": round(scores[best], 4)})
             return self._set_tag_state(row, "uncertain")
         wanted = [tags.display_name(g) for g in chosen]
@@ -634,7 +636,7 @@ class _Scan:
             report.fail(path, reason)
             return self._set_tag_state(row, "failed", reason)
         report.tagged += 1
-        report.changes.append(TagChange(display_path(path), current, wanted))
+        report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
         return self._set_tag_state(row, "written", stat_after_write=path)
 
     def _inside_roots(self, path: str) -> bool:

@@ -61,13 +61,9 @@ class Match:
 
     def as_dict(self) -> dict[str, Any]:
         """The match as a JSON-ready object; ``path_bytes`` (hex) gives a name that is not UTF-8 exactly."""
-        out = asdict(self)
-        raw = os.fsencode(self.path)
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            out["path_bytes"] = raw.hex()
-        return out
+        from musictag.library import path_fields
+
+        return {**asdict(self), **path_fields(self.path)}
 
 
 def tag_labels(path: str | os.PathLike) -> tuple[str | None, str]:

@@ -88,3 +88,19 @@ def test_a_failed_file_with_a_line_break_in_its_name_is_one_line(tmp_path):
     failed = [line for line in res.stderr.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 1 and "bad\\x0a\\x1b[2Jname.mp3" in failed[0], res.stderr
     assert "\x1b" not in res.stderr
+
+
+def test_scan_json_gives_exact_names_of_failed_and_tagged_files(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    good = os.fsencode(music) + b"/caf\xe9.flac"
+    os.rename(write_audio(music / "plain.flac", sweep(6, SR), SR, "flac"), good)
+    broken = os.fsencode(music) + b"/bad\nname\xff.mp3"
+    with open(broken, "wb") as f:
+        f.write(b"not audio at all" * 100)
+    res = _musictag("scan", str(music), "--db", str(tmp_path / "l.db"), "--min-confidence", "0", "--json")
+    assert res.returncode == 1, res.stderr
+    report = json.loads(res.stdout)
+    assert [bytes.fromhex(e["path_bytes"]) for e in report["errors"]] == [broken]
+    assert [bytes.fromhex(c["path_bytes"]) for c in report["changes"]] == [good]
+    assert "\n" not in report["errors"][0]["path"]
