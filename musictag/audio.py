@@ -145,7 +145,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
 
 
 def cut_short(path: str | os.PathLike) -> str | None:
-    """Why a WAV, AIFF or Ogg file is truncated, from its container alone, or None.
+    """Why a WAV, AIFF, Ogg or WMA file is truncated, from its container alone, or None.
 
     libsndfile reads such files up to where they stop and reports that length as the track's, so
     a cut file would pass as a short track: a WAV or AIFF whose audio chunk is shorter than its
@@ -164,7 +164,38 @@ def cut_short(path: str | os.PathLike) -> str | None:
         return _chunk_cut(head, size, "<I", b"data", 0)
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return _chunk_cut(head, size, ">I", b"SSND", 8)
+    if head[:16] == _ASF_HEADER:
+        return _asf_cut(head, size)
     return None
+
+
+_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+_ASF_DATA = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
+_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
+
+
+def _asf_cut(head: bytes, size: int) -> str | None:
+    """A WMA (ASF) file whose data object ends past the end of the file: 'truncated: ...', else None.
+
+    FFmpeg estimates a cut ASF file's length from its size, so the decoder never notices.
+    """
+    import struct
+
+    header_size = struct.unpack("<Q", head[16:24])[0]
+    if header_size + 50 > len(head) or head[header_size:header_size + 16] != _ASF_DATA:
+        return None
+    data_size = struct.unpack("<Q", head[header_size + 16:header_size + 24])[0]
+    available = size - header_size
+    if data_size < 50 or available >= data_size:  # 0 or tiny: size unknown (a broadcast stream)
+        return None
+    props = head.find(_ASF_FILE_PROPERTIES, 30, header_size)
+    if props >= 0 and props + 88 <= len(head):  # play duration (100 ns units) less the preroll (ms)
+        play, _, preroll = struct.unpack("<QQQ", head[props + 64:props + 88])
+        seconds = play / 1e7 - preroll / 1e3
+        if seconds > 0:
+            return (f"truncated: the audio stops at {format_time(seconds * available / data_size)} of "
+                    f"{format_time(seconds)}")
+    return f"truncated: the file holds {100 * available / data_size:.0f}% of the audio its header announces"
 
 
 def _chunk_cut(head: bytes, size: int, fmt: str, audio_id: bytes, skip: int) -> str | None:

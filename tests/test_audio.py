@@ -302,7 +302,7 @@ def test_pcm_24_and_mono_wav_round_trip(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.9])
-@pytest.mark.parametrize("fmt", ["ogg", "opus", "wav", "aiff"])
+@pytest.mark.parametrize("fmt", ["ogg", "opus", "wav", "aiff", "wma"])
 def test_a_cut_file_that_its_decoder_reads_as_short_is_reported_truncated(tmp_path: Path, fmt: str,
                                                                          fraction: float) -> None:
     whole = _write(tmp_path, fmt, audiogen.sweep(20.0, SR), channels=2)
@@ -313,8 +313,8 @@ def test_a_cut_file_that_its_decoder_reads_as_short_is_reported_truncated(tmp_pa
     with pytest.raises(DecodeError) as info:
         probe(cut)
     assert info.value.reason.startswith("truncated: ")
-    if fmt in ("wav", "aiff"):
-        assert info.value.reason.endswith(" of 00:20")
+    if fmt in ("wav", "aiff", "wma"):
+        assert info.value.reason.endswith(" of 00:20") or info.value.reason.endswith(" of 00:19")
 
 
 def test_a_wav_header_promising_hours_with_a_second_inside(tmp_path: Path) -> None:
