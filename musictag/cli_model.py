@@ -30,11 +30,22 @@ def _cache_dir(arg: str | None) -> Path | None:
 
 
 @click.command()
-@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--from-library", is_flag=True,
+              help="Learn the genres already in your files' tags from the library's stored analyses (no decoding); "
+                   "DIRS, if given, limit it to the tracks under them.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB", default=None,
+              help="With --from-library: the library (default: $MUSICTAG_DB, else library.db in the user data "
+                   "folder).")
+@click.option("--map", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="With --from-library: a JSON or TOML table of \"from genre\" = \"to genre\" merging genres.")
+@click.option("--min-tracks", type=click.IntRange(2), default=10, show_default=True,
+              help="With --from-library: genres with fewer tagged tracks are left out (and listed).")
 @click.option("--input", "input_", type=click.Choice(["musicnn", "features44"]), default="musicnn", show_default=True,
               help="Learn from the pretrained backbone's 3 s patch embeddings, or the study's 44 features.")
-@click.option("--head", type=click.Choice(["gru-attention", "linear"]), default="gru-attention", show_default=True,
-              help="With --input musicnn: bidirectional GRU with attention over the patches, or logistic regression.")
+@click.option("--head", type=click.Choice(["gru-attention", "linear"]), default=None,
+              help="With --input musicnn: bidirectional GRU with attention over the patches, or logistic regression "
+                   "[default: gru-attention; with --from-library linear, which needs no TensorFlow].")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
               show_default=True, help="With --input features44: the network (the study's CRNN / CNN, ...).")
 @click.option("--split", type=click.Choice(["random", "kfold", "filtered"]), default="random",
@@ -55,14 +66,28 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
               show_default=True, help="Folder to write the model into.")
-def train(data_dir: Path, input_: str, head: str, arch: str, split: str, folds: int, seed: int, epochs: int,
+def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file: Path | None, min_tracks: int,
+          input_: str, head: str | None, arch: str, split: str, folds: int, seed: int, epochs: int,
           batch_size: int, scaling: str, mixup: float, augment: str, cache: str | None, out: Path) -> None:
-    """Train a genre model on DATA_DIR laid out as <genre>/<track> (GTZAN, or any such tree).
+    """Train a genre model on a folder laid out as <genre>/<track> (GTZAN, or any such tree), or
+    with --from-library on the genres your own files already carry.
 
     Splits are by track, never by window. With --input musicnn (the default) writes head.npz and
     model.json (the backbone is referenced, not copied); with --input features44 model.keras,
     model.tflite and model.json. Both add metrics.json and confusion.png (networks: curves.png).
+
+    \b
+    Examples:
+      musictag train gtzan/ --out my-model
+      musictag scan ~/Music --no-write && musictag train --from-library --out ~/my-genres
+      musictag scan ~/Music --model ~/my-genres
     """
+    if from_library:
+        _train_from_library(dirs, db, map_file, min_tracks, head or "linear", folds, seed, out)
+        return
+    if len(dirs) != 1:
+        raise click.UsageError("give one folder laid out as <genre>/<track> (or --from-library)")
+    data_dir, head = dirs[0], head or "gru-attention"
     import time
 
     from musictag.augment import AUGMENTATIONS
@@ -89,6 +114,44 @@ def train(data_dir: Path, input_: str, head: str, arch: str, split: str, folds: 
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
                f"segment accuracy {m['segment_accuracy']:.3f} ({m['n_tracks']} tracks); "
                f"through {m['robustness']['augmentation']}: {m['robustness']['track_accuracy']:.3f}")
+    click.echo(f"model written to {out}")
+
+
+def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path | None, min_tracks: int, head: str,
+                        folds: int, seed: int, out: Path) -> None:
+    """``train --from-library``: learn, print the per-genre table, write the model folder."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from musictag.backbone import DEFAULT_BACKBONE, find_backbone
+    from musictag.learn import learn
+    from musictag.library import Library, printable
+    from musictag.user_labels import read_map
+
+    mapping = read_map(map_file) if map_file else None
+    with Library(db, readonly=True) as library:
+        meta, data = learn(library, [str(d) for d in dirs], out, find_backbone(DEFAULT_BACKBONE), head, mapping,
+                           min_tracks, folds, seed, log=lambda line: click.echo(line, err=True))
+    m = meta["metrics"]
+    table = Table(title=f"held out, {m['split']['folds']}-fold by album: {m['track_accuracy']:.3f} of "
+                        f"{m['n_tracks']} tracks right")
+    for column in ("genre", "tracks", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column == "genre" else "right")
+    for genre, row in m["per_genre"].items():
+        table.add_row(printable(genre), str(row["support"]), f"{row['precision']:.2f}", f"{row['recall']:.2f}",
+                      f"{row['f1']:.2f}")
+    Console(highlight=False).print(table)
+    if data.labels.rare:
+        rare = ", ".join(f"{printable(g)} ({n})" for g, n in data.labels.rare[:20])
+        more = f" and {len(data.labels.rare) - 20} more" if len(data.labels.rare) > 20 else ""
+        click.echo(f"left out, under --min-tracks {min_tracks}: {rare}{more}")
+    for line in data.unreadable:
+        click.echo(f"tags unreadable, left out: {line}", err=True)
+    threshold = meta["recommended_min_confidence"]
+    click.echo(f"{len(data.labels.unlabelled)} tracks have no genre of their own: `musictag scan DIRS --model {out}` "
+               "fills them" + (f" where the model is at least {threshold:.2f} sure (held out, 90% of such tracks "
+                               "were right)" if threshold else " (no threshold reached 90% precision held out: "
+                               "give --min-confidence)"))
     click.echo(f"model written to {out}")
 
 

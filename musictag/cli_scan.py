@@ -35,11 +35,15 @@ def _console(stderr: bool = False) -> Console:
 @click.command()
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @_db_option
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              envvar="MUSICTAG_MODEL", default=None, help="Model folder (default: the shipped model).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), envvar="MUSICTAG_MODEL",
+              default=None, help="Model folder, or 'default' for the shipped model. The library remembers it: "
+                                 "later scans without --model use it too [default: the library's last --model, "
+                                 "else the shipped model].")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Worker processes (default: one per CPU core).")
 @click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
+@click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
+                                               "without it writes them).")
 @click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
               help="Leave a track untagged (uncertain) when its best genre scores below this "
@@ -52,7 +56,7 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.pass_context
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
-         dry_run: bool, overwrite: bool, min_confidence: float | None, top_k: int, id3v23: bool,
+         dry_run: bool, no_write: bool, overwrite: bool, min_confidence: float | None, top_k: int, id3v23: bool,
          as_json: bool) -> None:
     """Analyse audio files, store them, tag their genres.
 
@@ -70,7 +74,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
                    f"using {cores}", err=True)
         jobs = cores
 
-    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, overwrite=overwrite,
+    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, write_tags=not no_write, overwrite=overwrite,
                           min_confidence=min_confidence, top_k=top_k, id3v23=id3v23)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)
@@ -148,10 +152,14 @@ def _print_scan(report: ScanReport) -> None:
             ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
             ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
+            ("tags not written (--no-write)", report.not_written, False),
             ("failed", report.failed, True)]
     for label, value, always in rows:
         if value or always:
             table.add_row(label, f"{value:,}")
+    if report.model_name:
+        table.add_row("model", printable(report.model_name) + (" (this library's; --model changes it)"
+                                                               if report.model_remembered else ""))
     if report.min_confidence is not None:
         table.add_row("confidence needed to tag", f"{report.min_confidence:.2f}")
     table.add_row("time", f"{report.seconds:.1f} s")

@@ -9,7 +9,10 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   ``confidence`` (its score), ``analysed_at`` (ISO 8601, UTC) and ``tag_state`` (what the scan did
   to the genre tag: ``'written'``, ``'kept'``, ``'uncertain'``, ``'unsupported'``, ``'failed'``,
   ``'restored'``, ``'outside'`` (reached through a link out of the scanned folders: not written),
-  or NULL when nothing was decided yet).
+  or NULL when nothing was decided yet), and (schema 3) ``file_tags``: JSON of what the file's own
+  tags said when the scan last read them, before any write of its own (``genres``, ``album``,
+  ``artist``; see :func:`musictag.tags.read_label_fields`), NULL when never read: what
+  ``musictag train --from-library`` learns the user's genres from.
 - ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
 - ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
 - ``track_summaries`` (schema 2): ``track_id`` (primary key), ``backbone`` (the backbone id the
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 
     from musictag.track_summary import TrackSummary
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 GENERATION_KEY = "index_generation"
 
 _ESCAPE = "\U0010fffd"
@@ -245,10 +248,12 @@ class Library:
                 "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
                 "spread": bytes, "tags": bytes,
             }, pk="track_id", if_not_exists=True)
+            if "file_tags" not in db["tracks"].columns_dict:  # schema 3
+                db.execute("ALTER TABLE tracks ADD COLUMN file_tags TEXT")
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                        [str(SCHEMA_VERSION)])
-            # schema 1 -> 2 only added track_summaries (created above): the version follows
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '1'",
+            # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags (both made above): the version follows
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN ('1', '2')",
                        [str(SCHEMA_VERSION)])
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
 
@@ -379,7 +384,7 @@ class Library:
         wanted = None if keys is None else list(keys)
         out: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            if wanted is None or any(_covers(k, row["path"]) for k in wanted):
+            if wanted is None or any(covers(k, row["path"]) for k in wanted):
                 row["original"] = json.loads(row["original"])
                 row["written"] = json.loads(row["written"]) if row["written"] else None
                 out.setdefault(row["path"], []).append(row)
@@ -501,7 +506,7 @@ def database_problem(path: Path | None, error: sqlite3.Error) -> str:
     return f"{where}library database error ({text})"
 
 
-def _covers(key: str, path_key: str) -> bool:
+def covers(key: str, path_key: str) -> bool:
     """Whether ``key`` (a file's or a folder's) is ``path_key`` or a folder holding it."""
     low, high = key_range(key)
     return path_key == key or low <= path_key < high

@@ -19,6 +19,7 @@ write, so :func:`restore` can always put it back.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat as stat_mod
@@ -61,7 +62,8 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total); total 0 when
 class ScanOptions:
     """How a scan analyses and tags (the CLI options of ``musictag scan``)."""
 
-    model_dir: str | os.PathLike | None = None  # None: the shipped model
+    model_dir: str | os.PathLike | None = None  # None: the library's last --model, else the shipped one
+    write_tags: bool = True  # False (--no-write): analyse and store, leave every file as it is
     jobs: int | None = None  # worker processes; None: one per CPU core
     dry_run: bool = False
     overwrite: bool = False
@@ -111,6 +113,9 @@ class ScanReport:
     min_confidence: float | None = None  # the threshold this scan used
     db: str | None = None
     worker_peak_rss: int = 0  # bytes, the largest of any worker
+    model_name: str | None = None  # the model folder's name
+    model_remembered: bool = False  # the model came from the library (the last scan's --model), not the command
+    not_written: int = 0  # tags left undecided because of --no-write (a later scan decides them)
     pool_died: str | None = None  # why the analysis stopped early: no worker process could be started
     not_analysed: int = 0  # files never started because the worker processes died
 
@@ -300,6 +305,32 @@ def interruptible() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, old)
 
 
+#: ``meta`` key: the model folder the library was last scanned with by an explicit ``--model``.
+MODEL_KEY = "model_dir"
+
+
+def remembered_model(db_path: Path) -> Path | None:
+    """The model folder that the library at ``db_path`` was last scanned with (``--model``), or None.
+
+    Raises :class:`UsageError` when that folder is no longer a usable model.
+    """
+    if not db_path.is_file():
+        return None
+    with Library(db_path, readonly=True) as library:
+        folder = library.meta_get(MODEL_KEY)
+    if folder is None:
+        return None
+    if not (Path(folder) / "model.json").is_file():
+        raise UsageError(f"this library was last scanned with the model at {display_path(folder)}, which is gone; "
+                         "give --model DIR (or --model default for the shipped model)")
+    return Path(folder)
+
+
+def _chosen_model(model_dir: str | os.PathLike | None) -> str | os.PathLike | None:
+    """``--model``'s folder; ``default`` (or nothing) is the shipped model."""
+    return None if model_dir is None or os.fspath(model_dir) == "default" else model_dir
+
+
 def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None,
          options: ScanOptions | None = None, progress: Progress | None = None,
          should_stop: Callable[[], bool] = lambda: False) -> ScanReport:
@@ -328,7 +359,9 @@ class _Scan:
 
         self.roots, self.options, self.progress, self.should_stop = roots, options, progress, should_stop
         self.started = time.perf_counter()
-        model = ModelInfo.read(options.model_dir)
+        db_path = Path(db) if db is not None else None
+        remembered = None if options.model_dir is not None else remembered_model(db_path or default_db_path())
+        model = ModelInfo.read(remembered or _chosen_model(options.model_dir))
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model = model
@@ -336,9 +369,11 @@ class _Scan:
         self.min_confidence = options.min_confidence
         if self.min_confidence is None:
             self.min_confidence = model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE
-        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence)
+        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence,
+                                 model_name=model.dir.name, model_remembered=remembered is not None)
+        # a model learned from the library's own tags writes the user's genre names exactly as they spell them
+        self.genre_text = str if model.meta.get("labels") == "library" else tags.display_name
         self.library: Library | None = None
-        db_path = Path(db) if db is not None else None
         if options.dry_run:
             if (db_path or default_db_path()).is_file():
                 self.library = Library(db_path, readonly=True)
@@ -367,6 +402,8 @@ class _Scan:
                 self._retag(retag)
             self._flush()
             self.report.interrupted = self.should_stop()
+            if self.library and not self.options.dry_run and self.options.model_dir is not None:
+                self._remember_model()
             if self.library and not self.options.dry_run and not self.report.interrupted:
                 from musictag import index
 
@@ -379,6 +416,14 @@ class _Scan:
                 self.library.close()
         self.report.seconds = round(time.perf_counter() - self.started, 3)
         return self.report
+
+    def _remember_model(self) -> None:
+        """Keep the model given with --model as this library's, for the next plain scan (the shipped one: forget)."""
+        from musictag.runtime import default_model_dir
+
+        chosen = Path(self.model_dir).resolve()
+        with self.library.transaction():
+            self.library.meta_set(MODEL_KEY, None if chosen == default_model_dir().resolve() else str(chosen))
 
     def _rows(self) -> dict[str, dict[str, Any]]:
         if self.library is None:
@@ -606,22 +651,30 @@ class _Scan:
         if row.get("format") not in tags.GENRE_FIELDS:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
+        try:  # what the file says before any write of ours: the labels a library-learned model learns from
+            fields = tags.read_label_fields(path)
+        except tags.TagError as e:
+            report.fail(path, e.reason)
+            return self._set_tag_state(row, "failed", e.reason)
+        current, file_tags = fields["genres"], json.dumps(fields)
+        if not options.write_tags:
+            report.not_written += 1
+            return self._set_tag_state(row, None, file_tags=file_tags)
         if not self._inside_roots(path):
             report.outside += 1
-            return self._set_tag_state(row, "outside")
+            return self._set_tag_state(row, "outside", file_tags=file_tags)
         chosen = choose_genres(scores, self.min_confidence, options.top_k)
         if not chosen:
             best = max(scores, key=scores.__getitem__)
             report.uncertain += 1
             report.uncertain_tracks.append({**path_fields(path), "genre": best,
                                             "confidence": round(scores[best], 4)})
-            return self._set_tag_state(row, "uncertain")
-        wanted = [tags.display_name(g) for g in chosen]
+            return self._set_tag_state(row, "uncertain", file_tags=file_tags)
+        wanted = [self.genre_text(g) for g in chosen]
         try:
-            current = tags.read_genres(path)
             if (current and not options.overwrite) or current == wanted:
                 report.kept += 1
-                return self._set_tag_state(row, "kept")
+                return self._set_tag_state(row, "kept", file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tags.snapshot(path)
                 self._flush()  # the track row (and so its id) first
@@ -634,10 +687,10 @@ class _Scan:
         except tags.TagError as e:
             reason = e.reason if "genre tag" in e.reason else f"genre tag not written: {e.reason}"
             report.fail(path, reason)
-            return self._set_tag_state(row, "failed", reason)
+            return self._set_tag_state(row, "failed", reason, file_tags=file_tags)
         report.tagged += 1
         report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
-        return self._set_tag_state(row, "written", stat_after_write=path)
+        return self._set_tag_state(row, "written", stat_after_write=path, file_tags=file_tags)
 
     def _inside_roots(self, path: str) -> bool:
         """Whether the file that ``path`` leads to (links followed) lies in a scanned folder: only those are written."""
@@ -646,11 +699,13 @@ class _Scan:
         real = os.path.realpath(path)
         return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.real_roots)
 
-    def _set_tag_state(self, row: dict[str, Any], state: str, error: str | None = None,
-                       stat_after_write: str | None = None) -> None:
+    def _set_tag_state(self, row: dict[str, Any], state: str | None, error: str | None = None,
+                       stat_after_write: str | None = None, file_tags: str | None = None) -> None:
         if self.library is None or self.options.dry_run:
             return
         values: dict[str, Any] = {"tag_state": state, "error": error}
+        if file_tags is not None:
+            values["file_tags"] = file_tags
         if stat_after_write is not None:  # the next scan must see the tagged file as unchanged
             try:
                 st = os.stat(stat_after_write)

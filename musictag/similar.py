@@ -19,13 +19,12 @@ import numpy as np
 
 from musictag import index as annoy_index
 from musictag.errors import MusictagError, UsageError
-from musictag.tags import display_name
+from musictag.tags import ARTIST_KEYS, display_name, first_text
 
 if TYPE_CHECKING:
     from musictag.library import Library
 
 # Tag keys holding artist and title, by tag type: easy/Vorbis/APE, ID3, MP4, ASF.
-_ARTIST_KEYS = ("artist", "TPE1", "\xa9ART", "Author")
 _TITLE_KEYS = ("title", "TIT2", "\xa9nam", "Title")
 
 
@@ -76,23 +75,8 @@ def tag_labels(path: str | os.PathLike) -> tuple[str | None, str]:
     except (mutagen.MutagenError, OSError, ValueError):
         audio = None
     if audio is not None and audio.tags is not None:
-        artist, title = _first_text(audio.tags, _ARTIST_KEYS), _first_text(audio.tags, _TITLE_KEYS)
+        artist, title = first_text(audio.tags, ARTIST_KEYS), first_text(audio.tags, _TITLE_KEYS)
     return artist, title or Path(path).stem
-
-
-def _first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        try:
-            value = tags[key]
-        except (KeyError, ValueError, TypeError):
-            continue
-        texts = getattr(value, "text", value)  # ID3 frames carry a .text list
-        if isinstance(texts, str | bytes):
-            texts = [texts]
-        joined = ", ".join(str(t).strip() for t in texts if str(t).strip())
-        if joined:
-            return joined
-    return None
 
 
 def _norm(name: str) -> str:

@@ -63,6 +63,38 @@ def kfold(labels: Sequence[int], folds: int, seed: int = 0) -> list[tuple[list[i
     return [(sorted(everything - set(p)), sorted(p)) for p in parts]
 
 
+def grouped_kfold(labels: Sequence[int], groups: Sequence[str | None], folds: int,
+                  seed: int = 0) -> list[tuple[list[int], list[int]]]:
+    """Stratified k-fold that keeps each group (an album) on one side: ``(train, test)`` index lists.
+
+    Tracks whose group is None are groups of one. Groups go, largest first, to the fold that most
+    lacks their genre (then the smallest fold), so every fold's genre mix stays near the whole's.
+    """
+    if folds < 2:
+        raise UsageError("--folds must be at least 2")
+    rng = np.random.default_rng(seed)
+    members: dict[object, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(("album", g) if g is not None else ("track", i), []).append(i)
+    order = list(members.values())
+    rng.shuffle(order)
+    order.sort(key=len, reverse=True)
+    n_labels = int(max(labels)) + 1 if len(labels) else 0
+    want = np.bincount(np.asarray(labels, dtype=int), minlength=n_labels) / folds  # each fold's share per genre
+    have = np.zeros((folds, n_labels))
+    parts: list[list[int]] = [[] for _ in range(folds)]
+    for group in order:
+        counts = np.bincount([labels[i] for i in group], minlength=n_labels)
+        main = int(counts.argmax())
+        lack = have[:, main] - want[main]
+        sizes = np.array([len(p) for p in parts])
+        k = int(np.lexsort((sizes, lack))[0])
+        parts[k].extend(group)
+        have[k] += counts
+    everything = set(range(len(labels)))
+    return [(sorted(everything - set(p)), sorted(p)) for p in parts if p]
+
+
 def filtered_lists() -> dict[str, list[str]]:
     """The fault-filtered GTZAN split (Kereliuk, Sturm & Larsen 2015) shipped with musictag."""
     base = resources.files("musictag.data") / "gtzan-split"

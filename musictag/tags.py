@@ -107,12 +107,44 @@ def display_name(genre_key: str) -> str:
 
 def read_genres(path: str | os.PathLike) -> list[str]:
     """The genres in the file's genre field, ``[]`` when it has none (or no tag block at all)."""
+    return read_label_fields(path)["genres"]
+
+
+#: Tag keys by tag type (easy/Vorbis/APE, ID3, MP4, ASF).
+_ALBUM_KEYS = ("album", "TALB", "\xa9alb", "WM/AlbumTitle")
+_ALBUM_ARTIST_KEYS = ("albumartist", "album artist", "TPE2", "aART", "WM/AlbumArtist")
+ARTIST_KEYS = ("artist", "TPE1", "\xa9ART", "Author")
+
+
+def first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
+    """The text of the first of ``keys`` present in a mutagen tag block (values joined with ", "), or None."""
+    for key in keys:
+        try:
+            value = tags[key]
+        except (KeyError, ValueError, TypeError):
+            continue
+        texts = getattr(value, "text", value)  # ID3 frames carry a .text list
+        if isinstance(texts, str | bytes):
+            texts = [texts]
+        joined = ", ".join(str(t).strip() for t in texts if str(t).strip())
+        if joined:
+            return joined
+    return None
+
+
+def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
+    """What the file's tags say that a library-learned model uses: ``genres`` (as :func:`read_genres`),
+    ``album`` and ``artist`` (the album artist where there is one; None when absent)."""
     audio, fmt = _open(path)
     if fmt in _ID3_FORMATS and audio.tags is not None:
         genres = [g for frame in audio.tags.getall("TCON") for g in frame.genres]
     else:
         genres = _values(audio, fmt) or []
-    return [g for g in genres if g.strip()]
+    block = audio.tags
+    return {"genres": [g for g in genres if g.strip()],
+            "album": first_text(block, _ALBUM_KEYS) if block is not None else None,
+            "artist": (first_text(block, _ALBUM_ARTIST_KEYS) or first_text(block, ARTIST_KEYS))
+            if block is not None else None}
 
 
 def snapshot(path: str | os.PathLike) -> dict[str, Any]:

@@ -47,12 +47,14 @@ def test_schema_1_library_is_upgraded_in_place(tmp_path: Path) -> None:
     with Library(db) as library:
         library.save_track({"path": "/m/a.mp3", "status": "ok", "model_id": "gtzan-crnn-1"}, {"rock": 0.9})
         library.db.execute("DROP TABLE track_summaries")
+        library.db.execute("ALTER TABLE tracks DROP COLUMN file_tags")
         library.meta_set("schema_version", 1)
     with Library(db, readonly=True) as library:  # read-only: usable as it is
         assert library.meta_get("schema_version") == "1"
     with Library(db) as library:
-        assert library.meta_get("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert library.meta_get("schema_version") == str(SCHEMA_VERSION) == "3"
         assert "track_summaries" in library.db.table_names()
+        assert "file_tags" in library.db["tracks"].columns_dict
         assert library.predictions(1) == {"rock": 0.9}
 
 

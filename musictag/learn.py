@@ -1,0 +1,173 @@
+"""``musictag train --from-library``: a head for the user's own genres, learned from the library alone.
+
+Nothing is decoded: each track's backbone patch embeddings come from the library
+(``track_summaries``), its label from the tags the scans read (``tracks.file_tags``) and the tag
+backups (:mod:`musictag.user_labels`). A track scanned before musictag recorded its tags has them
+read from the file (tags only, no audio). Cross-validation is by track, stratified, with the tracks
+of one album (album artist + album tags) kept on one side. The linear head needs only NumPy/SciPy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from musictag.backbone import BackboneInfo
+from musictag.errors import UsageError
+from musictag.library import Library, covers, display_path, key_to_path, path_to_key
+from musictag.user_labels import LabelSet, build_labels, group_key, label_values
+
+#: Folds of the cross-validation (``--folds``).
+FOLDS = 5
+
+
+@dataclass
+class LibraryData:
+    """The labelled tracks of a library: patch embeddings, genre indices, album groups."""
+
+    labels: LabelSet
+    track_ids: list[int]
+    sequences: list[np.ndarray]  # (n_patches, dim) float32 per labelled track
+    y: list[int]
+    groups: list[str | None]  # album of each labelled track (None: none known)
+    read_from_files: int = 0  # tracks whose tags were read from the file (scanned before tags were recorded)
+    unreadable: list[str] = field(default_factory=list)  # files whose tags could not be read
+
+
+def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mapping: dict[str, str] | None = None,
+            min_tracks: int = 10) -> LibraryData:
+    """Read the labelled tracks under ``dirs`` (all when empty) that ``backbone`` analysed.
+
+    Raises :class:`UsageError` with what to do when there is nothing to learn from.
+    """
+    from musictag import tags
+    from musictag.track_summary import TrackSummary
+
+    keys = [path_to_key(Path(d).resolve()) for d in dirs]
+    rows = [r for r in library.db.query(
+        "SELECT t.id, t.path, t.file_tags, s.backbone, s.n_patches, s.dim, s.patches, s.tags "
+        "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path")
+        if not keys or any(covers(k, r["path"]) for k in keys)]
+    where = f" under {', '.join(display_path(d) for d in dirs)}" if dirs else ""
+    if not rows:
+        raise UsageError(f"no analysed tracks in the library{where}: run `musictag scan` on them first")
+    ours = [r for r in rows if r["backbone"] == backbone.backbone_id]
+    if not ours:
+        found = sorted({r["backbone"] for r in rows if r["backbone"]})
+        what = (f"embeddings of another backbone ({', '.join(found)}), not this musictag's {backbone.backbone_id}"
+                if found else "no backbone embeddings (they were scanned with an older model)")
+        raise UsageError(f"the library's tracks{where} have {what}: rescan them with `musictag scan DIRS "
+                         "--model default`, then learn again")
+    backups = library.backups()
+    values: dict[int, list[str]] = {}
+    albums: dict[int, str | None] = {}
+    data = LibraryData(labels=None, track_ids=[], sequences=[], y=[], groups=[])  # type: ignore[arg-type]
+    for row in ours:
+        if row["file_tags"] is not None:
+            fields = json.loads(row["file_tags"])
+        else:
+            try:
+                fields = tags.read_label_fields(key_to_path(row["path"]))
+                data.read_from_files += 1
+            except (tags.TagError, OSError) as e:
+                data.unreadable.append(f"{display_path(key_to_path(row['path']))}: {getattr(e, 'reason', e)}")
+                continue
+        values[row["id"]] = label_values(fields.get("genres") or [], backups.get(row["path"], []))
+        album = group_key(fields.get("album") or "")
+        albums[row["id"]] = f"{group_key(fields.get('artist') or '')}/{album}" if album else None
+    data.labels = build_labels(values, mapping, min_tracks)
+    summaries = {r["id"]: r for r in ours}
+    for track_id, y in data.labels.labels.items():
+        data.track_ids.append(track_id)
+        data.sequences.append(TrackSummary.from_row(summaries[track_id]).sequence)
+        data.y.append(y)
+        data.groups.append(albums[track_id])
+    if len(data.labels.genres) < 2:
+        have = ", ".join(f"{name} ({n})" for name, n in
+                         [(g, data.y.count(i)) for i, g in enumerate(data.labels.genres)] + data.labels.rare[:8])
+        raise UsageError(f"only {len(data.labels.genres)} genre(s) of the library's own{where} have at least "
+                         f"{min_tracks} tracks (found: {have or 'no genre tags at all'}); tag more tracks, "
+                         "merge spellings with --map, or lower --min-tracks")
+    return data
+
+
+@dataclass
+class CrossValidation:
+    """Pooled held-out predictions of a grouped k-fold."""
+
+    true: np.ndarray
+    prob: np.ndarray
+    folds: int
+    fold_accuracy: list[float]
+
+
+def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, seed: int = 0):
+    """Fit a ``linear`` or ``gru-attention`` head (the latter needs the ``train`` extra)."""
+    from musictag.head_fit import fit_gru_attention, fit_linear
+
+    if kind == "linear":
+        return fit_linear(sequences, labels, n_genres)
+    try:
+        return fit_gru_attention(sequences, labels, n_genres, seed=seed)[0]
+    except ImportError:
+        raise UsageError("--head gru-attention needs TensorFlow: pip install 'musictag[train]', "
+                         "or use --head linear") from None
+
+
+def cross_validate(data: LibraryData, kind: str, folds: int = FOLDS, seed: int = 0,
+                   log: Callable[[str], None] = lambda line: None) -> CrossValidation:
+    """Held-out predictions of every labelled track, albums kept on one side."""
+    from musictag.splits import grouped_kfold
+
+    n_genres = len(data.labels.genres)
+    prob = np.zeros((len(data.y), n_genres))
+    accuracies = []
+    parts = grouped_kfold(data.y, data.groups, folds, seed)
+    for k, (train, test) in enumerate(parts, 1):
+        head = fit_head(kind, [data.sequences[i] for i in train], [data.y[i] for i in train], n_genres, seed)
+        for i in test:
+            prob[i] = head.track_probabilities(data.sequences[i])
+        accuracies.append(float(np.mean(prob[test].argmax(axis=1) == np.asarray(data.y)[test])))
+        log(f"fold {k}/{len(parts)}: {len(test)} held-out tracks, accuracy {accuracies[-1]:.3f}")
+    return CrossValidation(np.asarray(data.y), prob, len(parts), accuracies)
+
+
+def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneInfo, kind: str = "linear",
+          mapping: dict[str, str] | None = None, min_tracks: int = 10, folds: int = FOLDS, seed: int = 0,
+          log: Callable[[str], None] = lambda line: None) -> tuple[dict, LibraryData]:
+    """Cross-validate, fit on every labelled track and write the model folder; return its model.json
+    and the tracks it learned from."""
+    from musictag.head_fit import save_head_model
+    from musictag.plots import plot_confusion
+    from musictag.train import track_metrics
+    from musictag.trainer import confidence_table
+
+    start = time.monotonic()
+    data = collect(library, dirs, backbone, mapping, min_tracks)
+    genres = data.labels.genres
+    log(f"{len(data.y)} tracks in {len(genres)} genres, {len(data.labels.unlabelled)} without a genre of "
+        f"their own; {len({g for g in data.groups if g})} albums kept whole across folds")
+    cv = cross_validate(data, kind, folds, seed, log)
+    metrics = track_metrics(genres, cv.true, cv.prob)
+    metrics["confidence"] = confidence_table(cv.true, cv.prob)
+    metrics["fold_track_accuracy"] = cv.fold_accuracy
+    metrics["track_accuracy_mean"] = float(np.mean(cv.fold_accuracy))
+    metrics["track_accuracy_std"] = float(np.std(cv.fold_accuracy))
+    metrics["split"] = {"split": "grouped-kfold", "folds": cv.folds, "seed": seed, "groups": "album"}
+    head = fit_head(kind, data.sequences, data.y, len(genres), seed)
+    summary = {"data": "library", "library": str(library.path), "dirs": [str(d) for d in dirs],
+               "n_tracks": len(data.y), "unlabelled": len(data.labels.unlabelled),
+               "spellings": data.labels.spellings, "rare": [{"genre": g, "tracks": n} for g, n in data.labels.rare],
+               "min_tracks": min_tracks, "read_from_files": data.read_from_files,
+               "seconds": round(time.monotonic() - start, 1)}
+    meta = save_head_model(out, head, kind, genres, backbone, summary, metrics)
+    meta["labels"] = "library"  # scan writes these genre names exactly as spelled
+    (out / "model.json").write_text(json.dumps(meta, indent=1))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
+    return meta, data

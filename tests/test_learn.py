@@ -1,0 +1,209 @@
+"""Learning the user's own genres from a real library: real files in several formats carrying the
+user's genre tags (mixed spellings, multi-value, an ID3v1 number), scanned without writing, learned
+from the library alone, then used to fill the untagged files in the user's spelling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musictag.library import Library
+from musictag.splits import grouped_kfold
+from musictag.user_labels import build_labels, group_key, label_values, split_values
+from tests import audiogen
+
+GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
+FORMATS = ["flac", "mp3", "ogg", "aac", "opus", "wav"]
+#: GTZAN genre -> the spellings this user's tags use for it (cycled over its tagged tracks)
+SPELLINGS = {
+    "classical": ["Classical Music", "classical music", "Classical Music"],
+    "metal": ["Heavy Metal", "heavy-metal", "Heavy Metal\x00Thrash"],  # the last one a two-value ID3 field
+    "hiphop": ["Hip Hop", "hip-hop", "HipHop; Rap", "Hip Hop"],
+    "rock": ["(17)", "Rock", "Rock / Indie"],  # an ID3v1 number: 17 is Rock
+}
+TAGGED_PER_GENRE = 6  # of 7 clips: the 7th is left untagged, for the model to fill
+
+
+def _musictag(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=600)
+
+
+def _set_tags(path: Path, genre: str | None, album: str, artist: str) -> None:
+    import mutagen
+    from mutagen.id3 import ID3, TALB, TCON, TPE1
+    from mutagen.mp4 import MP4
+
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    if isinstance(f.tags, ID3):
+        if genre is not None:
+            f.tags.add(TCON(encoding=3, text=genre.split("\x00")))
+        f.tags.add(TALB(encoding=3, text=[album]))
+        f.tags.add(TPE1(encoding=3, text=[artist]))
+    elif isinstance(f, MP4):
+        if genre is not None:
+            f.tags["\xa9gen"] = genre.split("\x00")
+        f.tags["\xa9alb"], f.tags["\xa9ART"] = [album], [artist]
+    else:
+        if genre is not None:
+            f.tags["genre"] = genre.split("\x00")
+        f.tags["album"], f.tags["artist"] = [album], [artist]
+    f.save()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A scanned (--no-write) library: 4 genres x 7 clips in six formats, 6 tagged per genre, plus 2
+    country clips under a rare genre; every file's bytes recorded before any scan."""
+    if not GTZAN.is_dir():
+        pytest.skip("../shared/data/gtzan-mini is not here")
+    root = tmp_path_factory.mktemp("learn")
+    music = root / "music"
+    music.mkdir()
+    files: dict[str, dict] = {}
+    n = 0
+    for genre, spellings in [*SPELLINGS.items(), ("country", ["Country & Western"])]:
+        clips = sorted((GTZAN / genre).glob("*.wav"))[: 7 if genre != "country" else 2]
+        for i, clip in enumerate(clips):
+            fmt = "mp3" if spellings[i % len(spellings)].startswith("(") or "\x00" in spellings[i % len(spellings)] \
+                else FORMATS[n % len(FORMATS)]
+            n += 1
+            y, sr = sf.read(clip, dtype="float32")
+            path = audiogen.write_audio(music / f"{genre}-{i}{audiogen.FORMATS[fmt][0]}", y, sr, fmt, 1)
+            tagged = genre == "country" or i < TAGGED_PER_GENRE
+            _set_tags(path, spellings[i % len(spellings)] if tagged else None, f"{genre} album {i % 3}",
+                      f"{genre} band {i % 3}")
+            files[path.name] = {"genre": genre, "tagged": tagged, "path": path}
+    db = root / "library.db"
+    before = {name: f["path"].read_bytes() for name, f in files.items()}
+    res = _musictag("scan", str(music), "--db", str(db), "--no-write")
+    assert res.returncode == 0, res.stderr
+    assert "tags not written (--no-write)" in res.stdout
+    return {"root": root, "music": music, "db": db, "files": files, "before": before}
+
+
+def test_labels_group_spellings_split_values_and_name_id3v1_numbers():
+    assert split_values(["(17)", "HipHop; Rap", "Drum & Bass/Jungle", "Metal\x00Thrash", "13"]) == [
+        "Rock", "HipHop", "Rap", "Drum & Bass", "Jungle", "Metal", "Thrash", "Pop"]
+    assert group_key("Hip Hop") == group_key("Hip-Hop") == group_key("hiphop") == "hiphop"
+    assert group_key("Drum & Bass") == group_key("drum and bass")
+    labels = build_labels({1: ["Hip Hop"], 2: ["hip-hop"], 3: ["Hip Hop"], 4: ["Chanson"], 5: [], 6: ["(17)"],
+                           7: ["rock"]}, mapping={"chanson": "French Song"}, min_tracks=2)
+    assert labels.genres == ["Hip Hop", "Rock"] and labels.unlabelled == [5]
+    assert labels.rare == [("French Song", 1)]
+    assert labels.spellings["Hip Hop"] == ["Hip Hop", "hip-hop"]
+
+
+def test_a_label_is_what_musictag_did_not_write():
+    ours = [{"original": {"present": True, "values": ["Chanson"]}, "written": ["Jazz"]}]
+    assert label_values(["Jazz"], ours) == ["Chanson"]  # our own write: the backed-up original
+    assert label_values(["My Own Genre"], ours) == ["My Own Genre"]  # edited by the user since
+    assert label_values([], [{"original": {"present": False}, "written": ["Jazz"]}]) == []
+    assert label_values(["Blues"], []) == ["Blues"]
+
+
+def test_grouped_kfold_keeps_each_album_on_one_side_and_stratifies():
+    rng = np.random.default_rng(1)
+    labels = [int(v) for v in rng.integers(0, 3, 300)]
+    groups = [f"album{i // 4}" if i % 5 else None for i in range(300)]
+    parts = grouped_kfold(labels, groups, 5)
+    assert sorted(i for _, test in parts for i in test) == list(range(300))
+    for train, test in parts:
+        assert not {groups[i] for i in train if groups[i]} & {groups[i] for i in test if groups[i]}
+        share = np.bincount([labels[i] for i in test], minlength=3) / len(test)
+        assert np.all(np.abs(share - np.bincount(labels) / 300) < 0.08)
+
+
+def test_no_write_scan_leaves_every_file_as_it_was(library):
+    for name, data in library["before"].items():
+        assert library["files"][name]["path"].read_bytes() == data, name
+    with Library(library["db"], readonly=True) as lib:
+        rows = list(lib.tracks())
+    assert len(rows) == len(library["files"]) and all(r["tag_state"] is None for r in rows)
+    tagged = [json.loads(r["file_tags"]) for r in rows if Path(r["path"]).name == "metal-2.mp3"]
+    assert tagged[0]["genres"] == ["Heavy Metal", "Thrash"] and tagged[0]["album"] == "metal album 2"
+
+
+def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_path):
+    model = tmp_path / "my-genres"
+    res = _musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5", "--out", str(model))
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["labels"] == "library" and meta["head"] == "linear"
+    assert sorted(meta["genres"]) == ["Classical Music", "Heavy Metal", "Hip Hop", "Rock"]
+    assert (model / "confusion.png").stat().st_size > 0 and (model / "metrics.json").is_file()
+    for genre in meta["genres"]:
+        assert genre in res.stdout  # the per-genre table
+    assert "Country & Western (2)" in res.stdout  # under --min-tracks: listed
+    assert meta["metrics"]["split"]["groups"] == "album"
+
+    res = _musictag("scan", str(library["music"]), "--db", str(library["db"]), "--model", str(model),
+                    "--min-confidence", "0", "--json")
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["analysed"] == 0 and report["rescored"] == len(library["files"])  # nothing decoded again
+    user_names = {"classical": "Classical Music", "metal": "Heavy Metal", "hiphop": "Hip Hop", "rock": "Rock"}
+    filled = {Path(c["path"]).name: c["new"] for c in report["changes"]}
+    untagged = [name for name, f in library["files"].items() if not f["tagged"]]
+    assert sorted(filled) == sorted(untagged)  # only the untagged files were written
+    right = sum(filled[name] == [user_names[library["files"][name]["genre"]]] for name in untagged)
+    assert all(filled[name][0] in user_names.values() for name in untagged) and right >= 3, filled
+    for name, f in library["files"].items():
+        if f["tagged"]:
+            assert f["path"].read_bytes() == library["before"][name], name  # the user's tags untouched
+        else:
+            assert audiogen.raw_genres(f["path"]) == filled[name]
+
+    again = _musictag("scan", str(library["music"]), "--db", str(library["db"]))  # remembers the model
+    assert again.returncode == 0, again.stderr
+    assert "my-genres (this library's; --model changes it)" in again.stdout
+
+
+def _copy(library: dict, tmp_path: Path) -> Path:
+    db = tmp_path / "copy.db"
+    with sqlite3.connect(library["db"]) as src, sqlite3.connect(db) as dst:
+        src.backup(dst)
+    return db
+
+
+def _one_line(res: subprocess.CompletedProcess, *words: str) -> None:
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.startswith("musictag: error: ")]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for word in words:
+        assert word in lines[0], res.stderr
+
+
+def test_too_few_genres_no_embeddings_or_another_backbone_each_get_one_line(library, tmp_path):
+    out = str(tmp_path / "m")
+    _one_line(_musictag("train", "--from-library", "--db", str(library["db"]), "--out", out),
+              "have at least 10 tracks", "--min-tracks")
+    db = _copy(library, tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE track_summaries SET backbone = 'other-net-0123456789'")
+    _one_line(_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
+              "another backbone (other-net-0123456789)", "rescan")
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM track_summaries")
+    _one_line(_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
+              "no backbone embeddings", "rescan")
+    assert not Path(out).exists()
+
+
+def test_a_remembered_model_that_is_gone_is_named(library, tmp_path):
+    db = _copy(library, tmp_path)
+    model = tmp_path / "gone"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models" / "gtzan-musicnn", model)
+    with Library(db) as lib:
+        lib.meta_set("model_dir", str(model))
+    shutil.rmtree(model)
+    _one_line(_musictag("scan", str(library["music"]), "--db", str(db)), "which is gone", "--model default")
