@@ -33,8 +33,12 @@ def standardiser(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_linear(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int,
-               l2: float = LINEAR_L2) -> Head:
-    """Logistic regression on each track's mean patch embedding, standardised."""
+               l2: float = LINEAR_L2, ftol: float | None = None) -> Head:
+    """Logistic regression on each track's mean patch embedding, standardised.
+
+    ``ftol``: stop once an L-BFGS step lowers the loss by less than this fraction (None: SciPy's
+    default, 2.2e-9); a library of thousands of tracks is learned at 1e-6 in a third of the steps.
+    """
     from scipy.optimize import minimize
     from scipy.special import logsumexp
 
@@ -54,7 +58,7 @@ def fit_linear(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres:
         return value, np.concatenate([(z.T @ p + l2 * w).ravel(), p.sum(axis=0)])
 
     result = minimize(loss, np.zeros(d * n_genres + n_genres), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 1000})
+                      options={"maxiter": 1000, **({"ftol": ftol} if ftol else {})})
     w, b = result.x[: d * n_genres].reshape(d, n_genres), result.x[d * n_genres:]
     return make_head("linear", {"shift": shift, "scale": scale, "kernel": w, "bias": b})
 

@@ -77,8 +77,11 @@ def read_map(path: Path) -> dict[str, str]:
         raise UsageError(f"--map {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise UsageError(f"--map {path}: reading TOML needs Python 3.11 or later; give the map as "
+                                 "JSON") from None
             table = tomllib.loads(text)
         else:
             table = json.loads(text)

@@ -207,3 +207,24 @@ def test_a_remembered_model_that_is_gone_is_named(library, tmp_path):
         lib.meta_set("model_dir", str(model))
     shutil.rmtree(model)
     _one_line(_musictag("scan", str(library["music"]), "--db", str(db)), "which is gone", "--model default")
+
+
+def test_map_files_in_toml_and_json_and_a_bad_one(tmp_path):
+    from musictag.errors import UsageError
+    from musictag.user_labels import read_map
+
+    toml = tmp_path / "map.toml"
+    toml.write_text('"Hip-Hop" = "Rap"\n"Drum n Bass" = "Drum & Bass"\n', encoding="utf-8")
+    assert read_map(toml) == {"hiphop": "Rap", "drumnbass": "Drum & Bass"}
+    js = tmp_path / "map.json"
+    js.write_text(json.dumps({"Chanson française": "Chanson"}), encoding="utf-8")
+    assert read_map(js) == {"chansonfrançaise": "Chanson"}
+    js.write_text("{not json", encoding="utf-8")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        read_map(js)
+    js.write_text(json.dumps({"a": 3}), encoding="utf-8")
+    with pytest.raises(UsageError, match="text to text"):
+        read_map(js)
+    labels = build_labels({i: ["Drum n Bass" if i % 2 else "drum & bass"] for i in range(4)},
+                          mapping=read_map(toml), min_tracks=2)
+    assert labels.genres == ["Drum & Bass"]  # the map's spelling is the one written
