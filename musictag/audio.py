@@ -44,7 +44,9 @@ class DecodeError(MusictagError):
     """An audio file could not be decoded; ``reason`` says why in words a user understands."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        super().__init__(f"{os.fsdecode(path)}: {reason}")
+        from musictag.library import display_path
+
+        super().__init__(f"{display_path(path)}: {reason}")
         self.path = os.fsdecode(path)
         self.reason = reason
 
@@ -59,8 +61,12 @@ class AudioInfo:
     codec: str
 
 
-def format_time(seconds: float) -> str:
-    """Format seconds as ``mm:ss`` (or ``h:mm:ss``)."""
+def format_time(seconds: float, tenths: bool = False) -> str:
+    """Format seconds as ``mm:ss`` (or ``h:mm:ss``), whole seconds cut; with ``tenths``, rounded to
+    tenths (``00:02.9``, and 2.995 s is ``00:03.0``)."""
+    if tenths:
+        t = max(0, round(seconds * 10))
+        return f"{format_time(t // 10)}.{t % 10}"
     s = max(0, int(seconds))
     h, rem = divmod(s, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60:02d}:{rem % 60:02d}"
@@ -124,6 +130,25 @@ def _opened(path: str | os.PathLike) -> Iterator[tuple[Path, object]]:
         else:
             with sf_file as f:
                 yield p, f
+
+
+def inspect(path: str | os.PathLike) -> tuple[AudioInfo, str]:
+    """The checks every command makes before analysing a file, in one order, so that scan, similar
+    and info give a bad file the same reason: readable, audio by its content (:func:`musictag.sniff.sniff`),
+    not cut short, a header a decoder accepts. Returns what :func:`probe` found and the format.
+
+    Raises :class:`DecodeError` (also for content that is no audio).
+    """
+    from musictag.sniff import NotAudio, sniff
+
+    _check_readable(Path(path))
+    try:
+        fmt = sniff(path)
+    except NotAudio as e:
+        raise DecodeError(path, e.reason) from None
+    except OSError as e:
+        raise DecodeError(path, f"cannot read the file: {e.strerror or e}") from None
+    return probe(path), fmt
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:

@@ -17,14 +17,23 @@ from musictag.errors import MusictagError
 
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error on stderr and exit with ``code``."""
-    click.echo(f"musictag: error: {message}", err=True)
+    from musictag.library import printable
+
+    click.echo(f"musictag: error: {printable(message)}", err=True)  # it may quote a file's name or tags
     sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="musictag")
 def cli() -> None:
-    """Genres and similarity for a music library, straight from the audio."""
+    """Genres and similarity for a music library, straight from the audio.
+
+    \b
+    Examples:
+      musictag scan ~/Music                  # tag empty genres, store the analysis
+      musictag similar ~/Music/song.mp3      # the tracks that sound most like it
+      musictag COMMAND --help                # each command's options and examples
+    """
 
 
 from musictag.cli_model import evaluate, info, train  # noqa: E402
@@ -37,9 +46,14 @@ from musictag.cli_similar import index, map_command, similar  # noqa: E402
 for _command in (similar, index, map_command):
     cli.add_command(_command)
 
-from musictag.cli_scan import errors, restore, scan, stats  # noqa: E402
+from musictag.cli_scan import restore, scan  # noqa: E402
 
-for _command in (scan, restore, stats, errors):
+for _command in (scan, restore):
+    cli.add_command(_command)
+
+from musictag.cli_library import errors, list_command, stats  # noqa: E402
+
+for _command in (stats, list_command, errors):
     cli.add_command(_command)
 
 

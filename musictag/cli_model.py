@@ -8,15 +8,10 @@ from pathlib import Path
 import click
 
 from musictag.audio import format_time
+from musictag.cli_common import StageProgress, db_option, require_file
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
 STYLE_TAGS_SHOWN = 5
-
-
-def _bar(total: int, label: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=label, unit="track", leave=False, dynamic_ncols=True)
 
 
 def _cache_dir(arg: str | None) -> Path | None:
@@ -29,14 +24,12 @@ def _cache_dir(arg: str | None) -> Path | None:
     return Path(platformdirs.user_cache_dir("musictag")) / "features"
 
 
-@click.command()
+@click.command(short_help="Train a genre model (GTZAN-like folder, or your tags).")
 @click.argument("dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--from-library", is_flag=True,
               help="Learn the genres already in your files' tags from the library's stored analyses (no decoding); "
                    "DIRS, if given, limit it to the tracks under them.")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB", default=None,
-              help="With --from-library: the library (default: $MUSICTAG_DB, else library.db in the user data "
-                   "folder).")
+@db_option
 @click.option("--map", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="With --from-library: a JSON or TOML table of \"from genre\" = \"to genre\" merging genres.")
 @click.option("--min-tracks", type=click.IntRange(2), default=10, show_default=True,
@@ -55,7 +48,8 @@ def _cache_dir(arg: str | None) -> Path | None:
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
               help="Networks: most epochs (early stopping on validation loss restores the best); "
                    "the GRU-attention head: epochs.")
-@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
+              help="Tracks (GRU head) or windows (networks) per training step.")
 @click.option("--scaling", type=click.Choice(["standard", "minmax"]), default="standard", show_default=True,
               help="Per-feature scaling fitted on the training tracks.")
 @click.option("--mixup", type=click.FloatRange(0), default=0.2, show_default=True,
@@ -79,8 +73,7 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     \b
     Examples:
       musictag train gtzan/ --out my-model
-      musictag scan ~/Music --no-write && musictag train --from-library --out ~/my-genres
-      musictag scan ~/Music --model ~/my-genres
+      musictag train --from-library --out ~/my-genres   # after a scan; then scan --model ~/my-genres
     """
     if from_library:
         _train_from_library(dirs, db, map_file, min_tracks, head or "linear", folds, seed, out)
@@ -104,7 +97,7 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     cfg = TrainConfig(input=input_, head=head, arch=arch, epochs=epochs, batch_size=batch_size, seed=seed,
                       scaling=scaling, mixup=mixup, augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
-    with _bar(len(find_labelled_tracks(data_dir)), "features") as bar:
+    with StageProgress(len(find_labelled_tracks(data_dir)), "features") as bar:
         fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())
     fitted, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
     meta = write_outputs(out, fs, trainer, fitted, train_idx, history, metrics, genres, data_dir,
@@ -155,20 +148,26 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     click.echo(f"model written to {out}")
 
 
-@click.command()
+@click.command(short_help="Measure a model on a labelled folder.")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Model folder (default: the shipped model).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
-    """Measure a model on a labelled folder (<genre>/<track>): track-level figures first."""
+    """Measure a model on a labelled folder (<genre>/<track>): track-level figures first.
+
+    \b
+    Examples:
+      musictag evaluate gtzan/ --model my-model
+      musictag evaluate gtzan/ --json
+    """
     from musictag.dataset import find_labelled_tracks
     from musictag.evaluate import evaluate_folder
     from musictag.library import display_path, printable
     from musictag.runtime import load_model
 
     model = load_model(model_dir)
-    with _bar(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
+    with StageProgress(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
         m = evaluate_folder(data_dir, model, progress=lambda _: bar.update())
     if as_json:
         click.echo(json.dumps(m, indent=1))
@@ -182,20 +181,28 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
         click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
 
 
-@click.command()
+@click.command(short_help="One file's genres, style tags and genre over time.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Model folder (default: the shipped model).")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="How many genres to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON on stdout.")
 def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
-    """Show FILE's top genres, its style tags and how the genre changes window by window."""
-    from musictag.library import display_path, printable
+    """Show FILE's top genres, its style tags and how the genre changes window by window.
+
+    \b
+    Examples:
+      musictag info ~/Music/song.mp3
+      musictag info ~/Music/song.mp3 --top 5 --json
+    """
+    from musictag.audio import inspect
+    from musictag.library import display_path, path_fields, printable
     from musictag.runtime import load_model
     from musictag.tags import TagError, display_name, read_genres
 
+    require_file(file)
     model = load_model(model_dir)
-    a = model.analyse(file)
+    a = model.analyse(file, inspect(file)[0])
     try:
         current = read_genres(file)
     except TagError as e:
@@ -203,7 +210,7 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     windows = [{"start": float(s), "end": float(s) + a.window_seconds, "genre": model.genres[int(p.argmax())],
                 "score": float(p.max())} for s, p in zip(a.starts, a.window_scores, strict=True)]
     style = a.top_tags(STYLE_TAGS_SHOWN)
-    result = {"path": str(file), "duration": a.duration, "silent": a.silent, "model": model.model_id,
+    result = {**path_fields(file), "duration": a.duration, "silent": a.silent, "model": model.model_id,
               "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
               "style_tags": [{"tag": t, "score": s} for t, s in style],
               "windows": windows, "current_genre_tag": current}
@@ -221,5 +228,5 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
         click.echo("style tags: " + ", ".join(f"{t} {s:.2f}" for t, s in style))
     click.echo("windows:")
     for w in windows:
-        span = f"{format_time(w['start'])}-{format_time(w['end'])}"
+        span = f"{format_time(w['start'], tenths=True)}-{format_time(w['end'], tenths=True)}"
         click.echo(f"  {span}  {display_name(w['genre']):<12} {w['score']:.2f}")

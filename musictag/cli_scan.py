@@ -1,4 +1,4 @@
-"""``musictag scan``, ``restore``, ``stats`` and ``errors``: thin commands over scan.py and library.py.
+"""``musictag scan`` and ``restore``: thin commands over scan.py.
 
 Results go to stdout, progress and failures to stderr. Nothing heavy is imported until a command runs.
 """
@@ -8,33 +8,21 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from musictag.cli_common import console, db_option
+
 if TYPE_CHECKING:
-    from rich.console import Console
+    from musictag.scan import RestoreReport, ScanReport, TagChange
 
-    from musictag.scan import RestoreReport, ScanReport
-
-_DB_HELP = "Library database (default: $MUSICTAG_DB, else library.db in the user data folder)."
 _LISTED = 20  # uncertain tracks and changes listed in the human summary
 
 
-def _db_option(f):
-    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB",
-                        default=None, help=_DB_HELP)(f)
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-@click.command()
+@click.command(short_help="Analyse folders, tag empty genres, store the analysis.")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
-@_db_option
+@db_option
 @click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), envvar="MUSICTAG_MODEL",
               default=None, help="Model folder, or 'default' for the shipped model. The library remembers it: "
                                  "later scans without --model use it too [default: the library's last --model, "
@@ -44,6 +32,8 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
 @click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
                                                "without it writes them).")
+@click.option("--retry-failed", is_flag=True, help="Try again the files that failed before and have not changed "
+                                                 "since (default: they are skipped, and counted).")
 @click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
               help="Leave a track untagged (uncertain) when its best genre scores below this "
@@ -54,16 +44,24 @@ def _console(stderr: bool = False) -> Console:
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
                                              "their version).")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="List each genre field changed (or, with --dry-run, that would "
+                                                    "be), as it is.")
 @click.pass_context
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
-         dry_run: bool, no_write: bool, overwrite: bool, min_confidence: float | None, top_k: int, id3v23: bool,
-         as_json: bool) -> None:
+         dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool, min_confidence: float | None,
+         top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
     """Analyse audio files, store them, tag their genres.
 
     Finds the audio files under DIRS and stores each one's genre scores and embedding in the
     library. Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
     are pruned and failed ones retried. By default only empty genre fields are filled; the old
     value of every changed field is kept, for `musictag restore`.
+
+    \b
+    Examples:
+      musictag scan ~/Music                       # tag empty genres, store the analysis
+      musictag scan ~/Music --dry-run --overwrite # show what replacing every genre would do
+      musictag scan ~/Music --no-write -v         # analyse only, write nothing
     """
     from musictag.scan import ScanOptions, interruptible, usable_cpus
     from musictag.scan import scan as run_scan
@@ -74,15 +72,22 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
                    f"using {cores}", err=True)
         jobs = cores
 
-    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, write_tags=not no_write, overwrite=overwrite,
-                          min_confidence=min_confidence, top_k=top_k, id3v23=id3v23)
+    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, write_tags=not no_write,
+                          overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,
+                          retry_failed=retry_failed,
+                          on_change=_change_printer(dry_run) if verbose and not as_json else None)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        _print_scan(report)
+        _print_scan(report, listed_already=verbose)
     _print_errors(report.errors)
+    if report.db_created:
+        from musictag.library import display_path
+
+        click.echo(f"musictag: created a new library at {display_path(report.db)} (--db or $MUSICTAG_DB puts it "
+                   "elsewhere)", err=True)
     if report.pool_died:
         click.echo(f"musictag: {report.pool_died}; {report.not_analysed} files were not analysed: what finished "
                    "is saved, run the same scan again to analyse the rest", err=True)
@@ -105,11 +110,11 @@ class _progress_bar:
             TimeRemainingColumn,
         )
 
-        console = _console(stderr=True)
+        err_console = console(stderr=True)
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                            TimeRemainingColumn(), console=console, transient=True,
-                            disable=not console.is_terminal)
+                            TimeRemainingColumn(), console=err_console, transient=True,
+                            disable=not err_console.is_terminal)
         self.task = None
         self.phase = None
         self.phase_start = 0.0
@@ -122,6 +127,8 @@ class _progress_bar:
         self.bar.stop()
 
     def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase and self.bar.disable and phase != "finding":  # not a terminal: a line per stage
+            click.echo(f"musictag: {phase}" + (f" {total} tracks" if total else ""), err=True)
         if phase != self.phase:
             if self.task is not None:
                 self.bar.remove_task(self.task)
@@ -132,12 +139,25 @@ class _progress_bar:
         self.bar.update(self.task, completed=done, total=total or None, rate=rate)
 
 
-def _print_scan(report: ScanReport) -> None:
+def _change_printer(dry_run: bool):
+    """``scan -v``: one line per changed genre field, printed as the change is made."""
+    from musictag.library import printable
+
+    verb = "would tag" if dry_run else "tagged"
+
+    def show(change: TagChange) -> None:
+        click.echo(f"{verb:<12} {change.path}: {printable(', '.join(change.old)) or '(no genre)'} -> "
+                   f"{printable(', '.join(change.new))}")
+
+    return show
+
+
+def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     from rich.table import Table
 
     from musictag.library import printable
 
-    console = _console()
+    out = console()
     verb = "would be " if report.dry_run else ""
     table = Table(title="musictag scan" + (" (dry run: nothing written)" if report.dry_run else ""),
                   show_header=False)
@@ -153,7 +173,9 @@ def _print_scan(report: ScanReport) -> None:
             ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
             ("tags not written (--no-write)", report.not_written, False),
-            ("failed", report.failed, True)]
+            ("failed", report.failed, True),
+            ("known failures, not retried (see musictag errors)", report.known_failures,
+             False)]
     for label, value, always in rows:
         if value or always:
             table.add_row(label, f"{value:,}")
@@ -163,13 +185,14 @@ def _print_scan(report: ScanReport) -> None:
     if report.min_confidence is not None:
         table.add_row("confidence needed to tag", f"{report.min_confidence:.2f}")
     table.add_row("time", f"{report.seconds:.1f} s")
-    console.print(table)
+    out.print(table)
     lines = []
     if report.dry_run:
         lines += [f"would move   {move['from']} -> {move['to']}" for move in report.moves]
         lines += [f"would prune  {path}" for path in report.pruned_paths]
-        lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> {', '.join(c.new)}"
-                  for c in report.changes]
+        if not listed_already:
+            lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
+                      f"{printable(', '.join(c.new))}" for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
     lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f})"
               for t in report.uncertain_tracks[:_LISTED]]
@@ -186,9 +209,9 @@ def _print_errors(errors: list[dict[str, str]]) -> None:
         click.echo(f"failed: {error['path']}: {printable(error['reason'])}", err=True)
 
 
-@click.command()
+@click.command(short_help="Put back genre tags exactly as they were.")
 @click.argument("paths", nargs=-1, type=click.Path())
-@_db_option
+@db_option
 @click.option("--dry-run", is_flag=True, help="Show what would be put back; change nothing.")
 @click.option("--force", is_flag=True, help="Also restore genres that were edited since musictag wrote them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
@@ -200,6 +223,11 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
     Each file gets its genre field exactly as it was before musictag first changed it. With
     PATHS, only those files and the files under those folders; without, every file. A genre
     edited by hand since musictag wrote it is kept (and listed) unless --force.
+
+    \b
+    Examples:
+      musictag restore ~/Music --dry-run   # what would be put back
+      musictag restore                     # put back every file's genre
     """
     from musictag.library import printable
     from musictag.scan import restore as run_restore
@@ -222,58 +250,3 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
         click.echo(f"musictag: no tag backups for {path}", err=True)
     _print_errors(report.errors)
     ctx.exit(report.exit_code)
-
-
-@click.command()
-@_db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON on stdout.")
-def stats(db: Path | None, as_json: bool) -> None:
-    """Count the library's tracks per genre."""
-    from musictag.library import Library
-    from musictag.tags import display_name
-
-    with Library(db, readonly=True) as library:
-        library.check_integrity()  # stats reads every row: damage it would step over is reported here
-        genres = library.genre_counts()
-        statuses = library.status_counts()
-    total = sum(statuses.values())
-    if as_json:
-        click.echo(json.dumps({"genres": [{"genre": g, "name": display_name(g), "tracks": n} for g, n in genres],
-                               "tracks": total, **{s: statuses.get(s, 0) for s in ("ok", "silent", "failed")}},
-                              indent=2))
-        return
-    from rich.table import Table
-
-    table = Table(title=f"{total:,} tracks in the library")
-    table.add_column("genre")
-    table.add_column("tracks", justify="right")
-    table.add_column("share", justify="right")
-    analysed = sum(n for _, n in genres) or 1
-    for genre, n in genres:
-        table.add_row(display_name(genre), f"{n:,}", f"{100 * n / analysed:.1f}%")
-    for status, label in (("silent", "(silent)"), ("failed", "(failed)")):
-        if statuses.get(status):
-            table.add_row(label, f"{statuses[status]:,}", "")
-    _console().print(table)
-
-
-@click.command()
-@_db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
-def errors(db: Path | None, as_json: bool) -> None:
-    """List the files that could not be analysed or tagged.
-
-    Each line: the path and the reason the last scan gave.
-    """
-    from musictag.library import Library, display_path, key_to_path, printable
-
-    with Library(db, readonly=True) as library:
-        rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r["path"])), "reason": r["error"],
-                                       "status": r["status"]} for r in library.problems()]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['path']}: {printable(row['reason'] or '')}")
-    if not rows:
-        click.echo("no failed files", err=True)

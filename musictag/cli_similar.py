@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from musictag.cli_common import check_destination, db_option, require_file
 from musictag.errors import UsageError
 
 if TYPE_CHECKING:
     from musictag.library import Library
-
-_DB_HELP = "Library database (default: $MUSICTAG_DB, else the user data folder)."
-
 
 def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     """Open an existing library DB (never create one); with ``need_tracks``, one with embeddings."""
@@ -30,15 +28,10 @@ def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     return library
 
 
-def _db_option(f):
-    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB",
-                        default=None, help=_DB_HELP)(f)
-
-
-@click.command()
+@click.command(short_help="The library's tracks that sound most like FILE.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("-n", "count", type=click.IntRange(1), default=10, show_default=True, help="How many tracks to list.")
-@_db_option
+@db_option
 @click.option("--genre", default=None, help="Only tracks of this predicted genre (key or name, e.g. hiphop, Hip-Hop).")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an extended M3U8 playlist here, FILE first.")
@@ -51,10 +44,16 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
 
     Most similar first. A FILE already in the library is answered from its stored embedding, without decoding it;
     any other file is analysed now (and not added). Similarity is the cosine of the embeddings.
+
+    \b
+    Examples:
+      musictag similar ~/Music/song.mp3
+      musictag similar ~/Music/song.mp3 -n 20 --m3u mix.m3u8
     """
     from musictag import index as annoy_index
     from musictag.similar import find_similar, resolve_query
 
+    require_file(file)
     library = open_library(db)
     state = annoy_index.status(library)
     if not state.fresh:
@@ -94,14 +93,19 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
         click.echo("no similar track found" + (f" of genre {genre!r}" if genre else ""), err=True)
 
 
-@click.command()
-@_db_option
+@click.command(short_help="Check or rebuild the similarity index.")
+@db_option
 @click.option("--rebuild", is_flag=True, help="Rebuild even when the index is up to date.")
 def index(db: Path | None, rebuild: bool) -> None:
     """Check the similarity index; rebuild if stale.
 
     The index (an Annoy file beside the library) is rebuilt when the library's embeddings changed
     since it was built, when it is missing, or with --rebuild.
+
+    \b
+    Examples:
+      musictag index
+      musictag index --rebuild
     """
     from musictag import index as annoy_index
 
@@ -126,8 +130,8 @@ def index(db: Path | None, rebuild: bool) -> None:
                f"generation {state.built_generation}, " + ("up to date" if state.fresh else "out of date"))
 
 
-@click.command(name="map")
-@_db_option
+@click.command(name="map", short_help="Draw the library's sound as a 2-D map.")
+@db_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("map.png"),
               show_default=True, help="PNG file to write.")
 def map_command(db: Path | None, out: Path) -> None:
@@ -135,8 +139,13 @@ def map_command(db: Path | None, out: Path) -> None:
 
     A 2-D UMAP projection of the track embeddings, coloured by predicted genre.
     Needs the optional extra: pip install 'musictag[map]'.
+
+    \b
+    Examples:
+      musictag map --out map.png
     """
     from musictag.mapplot import draw_map
 
+    check_destination(out, (".png",))  # before a minute of UMAP work, not after
     n = draw_map(open_library(db), out)
     click.echo(f"wrote {out} ({n} tracks)")

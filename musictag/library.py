@@ -197,6 +197,8 @@ class Library:
         if lock:
             self._lock_file = _acquire_lock(self.path)
         self.readonly = readonly
+        #: Whether this open made the database file (a new library).
+        self.created = not readonly and not self.path.exists()
         try:
             if readonly:
                 conn = _connect_readonly(self.path)

@@ -16,36 +16,54 @@ def _pyplot():
     return plt
 
 
+def confusion_shading(confusion: np.ndarray) -> np.ndarray:
+    """Each row of a confusion matrix as fractions of its true genre's tracks (an empty row stays 0)."""
+    rows = confusion.sum(axis=1, keepdims=True)
+    return np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
+
+
 def plot_confusion(confusion: np.ndarray, genres: list[str], out: Path) -> None:
-    """Save the track-level confusion matrix (true genre in rows) as a PNG."""
+    """Save the track-level confusion matrix (true genre in rows) as a PNG: each cell shaded by the
+    share of its row (recall on the diagonal), with the track count written in."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(genres), 0.8 + 0.55 * len(genres)))
-    ax.imshow(confusion, cmap="Blues")
+    shares = confusion_shading(confusion)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.6 * len(genres), 0.8 + 0.55 * len(genres)))
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true genre's tracks")
     ax.set_xticks(range(len(genres)), genres, rotation=45, ha="right")
     ax.set_yticks(range(len(genres)), genres)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    top = confusion.max() or 1
     for (i, j), v in np.ndenumerate(confusion):
         if v:
-            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if shares[i, j] > 0.5 else "black")
     ax.set_title("held-out tracks")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
 
+def best_epoch(history: dict) -> int | None:
+    """The epoch (from 1) with the lowest validation loss: the one early stopping restores; None without one."""
+    losses = history.get("val_loss")
+    return int(np.argmin(losses)) + 1 if losses else None
+
+
 def plot_curves(history: dict, out: Path, title: str = "") -> None:
-    """Save loss and accuracy per epoch, training against validation, as a PNG."""
+    """Save loss and accuracy per epoch, training against validation, as a PNG; the restored best
+    epoch (lowest validation loss) is marked."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     if title:
         fig.suptitle(title)
+    best = best_epoch(history)
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:
                 ax.plot(range(1, len(history[prefix + key]) + 1), history[prefix + key], style,
                         label="validation" if prefix else "training (mixup)")
+        if best is not None:
+            ax.axvline(best, color="grey", linestyle=":", label=f"restored: epoch {best}")
         ax.set_xlabel("epoch")
         ax.set_title(key)
         ax.legend()

@@ -70,6 +70,8 @@ class ScanOptions:
     min_confidence: float | None = None  # None: the model's recommendation, else DEFAULT_MIN_CONFIDENCE
     top_k: int = 1
     id3v23: bool = False
+    retry_failed: bool = False  # analyse (and tag) again files that failed and have not changed since
+    on_change: Callable[[TagChange], None] | None = None  # told of each genre field changed, as it is (scan -v)
 
 
 @dataclass
@@ -94,7 +96,8 @@ class ScanReport:
     pruned: int = 0
     tagged: int = 0
     uncertain: int = 0
-    failed: int = 0
+    failed: int = 0  # in this run
+    known_failures: int = 0  # failed before and unchanged since: not tried again (``musictag errors`` lists them)
     silent: int = 0
     kept: int = 0  # had a genre already (no --overwrite)
     untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
@@ -112,6 +115,7 @@ class ScanReport:
     model_id: str | None = None
     min_confidence: float | None = None  # the threshold this scan used
     db: str | None = None
+    db_created: bool = False  # this scan made a new library at ``db``
     worker_peak_rss: int = 0  # bytes, the largest of any worker
     model_name: str | None = None  # the model folder's name
     model_remembered: bool = False  # the model came from the library (the last scan's --model), not the command
@@ -380,6 +384,7 @@ class _Scan:
         else:
             self.library = Library(db_path, lock=True)
         self.report.db = str(self.library.path) if self.library else None
+        self.report.db_created = bool(self.library and self.library.created)
         self.pending: list[Callable[[], None]] = []
         self.last_flush = time.monotonic()
         self.real_roots: list[str] | None = None  # the scanned folders, links resolved (see _inside_roots)
@@ -454,6 +459,8 @@ class _Scan:
             row = rows.get(key)
             if st is None:
                 self._record_failure(key, path, stat_failure(path))
+            elif row is not None and self._known_failure(row, st):
+                report.known_failures += 1
             elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
                 analyse.append((key, path, st))  # the worker says what is wrong with it
             elif row is None:
@@ -462,6 +469,8 @@ class _Scan:
                 report.skipped += 1
                 if self._wants_retag(row):
                     retag.append(row)
+                elif row["tag_state"] == "failed":
+                    report.known_failures += 1
             elif self._same_file(row, st) and self._rescorable(row):
                 rescore.append(row)
             else:
@@ -496,6 +505,11 @@ class _Scan:
     def _same_file(row: dict[str, Any], st: os.stat_result) -> bool:
         return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
 
+    def _known_failure(self, row: dict[str, Any], st: os.stat_result) -> bool:
+        """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
+        return (not self.options.retry_failed and row["status"] == "failed" and self._same_file(row, st)
+                and row["model_id"] == self.model_id)
+
     def _unchanged(self, row: dict[str, Any], st: os.stat_result) -> bool:
         return self._same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
 
@@ -508,7 +522,9 @@ class _Scan:
         """Whether an unchanged track's tag is to be decided again from its stored scores."""
         if row["status"] != "ok" or row["tag_state"] == "unsupported":
             return False
-        if self.options.overwrite or row["tag_state"] in (None, "failed", "outside"):
+        if row["tag_state"] == "failed":
+            return self.options.retry_failed
+        if self.options.overwrite or row["tag_state"] in (None, "outside"):
             return True
         return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
 
@@ -690,6 +706,8 @@ class _Scan:
             return self._set_tag_state(row, "failed", reason, file_tags=file_tags)
         report.tagged += 1
         report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
+        if options.on_change:
+            options.on_change(report.changes[-1])
         return self._set_tag_state(row, "written", stat_after_write=path, file_tags=file_tags)
 
     def _inside_roots(self, path: str) -> bool:

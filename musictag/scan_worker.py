@@ -22,26 +22,24 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE, DecodeError, probe
+from musictag.audio import SAMPLE_RATE, DecodeError, inspect
 from musictag.errors import MusictagError
 from musictag.features import audio_features
 from musictag.library import quick_hash
 from musictag.runtime import HeadModel, WindowModel, load_model
 from musictag.scan_pool import Outcome
-from musictag.sniff import NotAudio, sniff
 
 
 def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
     """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``.
 
-    The file is probed once (readable, a regular file, a header a decoder accepts) and what that
-    found (duration, rate) is passed on to the analysis.
+    The file is inspected once (:func:`musictag.audio.inspect`: readable, audio by its content, a
+    header a decoder accepts) and what that found (duration, rate) is passed on to the analysis.
     """
     started = time.perf_counter()
     out = Outcome()
     try:
-        info = probe(path)
-        out.format = sniff(path)
+        info, out.format = inspect(path)
         out.quick_hash = quick_hash(path)
         analysis = model.analyse(path, info)
         out.duration = float(analysis.duration)
@@ -51,8 +49,6 @@ def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
         if analysis.summary is not None:
             out.summary = analysis.summary.to_row()
     except DecodeError as e:
-        out.error = e.reason
-    except NotAudio as e:
         out.error = e.reason
     except MemoryError:
         out.error = "out of memory while analysing the file"

@@ -19,7 +19,7 @@ import numpy as np
 
 from musictag import index as annoy_index
 from musictag.errors import MusictagError, UsageError
-from musictag.tags import ARTIST_KEYS, display_name, first_text
+from musictag.tags import ARTIST_KEYS, display_name, first_text, riff_info
 
 if TYPE_CHECKING:
     from musictag.library import Library
@@ -76,6 +76,9 @@ def tag_labels(path: str | os.PathLike) -> tuple[str | None, str]:
         audio = None
     if audio is not None and audio.tags is not None:
         artist, title = first_text(audio.tags, ARTIST_KEYS), first_text(audio.tags, _TITLE_KEYS)
+    if not (artist and title):  # a WAV file's RIFF INFO chunk, where its ID3 tag says nothing
+        info = riff_info(path)
+        artist, title = artist or info.get("IART"), title or info.get("INAM")
     return artist, title or Path(path).stem
 
 
@@ -140,8 +143,10 @@ def analysed_query(library: Library, path: str | os.PathLike,
     if used and model.model_id not in used:
         raise UsageError(f"the library was analysed with model {', '.join(sorted(used))}, not "
                          f"{model.model_id}: pass that model with --model, or rescan the library")
+    from musictag.audio import inspect
+
     p = Path(path).absolute()
-    analysis = model.analyse(p)
+    analysis = model.analyse(p, inspect(p)[0])
     if analysis.silent:
         raise MusictagError(f"{p}: digital silence, nothing to compare")
     genre = model.genres[int(np.argmax(analysis.scores))]
@@ -188,23 +193,11 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
 
 
 def write_m3u(out: str | os.PathLike, query: Query, matches: list[Match]) -> list[str]:
-    """Write an extended M3U8 playlist: the query first, then the matches in rank order.
-
-    Tag text becomes one printable line (:func:`~musictag.library.printable`), so a title cannot
-    add entries; a file whose name holds a line break cannot be listed in M3U and is left out.
-    Returns the printable paths of the files left out.
-    """
-    from musictag.library import display_path, printable
+    """Write an extended M3U8 playlist: the query first, then the matches in rank order
+    (see :func:`musictag.playlist.write_m3u`); returns the printable paths of the files left out."""
+    from musictag import playlist
 
     artist, title = tag_labels(query.path)
     entries = [(query.duration, f"{artist} – {title}" if artist else title, os.fsdecode(query.path))]
     entries += [(m.duration, m.label(), m.path) for m in matches]
-    lines, left_out = ["#EXTM3U"], []
-    for duration, label, path in entries:
-        if "\n" in path or "\r" in path:
-            left_out.append(display_path(path))
-            continue
-        seconds = round(duration) if duration is not None else -1
-        lines += [f"#EXTINF:{seconds},{printable(label)}", path]
-    Path(out).write_bytes(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-    return left_out
+    return playlist.write_m3u(out, entries)

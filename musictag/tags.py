@@ -134,17 +134,73 @@ def first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
 
 def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
     """What the file's tags say that a library-learned model uses: ``genres`` (as :func:`read_genres`),
-    ``album`` and ``artist`` (the album artist where there is one; None when absent)."""
+    ``album`` and ``artist`` (the album artist where there is one; None when absent).
+
+    A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``: what Windows and many rippers
+    write) answers what its ID3 tag does not, so a genre set there counts as the file's own.
+    """
     audio, fmt = _open(path)
     if fmt in _ID3_FORMATS and audio.tags is not None:
         genres = [g for frame in audio.tags.getall("TCON") for g in frame.genres]
     else:
         genres = _values(audio, fmt) or []
     block = audio.tags
-    return {"genres": [g for g in genres if g.strip()],
-            "album": first_text(block, _ALBUM_KEYS) if block is not None else None,
-            "artist": (first_text(block, _ALBUM_ARTIST_KEYS) or first_text(block, ARTIST_KEYS))
-            if block is not None else None}
+    fields = {"genres": [g for g in genres if g.strip()],
+              "album": first_text(block, _ALBUM_KEYS) if block is not None else None,
+              "artist": (first_text(block, _ALBUM_ARTIST_KEYS) or first_text(block, ARTIST_KEYS))
+              if block is not None else None}
+    if fmt == "wav" and not all(fields.values()):
+        info = riff_info(path)
+        fields["genres"] = fields["genres"] or ([info["IGNR"]] if info.get("IGNR") else [])
+        fields["album"] = fields["album"] or info.get("IPRD")
+        fields["artist"] = fields["artist"] or info.get("IART")
+    return fields
+
+
+def riff_info(path: str | os.PathLike) -> dict[str, str]:
+    """The text fields of a WAV file's ``LIST``/``INFO`` chunk (``IART``, ``INAM``, ``IGNR``, ...); {} if none."""
+    import struct
+
+    out: dict[str, str] = {}
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return out
+            for _ in range(1000):  # chunks, each skipped by its size (the audio is never read)
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    break
+                size = struct.unpack("<I", chunk[4:])[0]
+                if chunk[:4] == b"LIST" and size <= 1 << 20:
+                    body = f.read(size)
+                    if body[:4] == b"INFO":
+                        out.update(_info_fields(body[4:]))
+                else:
+                    f.seek(size, os.SEEK_CUR)
+                if size & 1:
+                    f.seek(1, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return out
+    return out
+
+
+def _info_fields(body: bytes) -> dict[str, str]:
+    """Sub-chunks of an INFO list: four-letter id -> text (UTF-8, else Latin-1; NULs dropped)."""
+    import struct
+
+    fields, pos = {}, 0
+    while pos + 8 <= len(body):
+        key, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
+        raw = body[pos + 8:pos + 8 + size].split(b"\x00", 1)[0]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        if text.strip() and key.isalnum():
+            fields[key.decode("ascii")] = text.strip()
+        pos += 8 + size + (size & 1)
+    return fields
 
 
 def snapshot(path: str | os.PathLike) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import mutagen
@@ -273,6 +274,28 @@ def test_dry_run_writes_nothing_and_shows_the_changes(pristine: dict[str, Path],
     result = CliRunner().invoke(cli, ["scan", str(tmp_path / "music"), "--db", str(db), "--dry-run",
                                       "--min-confidence", "0"])
     assert result.exit_code == 0 and result.output.count("would tag") == 7 and not db.exists()
+
+
+def test_known_failures_are_skipped_until_they_change_or_are_retried(pristine: dict[str, Path],
+                                                                    tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    shutil.copy(pristine["wav"], music / "good.wav")
+    for i in range(3):
+        (music / f"broken{i}.mp3").write_bytes(os.urandom(4000))
+    db = tmp_path / "lib.db"
+    first = scan([music], db, NONE)
+    assert first.failed == 3 and first.exit_code == 1
+    again = scan([music], db, NONE)  # nothing new failed: a script can tell
+    assert (again.failed, again.known_failures, again.analysed, again.exit_code) == (0, 3, 0, 0)
+    assert again.errors == []
+    res = _musictag("scan", str(music), "--db", str(db))
+    assert res.returncode == 0 and "failed:" not in res.stderr and "known failures" in res.stdout
+    (music / "broken1.mp3").write_bytes(os.urandom(5000))  # changed: tried again
+    changed = scan([music], db, NONE)
+    assert (changed.failed, changed.known_failures) == (1, 2)
+    retried = scan([music], db, replace(NONE, retry_failed=True))
+    assert (retried.failed, retried.known_failures) == (3, 0) and retried.exit_code == 1
 
 
 def test_failed_files_are_kept_and_retried_and_a_new_model_reanalyses(pristine: dict[str, Path],
