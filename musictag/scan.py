@@ -617,6 +617,8 @@ class _Scan:
             "analysed_at": now_iso(), "genre": None, "confidence": None, "error": None, "tag_state": None,
         }
         if outcome.error:
+            if outcome.transient:  # no model's verdict on this file: the next scan tries it again
+                row["model_id"] = None
             self._record_failure(key, path, outcome.error, row)
             return
         report.analysed += 1

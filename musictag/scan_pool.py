@@ -103,6 +103,7 @@ class Outcome:
     summary: dict | None = None  # backbone models: TrackSummary.to_row(), kept to re-score without decoding
     silent: bool = False
     error: str | None = None  # one line, for the user
+    transient: bool = False  # the failure says nothing of the file (no worker could run it): try it next scan
     peak_rss: int = 0  # bytes, of the worker so far
     seconds: float = 0.0
 
@@ -222,7 +223,7 @@ class Pool:
                         yield result
                         continue
                 if worker.gone and not worker.ready:  # a replacement that cannot even start: do not try again
-                    yield worker.task[0], Outcome(error="the analysis process died while starting")
+                    yield worker.task[0], Outcome(error="the analysis process died while starting", transient=True)
                     self._stop(worker)
                     self._workers.remove(worker)
                     broken = broken or "the scan's worker processes died and new ones die while starting"

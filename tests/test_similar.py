@@ -181,13 +181,14 @@ def test_table_output(library: tuple[Path, Path], capsys, monkeypatch) -> None:
     assert out.count("│ 1 ") + out.count("│ 2 ") >= 2
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p / "gone.mp3", "file not found"),
-    (lambda p: (p / "text.mp3").write_text("hello, not audio") and p / "text.mp3", "not an audio file"),
+@pytest.mark.parametrize("make, reason, exit_code", [
+    (lambda p: p / "gone.mp3", "no such file", 2),  # a usage error, as for scan
+    (lambda p: (p / "text.mp3").write_text("hello, not audio") and p / "text.mp3", "not an audio file", 1),
 ])
-def test_an_unreadable_file_gives_its_decode_reason(library, tmp_path, capsys, monkeypatch, make, reason) -> None:
+def test_an_unreadable_file_gives_its_decode_reason(library, tmp_path, capsys, monkeypatch, make, reason,
+                                                    exit_code) -> None:
     code, out, err = run_cli(["similar", make(tmp_path), "--db", library[0]], capsys, monkeypatch)
-    assert code == 1 and out == ""
+    assert code == exit_code and out == ""
     assert reason in err and len(err.strip().splitlines()) == 1
 
 
