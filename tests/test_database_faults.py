@@ -12,18 +12,11 @@ import pytest
 
 from musictag.library import Library
 from tests import audiogen
+from tests.cli_checks import one_line_error
 
 
 def _musictag(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=300)
-
-
-def _one_line(res: subprocess.CompletedProcess, *words: str) -> None:
-    assert res.returncode == 2, (res.returncode, res.stderr)
-    lines = [line for line in res.stderr.splitlines() if line.startswith("musictag: error: ")]
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
-    for word in words:
-        assert word in lines[0], res.stderr
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def test_another_programs_schema_version_is_refused_untouched(tmp_path):
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', 'abc')")
     for command in (["stats"], ["scan", str(tmp_path)]):
-        _one_line(_musictag(*command, "--db", str(db)), "schema version 'abc'")
+        one_line_error(_musictag(*command, "--db", str(db)), "schema version 'abc'")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]
         assert conn.execute("SELECT value FROM meta").fetchall() == [("abc",)]
@@ -52,8 +45,8 @@ def test_a_tracks_table_of_another_program_is_refused(tmp_path):
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         conn.execute("CREATE TABLE tracks (id INTEGER PRIMARY KEY, name TEXT)")
-    _one_line(_musictag("stats", "--db", str(db)), "'tracks' table is not musictag's")
-    _one_line(_musictag("scan", str(tmp_path), "--db", str(db)), "'tracks' table is not musictag's")
+    one_line_error(_musictag("stats", "--db", str(db)), "'tracks' table is not musictag's")
+    one_line_error(_musictag("scan", str(tmp_path), "--db", str(db)), "'tracks' table is not musictag's")
 
 
 def test_a_damaged_library_says_so(music, tmp_path):
@@ -67,7 +60,7 @@ def test_a_damaged_library_says_so(music, tmp_path):
     for start in range(2 * page, len(data) - page, 3 * page):  # scribble over many b-tree pages
         data[start:start + 64] = b"\xff" * 64
     db.write_bytes(bytes(data))
-    _one_line(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged", "move it aside")
+    one_line_error(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged", "move it aside")
 
 
 def test_damage_a_plain_read_steps_over_is_found_before_anything_is_changed(music, tmp_path):
@@ -87,8 +80,8 @@ def test_damage_a_plain_read_steps_over_is_found_before_anything_is_changed(musi
         assert conn.execute("SELECT count(*) FROM tracks WHERE status = 'ok'").fetchone()[0] == 3000
         assert conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
     before = db.read_bytes()
-    _one_line(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged")
-    _one_line(_musictag("scan", str(music), "--db", str(db)), str(db), "the library database is damaged")
+    one_line_error(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged")
+    one_line_error(_musictag("scan", str(music), "--db", str(db)), str(db), "the library database is damaged")
     assert db.read_bytes() == before
 
 
@@ -113,7 +106,7 @@ def test_a_full_disk_stops_the_scan_in_one_line_and_no_tag_is_written_without_it
     shutil.copytree(music, copy)
     db = full_disk / "lib.db"
     res = _musictag("scan", str(copy), "--db", str(db), "--min-confidence", "0")
-    _one_line(res, str(db), "disk that holds the library is full")
+    one_line_error(res, str(db), "disk that holds the library is full")
     from musictag.tags import read_genres
 
     tagged = {str(p) for p in copy.iterdir() if read_genres(p)}

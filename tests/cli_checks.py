@@ -1,0 +1,14 @@
+"""Checks the command-line tests share."""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def one_line_error(res: subprocess.CompletedProcess, *words: str) -> None:
+    """``res`` exited 2 with exactly one ``musictag: error:`` line holding every one of ``words``, no traceback."""
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    lines = [line for line in res.stderr.splitlines() if line.startswith("musictag: error: ")]
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for word in words:
+        assert word in lines[0], res.stderr
