@@ -118,7 +118,7 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
 
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
     from musictag.learn import learn
-    from musictag.library import Library, printable
+    from musictag.library import Library, display_path, printable
     from musictag.user_labels import read_map
 
     mapping = read_map(map_file) if map_file else None
@@ -141,11 +141,12 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     for line in data.unreadable:
         click.echo(f"tags unreadable, left out: {line}", err=True)
     threshold = meta["recommended_min_confidence"]
-    click.echo(f"{len(data.labels.unlabelled)} tracks have no genre of their own: `musictag scan DIRS --model {out}` "
+    click.echo(f"{len(data.labels.unlabelled)} tracks have no genre of their own: `musictag scan DIRS --model "
+               f"{display_path(out)}` "
                "fills them" + (f" where the model is at least {threshold:.2f} sure (held out, 90% of such tracks "
                                "were right)" if threshold else " (no threshold reached 90% precision held out: "
                                "give --min-confidence)"))
-    click.echo(f"model written to {out}")
+    click.echo(f"model written to {display_path(out)}")
 
 
 @click.command(short_help="Measure a model on a labelled folder.")

@@ -69,27 +69,25 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
     backups = library.backups()
     values: dict[int, list[str]] = {}
     albums: dict[int, str | None] = {}
-    data = LibraryData(labels=None, track_ids=[], sequences=[], y=[], groups=[])  # type: ignore[arg-type]
+    read_from_files, unreadable = 0, []
     for row in ours:
         if row["file_tags"] is not None:
             fields = json.loads(row["file_tags"])
         else:
             try:
                 fields = tags.read_label_fields(key_to_path(row["path"]))
-                data.read_from_files += 1
+                read_from_files += 1
             except (tags.TagError, OSError) as e:
-                data.unreadable.append(f"{display_path(key_to_path(row['path']))}: {getattr(e, 'reason', e)}")
+                unreadable.append(f"{display_path(key_to_path(row['path']))}: {getattr(e, 'reason', e)}")
                 continue
         values[row["id"]] = label_values(fields.get("genres") or [], backups.get(row["path"], []))
         album = group_key(fields.get("album") or "")
         albums[row["id"]] = f"{group_key(fields.get('artist') or '')}/{album}" if album else None
-    data.labels = build_labels(values, mapping, min_tracks)
+    labels = build_labels(values, mapping, min_tracks)
     summaries = {r["id"]: r for r in ours}
-    for track_id, y in data.labels.labels.items():
-        data.track_ids.append(track_id)
-        data.sequences.append(TrackSummary.from_row(summaries[track_id]).sequence)
-        data.y.append(y)
-        data.groups.append(albums[track_id])
+    ids = list(labels.labels)
+    data = LibraryData(labels, ids, [TrackSummary.from_row(summaries[t]).sequence for t in ids],
+                       [labels.labels[t] for t in ids], [albums[t] for t in ids], read_from_files, unreadable)
     if len(data.labels.genres) < 2:
         have = ", ".join(f"{name} ({n})" for name, n in
                          [(g, data.y.count(i)) for i, g in enumerate(data.labels.genres)] + data.labels.rare[:8])
