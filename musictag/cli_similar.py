@@ -133,19 +133,22 @@ def index(db: Path | None, rebuild: bool) -> None:
 @click.command(name="map", short_help="Draw the library's sound as a 2-D map.")
 @db_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("map.png"),
-              show_default=True, help="PNG file to write.")
+              show_default=True, help="File to write: a picture (.png) or an interactive page (.html).")
 def map_command(db: Path | None, out: Path) -> None:
-    """Draw a map of the library's sound (PNG).
+    """Draw a map of the library's sound (PNG or interactive HTML).
 
     A 2-D UMAP projection of the track embeddings, coloured by predicted genre.
+    The HTML page needs no network: hover a point for its artist, title, genre
+    and path; click a genre in the legend to hide or show it.
     Needs the optional extra: pip install 'musictag[map]'.
 
     \b
     Examples:
       musictag map --out map.png
+      musictag map --out map.html
     """
     from musictag.mapplot import draw_map
 
-    check_destination(out, (".png",))  # before a minute of UMAP work, not after
+    check_destination(out, (".png", ".html"))  # before a minute of UMAP work, not after
     n = draw_map(open_library(db), out)
     click.echo(f"wrote {out} ({n} tracks)")

@@ -1,23 +1,24 @@
-"""The library at a glance: a 2-D UMAP projection of its embeddings, coloured by predicted genre.
+"""The library at a glance: a 2-D UMAP projection of its embeddings, coloured by predicted genre,
+as a picture (PNG) or an interactive page (HTML, :mod:`musictag.map_page`).
 
-UMAP (``umap-learn``) and matplotlib are an optional extra: ``pip install 'musictag[map]'``.
+UMAP (``umap-learn``) is an optional extra: ``pip install 'musictag[map]'``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 
 from musictag.errors import UsageError
+from musictag.library import Library, display_path, key_to_path, printable
+from musictag.map_page import MapPoint, page_html
+from musictag.similar import tag_labels
 from musictag.tags import display_name
 
-if TYPE_CHECKING:
-    from musictag.library import Library
-
-INSTALL_HINT = "the map needs umap-learn and matplotlib: pip install 'musictag[map]'"
+INSTALL_HINT = "the map needs umap-learn: pip install 'musictag[map]'"
 MIN_TRACKS = 5
 
 
@@ -40,39 +41,57 @@ def project(vectors: np.ndarray, seed: int = 42) -> np.ndarray:
     return reducer.fit_transform(vectors)
 
 
-def genres_of(library: Library, ids: np.ndarray) -> list[str]:
-    """The display name of each track's predicted genre (``Unknown`` when it has none)."""
-    genre = {int(r["id"]): r["genre"] for r in library.db.query("select id, genre from tracks")}
-    return [display_name(genre[i]) if genre.get(i) else "Unknown" for i in ids.tolist()]
+def palette(genres: list[str]) -> dict[str, str]:
+    """A colour (``#rrggbb``) for each genre, in order: tab10, or tab20 past ten genres."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps["tab10" if len(genres) <= 10 else "tab20"]  # tab20 pairs look-alike shades
+    return {genre: to_hex(cmap(i % cmap.N)) for i, genre in enumerate(genres)}
 
 
 def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag library map") -> int:
-    """Project the library's embeddings with UMAP and save the picture to ``out``; return the track count."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise UsageError(INSTALL_HINT) from None
+    """Project the library's embeddings with UMAP and write the map to ``out``: a picture (``.png``)
+    or an interactive page (``.html``, see :mod:`musictag.map_page`). Return the track count."""
     ids, vectors = library.all_embeddings()
     if len(ids) < MIN_TRACKS:
         raise UsageError(f"the map needs at least {MIN_TRACKS} analysed tracks, the library has {len(ids)}: "
                          "run musictag scan first")
     xy = project(np.asarray(vectors, np.float32))
-    labels = np.array(genres_of(library, ids))
+    rows = {int(r["id"]): r for r in library.db.query("select id, path, genre, confidence from tracks")}
+    labels = [display_name(rows[i]["genre"]) if rows[i]["genre"] else "Unknown" for i in ids.tolist()]
+    colours = palette(sorted(set(labels)))
+    if Path(out).suffix.lower() == ".html":
+        points = [_point(rows[i], xy[n], labels[n]) for n, i in enumerate(ids.tolist())]
+        Path(out).write_text(page_html(points, colours, title), encoding="utf-8")
+    else:
+        _draw_png(out, xy, np.array(labels), colours, title)
+    return len(ids)
+
+
+def _point(row: dict, xy: np.ndarray, genre: str) -> MapPoint:
+    """A track's point, with the artist and title its file's tags give now (printable)."""
+    path = key_to_path(row["path"])
+    artist, title = tag_labels(path)
+    return MapPoint(float(xy[0]), float(xy[1]), genre, row["confidence"],
+                    printable(artist) if artist else None, printable(title), display_path(path))
+
+
+def _draw_png(out: str | os.PathLike, xy: np.ndarray, labels: np.ndarray, colours: dict[str, str], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(9, 7), dpi=120)
-    genres = sorted(set(labels.tolist()))
-    cmap = plt.get_cmap("tab10" if len(genres) <= 10 else "tab20")  # tab20 pairs look-alike shades
-    size = float(np.clip(3000 / len(ids), 1.0, 14.0))  # smaller dots for bigger libraries
-    for i, genre in enumerate(genres):
+    size = float(np.clip(3000 / len(labels), 1.0, 14.0))  # smaller dots for bigger libraries
+    for genre, colour in colours.items():
         sel = labels == genre
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=cmap(i % cmap.N), label=f"{genre} ({sel.sum()})")
-    ax.set_title(f"{title} — {len(ids)} tracks, UMAP of the embeddings")
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=colour, label=f"{genre} ({sel.sum()})")
+    ax.set_title(f"{title} — {len(labels)} tracks, UMAP of the embeddings")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8, markerscale=1.5)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
-    return len(ids)
