@@ -110,7 +110,8 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
     import mutagen
 
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.library import Library, path_to_key, quick_hash
+    from musictag.library import Library
+    from musictag.paths import path_to_key, quick_hash
     from musictag.track_summary import TrackSummary
 
     patches, patch_genre = _real_patches(data, work)

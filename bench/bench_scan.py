@@ -168,7 +168,8 @@ def decode_only(paths: list[Path], jobs: int) -> float:
 
 def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
     """Seconds for ``musictag scan`` over ``n`` unchanged tracks already in the library."""
-    from musictag.library import Library, path_to_key
+    from musictag.library import Library
+    from musictag.paths import path_to_key
     from musictag.runtime import ModelInfo
 
     model_id = ModelInfo.read(model[1] if model else None).model_id

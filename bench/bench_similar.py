@@ -80,10 +80,11 @@ def scan_copy(data: Path, work: Path, model: str | None) -> Path:
 def library_vectors(db: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Embeddings, folder labels and paths of the analysed tracks of a library."""
     from musictag.library import Library
+    from musictag.paths import key_to_path
 
     with Library(db) as lib:
         ids, vectors = lib.all_embeddings()
-        paths = {r["id"]: lib.key_to_path(r["path"]) for r in lib.tracks()}
+        paths = {r["id"]: key_to_path(r["path"]) for r in lib.tracks()}
     names = [paths[i] for i in ids.tolist()]
     return vectors, np.array([Path(p).parent.name for p in names]), names
 

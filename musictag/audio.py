@@ -44,7 +44,7 @@ class DecodeError(MusictagError):
     """An audio file could not be decoded; ``reason`` says why in words a user understands."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        from musictag.library import display_path
+        from musictag.paths import display_path
 
         super().__init__(f"{display_path(path)}: {reason}")
         self.path = os.fsdecode(path)

@@ -17,7 +17,7 @@ from musictag.errors import MusictagError
 
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error on stderr and exit with ``code``."""
-    from musictag.library import printable
+    from musictag.paths import printable
 
     click.echo(f"musictag: error: {printable(message)}", err=True)  # it may quote a file's name or tags
     sys.exit(code)

@@ -24,7 +24,7 @@ def require_file(path: Path) -> None:
     import os
 
     from musictag.errors import UsageError
-    from musictag.library import display_path
+    from musictag.paths import display_path
 
     if not os.path.lexists(path):
         raise UsageError(f"no such file or folder: {display_path(path)}")
@@ -74,7 +74,7 @@ def check_destination(out: Path, suffixes: tuple[str, ...]) -> None:
     import os
 
     from musictag.errors import UsageError
-    from musictag.library import display_path
+    from musictag.paths import display_path
 
     folder = out.parent if str(out.parent) else Path(".")
     if out.suffix.lower() not in suffixes:

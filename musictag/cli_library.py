@@ -26,8 +26,9 @@ def stats(db: Path | None, as_json: bool) -> None:
       musictag stats
       musictag stats --json
     """
-    from musictag.library import Library, printable
+    from musictag.library import Library
     from musictag.listing import genre_counts, track_views
+    from musictag.paths import printable
     from musictag.tags import display_name
 
     with Library(db, readonly=True) as library:
@@ -90,8 +91,9 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
       musictag list --uncertain
       musictag list --tagged --genre Jazz --m3u jazz.m3u8
     """
-    from musictag.library import Library, display_path, printable
+    from musictag.library import Library
     from musictag.listing import matches_genre, track_views
+    from musictag.paths import display_path, printable
     from musictag.tags import display_name
 
     with Library(db, readonly=True) as library:
@@ -131,7 +133,8 @@ def errors(db: Path | None, as_json: bool) -> None:
       musictag errors
       musictag errors --json
     """
-    from musictag.library import Library, display_path, key_to_path, printable
+    from musictag.library import Library
+    from musictag.paths import display_path, key_to_path, printable
 
     with Library(db, readonly=True) as library:
         rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r["path"])), "reason": r["error"],

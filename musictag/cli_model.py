@@ -118,7 +118,8 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
 
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
     from musictag.learn import learn
-    from musictag.library import Library, display_path, printable
+    from musictag.library import Library
+    from musictag.paths import display_path, printable
     from musictag.user_labels import read_map
 
     mapping = read_map(map_file) if map_file else None
@@ -164,7 +165,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     """
     from musictag.dataset import find_labelled_tracks
     from musictag.evaluate import evaluate_folder
-    from musictag.library import display_path, printable
+    from musictag.paths import display_path, printable
     from musictag.runtime import load_model
 
     model = load_model(model_dir)
@@ -197,7 +198,7 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
       musictag info ~/Music/song.mp3 --top 5 --json
     """
     from musictag.audio import inspect
-    from musictag.library import display_path, path_fields, printable
+    from musictag.paths import display_path, path_fields, printable
     from musictag.runtime import load_model
     from musictag.tags import TagError, display_name, read_genres
 

@@ -84,7 +84,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
         _print_scan(report, listed_already=verbose)
     _print_errors(report.errors)
     if report.db_created:
-        from musictag.library import display_path
+        from musictag.paths import display_path
 
         click.echo(f"musictag: created a new library at {display_path(report.db)} (--db or $MUSICTAG_DB puts it "
                    "elsewhere)", err=True)
@@ -141,7 +141,7 @@ class _progress_bar:
 
 def _change_printer(dry_run: bool):
     """``scan -v``: one line per changed genre field, printed as the change is made."""
-    from musictag.library import printable
+    from musictag.paths import printable
 
     verb = "would tag" if dry_run else "tagged"
 
@@ -155,7 +155,7 @@ def _change_printer(dry_run: bool):
 def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     from rich.table import Table
 
-    from musictag.library import printable
+    from musictag.paths import printable
 
     out = console()
     verb = "would be " if report.dry_run else ""
@@ -203,7 +203,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
 
 
 def _print_errors(errors: list[dict[str, str]]) -> None:
-    from musictag.library import printable
+    from musictag.paths import printable
 
     for error in errors:  # the path is printable already; a reason can quote what a file holds
         click.echo(f"failed: {error['path']}: {printable(error['reason'])}", err=True)
@@ -229,7 +229,7 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
       musictag restore ~/Music --dry-run   # what would be put back
       musictag restore                     # put back every file's genre
     """
-    from musictag.library import printable
+    from musictag.paths import printable
     from musictag.scan import restore as run_restore
 
     report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run, force=force)

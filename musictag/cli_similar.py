@@ -78,7 +78,7 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     from rich.markup import escape
     from rich.table import Table
 
-    from musictag.library import display_path, printable
+    from musictag.paths import display_path, printable
 
     source = "from the library" if query.track_id is not None else "analysed now, not in the library"
     table = Table(title=f"Similar to {escape(display_path(file))} ({source})", title_justify="left")

@@ -19,7 +19,8 @@ import numpy as np
 
 from musictag.backbone import BackboneInfo
 from musictag.errors import UsageError
-from musictag.library import Library, covers, display_path, key_to_path, path_to_key
+from musictag.library import Library
+from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.user_labels import LabelSet, build_labels, group_key, label_values
 
 #: Folds of the cross-validation (``--folds``).

@@ -26,29 +26,21 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
 - ``meta``: ``key``, ``value``; ``schema_version``, and ``index_generation``, an integer bumped in
   the same transaction as every change to ``embeddings``.
 
-Path keys: the ``path`` columns hold the absolute path as text, reversibly escaped so that file
-names that are not valid UTF-8 survive. :func:`path_to_key` takes ``os.fsdecode(path)`` (bytes
-that are not UTF-8 become lone surrogates, PEP 383) and writes every surrogate as ``U+10FFFD``
-followed by its four hex digits, and ``U+10FFFD`` itself as two of them; every other character
-is kept, so ordinary paths are stored as they are and a folder's key followed by ``/`` prefixes
-the keys of everything under it. :func:`key_to_path` undoes it, giving a ``str`` path that
-``open`` and ``os`` accept.
+Path keys (the ``path`` columns) and quick hashes: :mod:`musictag.paths`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musictag.errors import MusictagError, UsageError
+from musictag.paths import covers, now_iso, path_to_key, printable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,9 +51,6 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 3
 GENERATION_KEY = "index_generation"
 
-_ESCAPE = "\U0010fffd"
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_CHUNK = 1 << 16
 
 
 def default_db_path() -> Path:
@@ -72,93 +61,6 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("musictag")) / "library.db"
-
-
-def path_to_key(path: str | bytes | os.PathLike) -> str:
-    """The ``tracks.path`` key of ``path``: absolute, escaped as the module docstring says."""
-    text = os.path.abspath(os.fsdecode(path))
-    if _ESCAPE not in text:
-        try:
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            pass
-    out = []
-    for ch in text:
-        if ch == _ESCAPE:
-            out.append(_ESCAPE * 2)
-        elif "\ud800" <= ch <= "\udfff":
-            out.append(f"{_ESCAPE}{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def key_to_path(key: str) -> str:
-    """The path (a ``str``, possibly with surrogate escapes) that :func:`path_to_key` made ``key`` from."""
-    if _ESCAPE not in key:
-        return key
-    out, i = [], 0
-    while i < len(key):
-        ch = key[i]
-        if ch != _ESCAPE:
-            out.append(ch)
-            i += 1
-        elif key[i + 1: i + 2] == _ESCAPE:
-            out.append(_ESCAPE)
-            i += 2
-        else:
-            out.append(chr(int(key[i + 1: i + 5], 16)))
-            i += 5
-    return "".join(out)
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print on one line of a terminal: control characters (C0, DEL, C1: newlines,
-    escape sequences) shown as ``\\xNN``, and undecodable bytes (lone surrogates) as ``\\xNN``.
-
-    Everything read from a user's folder (names, tags) goes through this before it is printed.
-    """
-    raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
-
-
-def display_path(path: str | bytes | os.PathLike) -> str:
-    """``path`` as printable text (:func:`printable`): bytes that are not UTF-8 shown as ``\\xNN``."""
-    return printable(os.fsdecode(path))
-
-
-def path_fields(path: str | bytes | os.PathLike) -> dict[str, str]:
-    """A path for JSON output: ``path`` as printable text, plus ``path_bytes`` (hex of the exact
-    name) whenever that text is not the name itself (bytes that are not UTF-8, control characters)."""
-    text = display_path(path)
-    raw = os.fsencode(path)
-    return {"path": text} if text.encode("utf-8", "surrogateescape") == raw else {"path": text, "path_bytes": raw.hex()}
-
-
-def quick_hash(path: str | bytes | os.PathLike) -> str:
-    """A cheap content fingerprint: BLAKE2b of the size and the first, middle and last 64 KiB."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
-        if size <= 3 * _CHUNK:
-            h.update(f.read())
-        else:
-            for offset in (0, size // 2 - _CHUNK // 2, size - _CHUNK):
-                f.seek(offset)
-                h.update(f.read(_CHUNK))
-    return h.hexdigest()
-
-
-def key_range(folder_key: str) -> tuple[str, str]:
-    """``(low, high)`` such that ``low <= key < high`` exactly for the keys under the folder."""
-    prefix = folder_key.rstrip("/") + "/"
-    return prefix, prefix[:-1] + "0"  # "0" is the character after "/"
-
-
-def now_iso() -> str:
-    """The current time, UTC, ISO 8601 to the second."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class LibraryBusy(MusictagError):
@@ -174,9 +76,6 @@ class Library:
     when the process dies), raising :class:`LibraryBusy` when another scan or restore holds it.
     """
 
-    path_to_key = staticmethod(path_to_key)
-    key_to_path = staticmethod(key_to_path)
-    quick_hash = staticmethod(quick_hash)
     #: The library this process opened last: named when a database error reaches the command line.
     last_opened: Path | None = None
 
@@ -506,12 +405,6 @@ def database_problem(path: Path | None, error: sqlite3.Error) -> str:
     if "locked" in text or "busy" in text:
         return f"{where}the library is busy in another program ({text}); try again when it is done"
     return f"{where}library database error ({text})"
-
-
-def covers(key: str, path_key: str) -> bool:
-    """Whether ``key`` (a file's or a folder's) is ``path_key`` or a folder holding it."""
-    low, high = key_range(key)
-    return path_key == key or low <= path_key < high
 
 
 def writable(db_path: Path) -> bool:

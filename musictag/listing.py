@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from musictag.library import Library, key_to_path
+from musictag.library import Library
+from musictag.paths import key_to_path
 
 #: ``list`` filters -> the tracks they select.
 STATES = {
@@ -28,7 +29,7 @@ STATES = {
 class TrackView:
     """One track as ``list`` shows it."""
 
-    path: str  # as stored (a str path; see :func:`musictag.library.key_to_path`)
+    path: str  # as stored (a str path; see :func:`musictag.paths.key_to_path`)
     state: str  # tagged, kept, uncertain, failed, silent, pending (not decided yet), or the tag state
     predicted: str | None  # the model's best genre
     confidence: float | None
@@ -38,7 +39,7 @@ class TrackView:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, the path as printable text plus ``path_bytes`` where that is not the exact name."""
-        from musictag.library import path_fields
+        from musictag.paths import path_fields
 
         return {**asdict(self), **path_fields(self.path)}
 

@@ -124,7 +124,7 @@ svg.addEventListener("mouseout", (event) => {
 
 @dataclass
 class MapPoint:
-    """One track on the map, its texts already printable (:func:`musictag.library.printable`)."""
+    """One track on the map, its texts already printable (:func:`musictag.paths.printable`)."""
 
     x: float
     y: float

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from musictag.errors import UsageError
-from musictag.library import Library, display_path, key_to_path, printable
+from musictag.library import Library
 from musictag.map_page import MapPoint, page_html
+from musictag.paths import display_path, key_to_path, printable
 from musictag.similar import tag_labels
 from musictag.tags import display_name
 

@@ -10,11 +10,11 @@ from pathlib import Path
 def write_m3u(out: str | os.PathLike, entries: Iterable[tuple[float | None, str, str]]) -> list[str]:
     """Write ``(duration s, label, path)`` entries as an extended M3U8 playlist, in order.
 
-    A label becomes one printable line (:func:`~musictag.library.printable`), so a title cannot
+    A label becomes one printable line (:func:`~musictag.paths.printable`), so a title cannot
     add entries; a file whose name holds a line break cannot be listed in M3U and is left out.
     Returns the printable paths of the files left out.
     """
-    from musictag.library import display_path, printable
+    from musictag.paths import display_path, printable
 
     lines, left_out = ["#EXTM3U"], []
     for duration, label, path in entries:

@@ -32,17 +32,8 @@ from typing import Any
 from musictag import tags
 from musictag.audio import AUDIO_EXTENSIONS
 from musictag.errors import UsageError
-from musictag.library import (
-    Library,
-    default_db_path,
-    display_path,
-    key_range,
-    key_to_path,
-    now_iso,
-    path_fields,
-    path_to_key,
-    quick_hash,
-)
+from musictag.library import Library, default_db_path
+from musictag.paths import display_path, key_range, key_to_path, now_iso, path_fields, path_to_key, quick_hash
 
 #: --min-confidence for a model that recommends none (window networks): below it a track's genre
 #: counts as uncertain and is not written. A head trained by musictag recommends its own

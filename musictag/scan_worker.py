@@ -25,7 +25,7 @@ import numpy as np
 from musictag.audio import SAMPLE_RATE, DecodeError, inspect
 from musictag.errors import MusictagError
 from musictag.features import audio_features
-from musictag.library import quick_hash
+from musictag.paths import quick_hash
 from musictag.runtime import HeadModel, WindowModel, load_model
 from musictag.scan_pool import Outcome
 

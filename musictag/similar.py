@@ -19,6 +19,7 @@ import numpy as np
 
 from musictag import index as annoy_index
 from musictag.errors import MusictagError, UsageError
+from musictag.paths import key_to_path, path_fields, quick_hash
 from musictag.tags import ARTIST_KEYS, display_name, first_text, riff_info
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ class Match:
 
     def as_dict(self) -> dict[str, Any]:
         """The match as a JSON-ready object; ``path_bytes`` (hex) gives a name that is not UTF-8 exactly."""
-        from musictag.library import path_fields
 
         return {**asdict(self), **path_fields(self.path)}
 
@@ -122,7 +122,7 @@ def stored_query(library: Library, path: str | os.PathLike) -> Query | None:
         if row is not None and _unchanged(row, st):
             h = row["quick_hash"]
         else:
-            h = library.quick_hash(p)
+            h = quick_hash(p)
             row = library.track_by_hash(h)
     except OSError:  # unreadable: the analysis says why
         return None
@@ -184,7 +184,7 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     matches = []
     for rank, (track_id, distance) in enumerate(found[:n], start=1):
         row = rows[track_id]
-        path = library.key_to_path(row["path"])
+        path = key_to_path(row["path"])
         artist, title = tag_labels(path)
         matches.append(Match(rank, round(annoy_index.similarity(distance), 4), artist, title,
                              display_name(row["genre"]) if row["genre"] else None, row["genre"],

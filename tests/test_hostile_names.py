@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mutagen.flac import FLAC
 
-from musictag.library import display_path, printable
+from musictag.paths import display_path, printable
 from musictag.scan import ScanOptions, scan
 from tests.audiogen import sweep, tone, write_audio
 

@@ -10,17 +10,8 @@ import numpy as np
 import pytest
 
 from musictag.errors import UsageError
-from musictag.library import (
-    SCHEMA_VERSION,
-    Library,
-    LibraryBusy,
-    default_db_path,
-    display_path,
-    key_range,
-    key_to_path,
-    path_to_key,
-    quick_hash,
-)
+from musictag.library import SCHEMA_VERSION, Library, LibraryBusy, default_db_path
+from musictag.paths import display_path, key_range, key_to_path, path_to_key, quick_hash
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ from mutagen.mp4 import MP4
 
 from musictag import audio, index
 from musictag.cli import cli
-from musictag.library import Library, LibraryBusy, key_to_path, path_to_key
+from musictag.library import Library, LibraryBusy
+from musictag.paths import key_to_path, path_to_key
 from musictag.runtime import default_model_dir, load_model
 from musictag.scan import (
     RestoreReport,
