@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from musictag.errors import MusictagError
+from musictag.errors import DecodeError, short_reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,17 +38,6 @@ _BLOCK = 1 << 16
 # Decoded and dropped before a read that starts inside the file: after a seek, MP3, AAC and WMA
 # decoders rebuild their first frame from the one before it (overlap, bit reservoir).
 _SEEK_PREROLL_S = 0.5
-
-
-class DecodeError(MusictagError):
-    """An audio file could not be decoded; ``reason`` says why in words a user understands."""
-
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        from musictag.paths import display_path
-
-        super().__init__(f"{display_path(path)}: {reason}")
-        self.path = os.fsdecode(path)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -139,13 +128,11 @@ def inspect(path: str | os.PathLike) -> tuple[AudioInfo, str]:
 
     Raises :class:`DecodeError` (also for content that is no audio).
     """
-    from musictag.sniff import NotAudio, sniff
+    from musictag.sniff import sniff
 
     _check_readable(Path(path))
     try:
-        fmt = sniff(path)
-    except NotAudio as e:
-        raise DecodeError(path, e.reason) from None
+        fmt = sniff(path)  # raises NotAudio, a DecodeError
     except OSError as e:
         raise DecodeError(path, f"cannot read the file: {e.strerror or e}") from None
     return probe(path), fmt
@@ -330,7 +317,7 @@ def _read_soundfile(path: Path, f, offset: float, duration: float | None):
             remaining -= len(block)
     except (sf.LibsndfileError, RuntimeError) as e:
         at = format_time((start + want - remaining) / rate)
-        raise DecodeError(path, f"corrupt or truncated audio data at {at} ({_short(e)})") from None
+        raise DecodeError(path, f"corrupt or truncated audio data at {at} ({short_reason(e)})") from None
     mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
     return mono, rate, want / rate
 
@@ -354,7 +341,7 @@ class _open_av:
             raise DecodeError(self.path, "not an audio file, or damaged beyond reading "
                                          "(format not recognised)") from None
         except av.error.FFmpegError as e:
-            raise DecodeError(self.path, f"cannot open: {_short(e)}") from None
+            raise DecodeError(self.path, f"cannot open: {short_reason(e)}") from None
         streams = self.container.streams.audio
         if not streams:
             self.container.close()
@@ -458,15 +445,10 @@ def _read_av(path: Path, offset: float, duration: float | None):
                     blocks.append(mono[max(0, start - position): None if stop is None else stop - position])
         except av.error.FFmpegError as e:
             raise DecodeError(path, f"corrupt audio data at {format_time(position / rate)} "
-                                    f"({_short(e)})") from None
+                                    f"({short_reason(e)})") from None
         except ValueError as e:
-            raise DecodeError(path, f"unsupported codec ({_short(e)})") from None
+            raise DecodeError(path, f"unsupported codec ({short_reason(e)})") from None
         finally:
             frames.close()
         mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
         return mono, rate, expected
-
-
-def _short(error: Exception) -> str:
-    text = str(error).replace("Error :", "").strip().rstrip(".").splitlines()
-    return text[0].strip()[:160] if text else type(error).__name__

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from musictag.errors import NotAudio
+
 _ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _MPEG_SEARCH = 1 << 12  # bytes searched for the first MPEG frame (after any ID3v2 tag)
 _HEAD = _MPEG_SEARCH + (1 << 12)  # room for the frame after it (the longest is 2,881 bytes)
@@ -22,14 +24,6 @@ _BITRATES = {
     (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-
-
-class NotAudio(Exception):
-    """The file's content is no audio format musictag knows; ``reason`` says what it looks like."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def sniff(path: str | os.PathLike) -> str:
@@ -47,11 +41,11 @@ def sniff(path: str | os.PathLike) -> str:
             found = _container(head) or _mpeg(head)
             if found:
                 return found
-            raise NotAudio("not an audio file: an ID3 tag followed by no audio frames")
+            raise NotAudio(path, "not an audio file: an ID3 tag followed by no audio frames")
     found = _container(head) or _mpeg(head)
     if found:
         return found
-    raise NotAudio(_describe(head))
+    raise NotAudio(path, _describe(head))
 
 
 def _syncsafe(b: bytes) -> int:

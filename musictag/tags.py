@@ -45,7 +45,7 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from musictag.errors import MusictagError
+from musictag.errors import TagError, short_reason
 
 #: format -> the tag field that holds its genre.
 GENRE_FIELDS: dict[str, str] = {
@@ -77,15 +77,6 @@ _KINDS: dict[type[mutagen.FileType], str] = {
 _ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
 _V23_SEPARATOR = "; "
 _SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
-
-
-class TagError(MusictagError):
-    """The genre tag of a file could not be read or written; ``reason`` says why in one line."""
-
-    def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        super().__init__(f"{os.fsdecode(path)}: {reason}")
-        self.path = os.fsdecode(path)
-        self.reason = reason
 
 
 #: Suffix of the hidden copy a tag write works on before renaming it over the file.
@@ -291,7 +282,7 @@ def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
         except Exception as e:  # mutagen raises assorted types on damaged or foreign files
             first_error = first_error or e
     if first_error is not None:
-        raise TagError(name, f"cannot read tags: {_short(first_error)}")
+        raise TagError(name, f"cannot read tags: {short_reason(first_error)}")
     raise TagError(name, "unsupported format for tags (musictag tags "
                          f"{', '.join(sorted(set(_KINDS.values())))} files)")
 
@@ -368,7 +359,7 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
     except PermissionError as e:
         raise TagError(name, f"cannot write the genre tag: {_permission_reason(e, real)}") from None
     except Exception as e:  # mutagen raises assorted types on files it cannot rewrite
-        raise TagError(name, f"cannot write the genre tag: {_short(e)}") from None
+        raise TagError(name, f"cannot write the genre tag: {short_reason(e)}") from None
     finally:
         if dir_fd is not None:
             if tmp is not None:
@@ -474,8 +465,3 @@ def _permission_reason(error: PermissionError, real: str) -> str:
     if os.stat(real).st_uid != os.geteuid():
         return "the file belongs to another user (it cannot be replaced without changing its owner)"
     return error.strerror or str(error)
-
-
-def _short(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0].strip()[:160] if text else "") or type(error).__name__
