@@ -9,8 +9,8 @@ dies. When no worker can be started in a dead one's place, the pool stops handin
 lets the files in flight finish and raises :class:`PoolDied` naming how many were never started.
 
 Start method: ``forkserver`` where the platform has it (Linux, macOS), else ``spawn``. The fork
-server is a clean single-threaded process that imports and warms up :mod:`musictag.scan_worker`
-once, so workers start in milliseconds without the several seconds of imports and numba
+server is a clean single-threaded process that warms up the analysis stack
+(:mod:`musictag.scan_warmup`) once, so workers start in milliseconds without the several seconds of imports and numba
 compilation each would pay under ``spawn``, while the main process (which may run a progress
 thread) never forks itself. BLAS, OpenMP and numba are held to one thread per worker.
 """
@@ -30,6 +30,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from musictag.errors import MusictagError
+from musictag.scan_worker import Outcome, serve
 
 
 class PoolDied(MusictagError):
@@ -50,15 +51,9 @@ _START_TIMEOUT_S = 600.0
 def _context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["musictag.scan_worker"])
+        ctx.set_forkserver_preload(["musictag.scan_warmup"])
         return ctx
     return multiprocessing.get_context("spawn")
-
-
-def _worker_main(conn: Connection, model_dir: str | None) -> None:
-    from musictag.scan_worker import serve
-
-    serve(conn, model_dir)
 
 
 @contextlib.contextmanager
@@ -92,23 +87,6 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 @dataclass
-class Outcome:
-    """What a worker found out about one file (plain data, cheap to send back)."""
-
-    quick_hash: str | None = None
-    format: str | None = None
-    duration: float | None = None
-    scores: list[float] | None = None  # in the model's genre order
-    embedding: bytes | None = None  # float32, L2-normalised
-    summary: dict | None = None  # backbone models: TrackSummary.to_row(), kept to re-score without decoding
-    silent: bool = False
-    error: str | None = None  # one line, for the user
-    transient: bool = False  # the failure says nothing of the file (no worker could run it): try it next scan
-    peak_rss: int = 0  # bytes, of the worker so far
-    seconds: float = 0.0
-
-
-@dataclass
 class _Worker:
     process: Any
     conn: Connection
@@ -120,7 +98,11 @@ class _Worker:
 
 @dataclass
 class Pool:
-    """``jobs`` worker processes, each with its own model loaded from ``model_dir``."""
+    """``jobs`` worker processes, each with its own model loaded from ``model_dir``.
+
+    ``model_id`` is the model the main process scores with (its genre order); a worker that
+    loads another (the folder changed on disk in between) stops the scan before any file.
+    """
 
     model_dir: str | None
     jobs: int
@@ -137,7 +119,7 @@ class Pool:
     def _start_worker(self) -> _Worker:
         ctx = _context()
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_worker_main, args=(child, self.model_dir), daemon=True,
+        process = ctx.Process(target=serve, args=(child, self.model_dir), daemon=True,
                               name="musictag-scan-worker")
         with _one_thread_env():
             if ctx.get_start_method() == "forkserver":
@@ -182,8 +164,10 @@ class Pool:
         if message[0] == "fatal":
             raise MusictagError(message[1])
         if message[0] == "ready":
+            if self.model_id is not None and message[1] != self.model_id:
+                raise MusictagError(f"the model changed on disk while the scan started (workers loaded {message[1]}, "
+                                    f"not {self.model_id}); run the scan again")
             worker.ready = True
-            self.model_id = message[1]
             return None
         worker.task = None
         return message[1], message[2]

@@ -4,9 +4,10 @@ Each worker process loads its own model (:func:`~musictag.runtime.load_model`) o
 requests from the scan's main process (see :mod:`musictag.scan_pool`) with plain data: an
 :class:`Outcome` per file, never an exception.
 
-Importing this module loads and warms up the whole analysis stack (librosa's lazy submodules,
-numba's compiled functions, the filter banks): seconds of work that the scan's fork server does
-once, so that every worker forked from it starts warm. The main process never imports it.
+Importing it is cheap (the main process does, for :class:`Outcome`); :func:`warm_up` is the
+seconds of work (librosa's lazy submodules, numba's compiled functions, the filter banks) that
+the scan's fork server does once (:mod:`musictag.scan_warmup`), so that every worker forked from
+it starts warm.
 """
 
 from __future__ import annotations
@@ -16,18 +17,33 @@ import os
 import re
 import signal
 import sys
-import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE, DecodeError, inspect
-from musictag.errors import MusictagError
+from musictag.audio import SAMPLE_RATE, inspect
+from musictag.errors import FileError, MusictagError, short_reason
 from musictag.features import audio_features
 from musictag.paths import quick_hash
 from musictag.runtime import HeadModel, WindowModel, load_model
-from musictag.scan_pool import Outcome
+
+
+@dataclass
+class Outcome:
+    """What a worker found out about one file (plain data, cheap to send back)."""
+
+    quick_hash: str | None = None
+    format: str | None = None
+    duration: float | None = None
+    scores: list[float] | None = None  # in the model's genre order
+    embedding: bytes | None = None  # float32, L2-normalised
+    summary: dict | None = None  # backbone models: TrackSummary.to_row(), kept to re-score without decoding
+    silent: bool = False
+    error: str | None = None  # one line, for the user
+    transient: bool = False  # the failure says nothing of the file (no worker could run it): try it next scan
+    peak_rss: int = 0  # bytes, of the worker so far
 
 
 def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
@@ -36,7 +52,6 @@ def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
     The file is inspected once (:func:`musictag.audio.inspect`: readable, audio by its content, a
     header a decoder accepts) and what that found (duration, rate) is passed on to the analysis.
     """
-    started = time.perf_counter()
     out = Outcome()
     try:
         info, out.format = inspect(path)
@@ -48,17 +63,16 @@ def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
         out.embedding = np.asarray(analysis.embedding, np.float32).tobytes()
         if analysis.summary is not None:
             out.summary = analysis.summary.to_row()
-    except DecodeError as e:
+    except FileError as e:
         out.error = e.reason
     except MemoryError:
         out.error = "out of memory while analysing the file"
     except OSError as e:
         out.error = f"cannot read the file: {e.strerror or e}"
     except Exception as e:  # a decoder or library bug must not stop the scan; report it in one line
-        detail = str(e).strip().splitlines()
-        out.error = f"unexpected error while analysing: {type(e).__name__}" + (f": {detail[0][:160]}" if detail else "")
+        name, detail = type(e).__name__, short_reason(e)
+        out.error = f"unexpected error while analysing: {name}" + (f": {detail}" if detail != name else "")
     out.peak_rss = peak_rss()
-    out.seconds = time.perf_counter() - started
     return out
 
 
@@ -118,9 +132,3 @@ def warm_up() -> None:
     y = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     audio_features(y)
     audio_patches(y)
-
-
-try:
-    warm_up()
-except Exception:  # warming up is only an optimisation; a real problem shows in the worker's results
-    pass
