@@ -15,7 +15,8 @@ import click
 from musictag.cli_common import console, db_option
 
 if TYPE_CHECKING:
-    from musictag.scan import RestoreReport, ScanReport, TagChange
+    from musictag.restore import RestoreReport
+    from musictag.scan import ScanReport, TagChange
 
 _LISTED = 20  # uncertain tracks and changes listed in the human summary
 
@@ -230,7 +231,7 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
       musictag restore                     # put back every file's genre
     """
     from musictag.paths import printable
-    from musictag.scan import restore as run_restore
+    from musictag.restore import restore as run_restore
 
     report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run, force=force)
     if as_json:

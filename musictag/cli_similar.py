@@ -23,7 +23,7 @@ def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     if not path.is_file():
         raise UsageError(f"no library at {path}: run musictag scan first")
     library = Library(path, readonly=not writable(path))  # a library on a read-only share is still searchable
-    if need_tracks and library.db["embeddings"].count == 0:
+    if need_tracks and library.embedding_count() == 0:
         raise UsageError(f"the library at {path} holds no analysed tracks: run musictag scan first")
     return library
 
@@ -125,7 +125,7 @@ def index(db: Path | None, rebuild: bool) -> None:
     if not state.exists:
         click.echo(f"{state.path}: no index (no analysed tracks yet)")
         return
-    items = library.db["embeddings"].count
+    items = library.embedding_count()
     click.echo(f"{state.path}: {items} tracks, {state.dim}-d, {state.trees} trees, "
                f"generation {state.built_generation}, " + ("up to date" if state.fresh else "out of date"))
 

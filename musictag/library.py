@@ -49,7 +49,16 @@ if TYPE_CHECKING:
     from musictag.track_summary import TrackSummary
 
 SCHEMA_VERSION = 3
+#: ``meta`` key: bumped in the same transaction as every change to ``embeddings`` (the index compares it).
 GENERATION_KEY = "index_generation"
+#: The ``tracks`` table, every column with its type: the one place its shape is stated.
+TRACK_COLUMNS: dict[str, type] = {
+    "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str, "duration": float, "format": str,
+    "status": str, "error": str, "model_id": str, "genre": str, "confidence": float, "analysed_at": str,
+    "tag_state": str, "file_tags": str,
+}
+#: Columns later schemas added (name -> SQL type), put into older libraries when they are opened to write.
+_ADDED_COLUMNS = {"file_tags": "TEXT"}
 
 
 
@@ -129,11 +138,8 @@ class Library:
             raise UsageError(f"{self.path}: an SQLite database, but not a musictag library")
         with db.atomic():
             db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            db["tracks"].create({
-                "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str,
-                "duration": float, "format": str, "status": str, "error": str, "model_id": str,
-                "genre": str, "confidence": float, "analysed_at": str, "tag_state": str,
-            }, pk="id", not_null={"path", "status"}, if_not_exists=True)
+            db["tracks"].create({name: kind for name, kind in TRACK_COLUMNS.items() if name not in _ADDED_COLUMNS},
+                                pk="id", not_null={"path", "status"}, if_not_exists=True)
             db["tracks"].create_index(["path"], unique=True, if_not_exists=True)
             db["tracks"].create_index(["quick_hash"], if_not_exists=True)
             db["predictions"].create({"track_id": int, "genre": str, "score": float},
@@ -149,8 +155,9 @@ class Library:
                 "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
                 "spread": bytes, "tags": bytes,
             }, pk="track_id", if_not_exists=True)
-            if "file_tags" not in db["tracks"].columns_dict:  # schema 3
-                db.execute("ALTER TABLE tracks ADD COLUMN file_tags TEXT")
+            for name, sql_type in _ADDED_COLUMNS.items():  # what later schemas added, also to older libraries
+                if name not in db["tracks"].columns_dict:
+                    db.execute(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}")
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                        [str(SCHEMA_VERSION)])
             # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags (both made above): the version follows
@@ -163,7 +170,7 @@ class Library:
         if found is not None and not found.isdigit():
             raise UsageError(f"{self.path}: not a musictag library (schema version {found!r}); give another --db")
         columns = set(self.db["tracks"].columns_dict) if self.db["tracks"].exists() else set()
-        missing = sorted(_TRACK_COLUMNS - columns)
+        missing = sorted(set(TRACK_COLUMNS) - set(_ADDED_COLUMNS) - columns)
         if columns and missing:
             raise UsageError(f"{self.path}: its 'tracks' table is not musictag's (no column {', '.join(missing)}); "
                              "give another --db")
@@ -223,9 +230,47 @@ class Library:
         rows = list(self.db.query("SELECT * FROM tracks WHERE quick_hash = ? ORDER BY id LIMIT 1", [quick_hash]))
         return rows[0] if rows else None
 
-    def tracks(self) -> Iterator[dict[str, Any]]:
-        """Every ``tracks`` row."""
-        return self.db.query("SELECT * FROM tracks ORDER BY id")
+    def tracks(self, by_path: bool = False) -> Iterator[dict[str, Any]]:
+        """Every ``tracks`` row, by id (or by path)."""
+        return self.db.query(f"SELECT * FROM tracks ORDER BY {'path' if by_path else 'id'}")
+
+    def scan_state(self) -> dict[str, dict[str, Any]]:
+        """What a scan compares the folders with, by path key: each track's id, file identity (``size``,
+        ``mtime_ns``, ``quick_hash``), ``status``, ``error``, ``model_id``, ``format``, ``confidence``,
+        ``tag_state``, and ``summary_backbone``: the backbone its stored summary came from (or None)."""
+        summary_backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = tracks.id)"
+                            if self.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
+        return {r["path"]: r for r in self.db.query(
+            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, tag_state, "
+            f"{summary_backbone} AS summary_backbone FROM tracks")}
+
+    def ids_with_hash(self, quick_hash: str) -> set[int]:
+        """The ids of every track whose file has this quick hash (copies of the same content)."""
+        return {int(r["id"]) for r in self.db.query("SELECT id FROM tracks WHERE quick_hash = ?", [quick_hash])}
+
+    def genres(self) -> list[str]:
+        """The predicted genre keys that tracks of the library have, sorted."""
+        return [r["genre"] for r in self.db.query(
+            "SELECT DISTINCT genre FROM tracks WHERE genre IS NOT NULL ORDER BY genre")]
+
+    def model_ids(self) -> set[str]:
+        """The ids of the models the library's tracks were analysed with."""
+        return {r["model_id"] for r in self.db.query(
+            "SELECT DISTINCT model_id FROM tracks WHERE model_id IS NOT NULL")}
+
+    def neighbour_rows(self, track_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """``id``, ``path``, ``genre`` and ``duration`` of those of ``track_ids`` that are analysed (``ok``)."""
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(track_ids), 500):
+            chunk = track_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update((int(r["id"]), r) for r in self.db.query(
+                f"SELECT id, path, genre, duration FROM tracks WHERE status = 'ok' AND id IN ({marks})", chunk))
+        return out
+
+    def embedding_count(self) -> int:
+        """How many tracks have a stored embedding."""
+        return self.db["embeddings"].count
 
     def predictions(self, track_id: int) -> dict[str, float]:
         """The stored genre scores of a track (empty when it has none)."""
@@ -326,6 +371,38 @@ class Library:
                 self.db["track_summaries"].insert({"track_id": track_id, **summary})
         return int(track_id)
 
+    def save_analysis(self, path_key: str, file: dict[str, Any], *, model_id: str | None, status: str,
+                      scores: dict[str, float] | None = None, embedding: bytes | None = None,
+                      summary: dict[str, Any] | None = None) -> int:
+        """Store one analysed file (``status`` ``ok`` or ``silent``) and return its track id.
+
+        ``file``: what the analysis found of the file (``size``, ``mtime_ns``, ``quick_hash``,
+        ``duration``, ``format``). The best of ``scores`` becomes the track's ``genre`` and
+        ``confidence``; the tag decision and any old error are cleared. Scores, embedding and
+        summary replace the stored ones (see :meth:`save_track`).
+        """
+        best = max(scores, key=scores.__getitem__) if scores else None
+        row = {**self._file_columns(path_key, file), "model_id": model_id, "status": status, "error": None,
+               "genre": best, "confidence": scores[best] if best else None, "tag_state": None}
+        return self.save_track(row, scores, embedding, summary)
+
+    def save_failure(self, path_key: str, reason: str, file: dict[str, Any] | None = None, *,
+                     model_id: str | None) -> int:
+        """Store a file that could not be analysed (status ``failed``, ``error`` ``reason``); its scores,
+        embedding and summary go. ``file`` as for :meth:`save_analysis`, what is known; ``model_id``
+        None means no model judged it (the next scan tries again)."""
+        row = {**self._file_columns(path_key, file or {}), "model_id": model_id, "status": "failed", "error": reason,
+               "genre": None, "confidence": None, "tag_state": None}
+        return self.save_track(row)
+
+    @staticmethod
+    def _file_columns(path_key: str, file: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(file) - {"size", "mtime_ns", "quick_hash", "duration", "format"}
+        if unknown:
+            raise ValueError(f"not file facts: {sorted(unknown)}")
+        return {"path": path_key, "size": None, "mtime_ns": None, "quick_hash": None, "duration": None,
+                "format": None, **file, "analysed_at": now_iso()}
+
     def save_scores(self, track_id: int, scores: dict[str, float], **values: Any) -> None:
         """Replace a track's predictions (a re-score: embedding and summary stay) and set some columns."""
         with self.transaction():
@@ -379,10 +456,6 @@ class Library:
     def _bump_generation(self) -> None:
         self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
                         [GENERATION_KEY])
-
-
-_TRACK_COLUMNS = frozenset({"id", "path", "size", "mtime_ns", "quick_hash", "duration", "format", "status", "error",
-                            "model_id", "genre", "confidence", "analysed_at", "tag_state"})
 
 
 def database_problem(path: Path | None, error: sqlite3.Error) -> str:

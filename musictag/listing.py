@@ -58,7 +58,7 @@ def track_views(library: Library) -> list[TrackView]:
     for entries in library.backups().values():
         written[entries[-1]["track_id"]] = list(entries[-1]["written"] or [])
     views = []
-    for row in library.db.query("SELECT * FROM tracks ORDER BY path"):
+    for row in library.tracks(by_path=True):
         state = _state(row)
         if state == "tagged" and row["id"] in written:
             in_file = written[row["id"]]

@@ -59,7 +59,7 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
         raise UsageError(f"the map needs at least {MIN_TRACKS} analysed tracks, the library has {len(ids)}: "
                          "run musictag scan first")
     xy = project(np.asarray(vectors, np.float32))
-    rows = {int(r["id"]): r for r in library.db.query("select id, path, genre, confidence from tracks")}
+    rows = {int(r["id"]): r for r in library.tracks()}
     labels = [display_name(rows[i]["genre"]) if rows[i]["genre"] else "Unknown" for i in ids.tolist()]
     colours = palette(sorted(set(labels)))
     if Path(out).suffix.lower() == ".html":

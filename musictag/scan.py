@@ -27,13 +27,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from musictag import tags
-from musictag.audio import AUDIO_EXTENSIONS
+from musictag.discover import Found, find_audio, remove_leftover_copies, stat_failure
 from musictag.errors import UsageError
 from musictag.library import Library, default_db_path
-from musictag.paths import display_path, key_range, key_to_path, now_iso, path_fields, path_to_key, quick_hash
+from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key, quick_hash
+
+if TYPE_CHECKING:
+    from musictag.scan_worker import Outcome
 
 #: --min-confidence for a model that recommends none (window networks): below it a track's genre
 #: counts as uncertain and is not written. A head trained by musictag recommends its own
@@ -41,8 +44,6 @@ from musictag.paths import display_path, key_range, key_to_path, now_iso, path_f
 #: were at least 90% right), and scan uses that. For gtzan-crnn, 0.6 kept 41% of its held-out tracks,
 #: 83% right (71% over all tracks).
 DEFAULT_MIN_CONFIDENCE = 0.6
-#: A folder holding a file of this name is skipped with everything under it.
-IGNORE_FILE = ".musictag-ignore"
 _BATCH_ROWS = 64
 _BATCH_SECONDS = 2.0
 
@@ -134,115 +135,6 @@ class ScanReport:
 # --- finding files -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Found:
-    files: list[tuple[str, str, os.stat_result | None]] = field(default_factory=list)  # key, path, stat
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # folder path, reason
-    roots: list[str] = field(default_factory=list)  # keys of the folders and files scanned
-    leftovers: list[str] = field(default_factory=list)  # working copies of interrupted tag writes
-
-
-def is_audio_name(name: str) -> bool:
-    """Whether a file name has one of the audio extensions the scan looks at."""
-    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
-
-
-def find_audio(roots: Sequence[str | os.PathLike]) -> _Found:
-    """Walk ``roots`` for audio files (by extension), skipping hidden entries and ignored folders.
-
-    A root that is a file is taken whatever its name. Symbolic links are followed (each folder
-    once); a broken link is kept, with no stat, to be reported.
-    """
-    found = _Found()
-    seen_dirs: set[tuple[int, int]] = set()
-    for root in roots:
-        path = os.path.abspath(os.fsdecode(root))
-        found.roots.append(path_to_key(path))
-        if os.path.isdir(path):
-            _walk(path, found, seen_dirs)
-        else:
-            found.files.append((path_to_key(path), path, _stat(path)))
-    return found
-
-
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
-
-def _walk(top: str, found: _Found, seen: set[tuple[int, int]]) -> None:
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in seen:
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as e:
-            found.unreadable.append((folder, f"cannot read the folder: {e.strerror or e}"))
-            continue
-        if any(e.name == IGNORE_FILE for e in entries):
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                if tags.is_leftover_copy(entry.name):
-                    found.leftovers.append(entry.path)
-                continue
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if is_dir:
-                subfolders.append(entry.path)
-            elif is_audio_name(entry.name):
-                found.files.append((path_to_key(entry.path), entry.path, _stat(entry.path)))
-        stack.extend(reversed(subfolders))
-
-
-def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0, grace_s: float = 10.0) -> int:
-    """Delete tag-write working copies left by a killed process; returns how many went.
-
-    A tag write holds an exclusive ``flock`` on its copy for as long as it works on it (see
-    :mod:`musictag.tags`), so a copy that nobody holds and that is older than ``grace_s`` (the
-    moment between creating and locking it) is a dead writer's and goes at once. A copy untouched
-    for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's mtime). A tag
-    write running right now in another process is never disturbed, and the original file was
-    never replaced by an unfinished copy, so nothing of the user's is lost.
-    """
-    removed = 0
-    now = time.time()
-    for path in paths:
-        with contextlib.suppress(OSError):
-            age = now - os.lstat(path).st_ctime
-            if age > older_than_s or (age > grace_s and not _held_by_a_writer(path)):
-                os.unlink(path)
-                removed += 1
-    return removed
-
-
-def _held_by_a_writer(path: str) -> bool:
-    """Whether a running tag write holds the working copy ``path`` (its flock); links count as held."""
-    import fcntl
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return True  # a link, or unreadable: leave it to the age rule
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # also releases the lock just taken
-    return False
-
-
 def usable_cpus() -> int:
     """CPU cores this process may run on (its affinity mask where the platform has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -251,22 +143,7 @@ def usable_cpus() -> int:
 
 
 def _under(key: str, roots: Sequence[str]) -> bool:
-    for root in roots:
-        low, high = key_range(root)
-        if key == root or low <= key < high:
-            return True
-    return False
-
-
-def stat_failure(path: str) -> str:
-    """Why ``os.stat`` fails on a path the walk found, in words."""
-    if os.path.islink(path) and not os.path.exists(path):
-        return "broken symbolic link"
-    try:
-        os.stat(path)
-    except OSError as e:
-        return f"cannot read the file: {e.strerror or e}"
-    return "file vanished during the scan"
+    return any(covers(root, key) for root in roots)
 
 
 # --- choosing genres ---------------------------------------------------------------------------
@@ -421,22 +298,13 @@ class _Scan:
         with self.library.transaction():
             self.library.meta_set(MODEL_KEY, None if chosen == default_model_dir().resolve() else str(chosen))
 
-    def _rows(self) -> dict[str, dict[str, Any]]:
-        if self.library is None:
-            return {}
-        summary_backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = tracks.id)"
-                            if self.library.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
-        return {r["path"]: r for r in self.library.db.query(
-            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, tag_state, "
-            f"{summary_backbone} AS summary_backbone FROM tracks")}
-
-    def _plan(self, found: _Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]],
+    def _plan(self, found: Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]],
                                             list[dict[str, Any]]]:
         """Sort the found files into skipped, moved, to re-score and to analyse; prune vanished rows.
 
         Returns the files to analyse, the rows to re-score and the unchanged rows to tag again.
         """
-        report, rows = self.report, self._rows()
+        report, rows = self.report, (self.library.scan_state() if self.library else {})
         report.found = len(found.files)
         for folder, reason in found.unreadable:
             report.fail(folder, reason)
@@ -536,16 +404,14 @@ class _Scan:
     def _move(self, row: dict[str, Any], key: str, path: str, st: os.stat_result) -> None:
         self.report.moved += 1
         self.report.moves.append({"from": display_path(key_to_path(row["path"])), "to": display_path(path)})
-        if self.library and not self.options.dry_run:
-            self.pending.append(lambda: self.library.move_track(row["id"], key, size=st.st_size,
-                                                                mtime_ns=st.st_mtime_ns))
+        self._queue(lambda: self.library.move_track(row["id"], key, size=st.st_size, mtime_ns=st.st_mtime_ns))
 
     def _prune(self, rows: list[dict[str, Any]]) -> None:
         self.report.pruned += len(rows)
         self.report.pruned_paths.extend(display_path(key_to_path(r["path"])) for r in rows)
-        if rows and self.library and not self.options.dry_run:
+        if rows:
             ids = [r["id"] for r in rows]
-            self.pending.append(lambda: self.library.delete_tracks(ids))
+            self._queue(lambda: self.library.delete_tracks(ids))
 
     # --- analysis ----------------------------------------------------------------------------
 
@@ -569,9 +435,8 @@ class _Scan:
             values = {"model_id": self.model_id, "genre": best, "confidence": scores[best],
                       "size": row["size"], "mtime_ns": row["mtime_ns"], "tag_state": None, "error": None}
             row.update(values)
-            if not self.options.dry_run:
-                self.pending.append(lambda row=row, scores=scores, values=values:
-                                    self.library.save_scores(row["id"], scores, **values))
+            self._queue(lambda row=row, scores=scores, values=values:
+                        self.library.save_scores(row["id"], scores, **values))
             self._tag(row, key_to_path(row["path"]), scores)
             self.progress("re-scoring", done, len(rows))
             self._maybe_flush()
@@ -584,7 +449,7 @@ class _Scan:
         stats = {key: (path, st) for key, path, st in tasks}
         jobs = max(1, min(self.options.jobs or usable_cpus(), len(tasks)))
         self.progress("starting", 0, len(tasks))
-        with Pool(self.model_dir, jobs) as pool:
+        with Pool(self.model_dir, jobs, model_id=self.model_id) as pool:
             pool.start()
             self.progress("analysing", 0, len(tasks))
             results = pool.imap([(k, p) for k, p, _ in tasks], self.should_stop)
@@ -599,47 +464,39 @@ class _Scan:
                 self.report.pool_died = str(e)
                 self.report.not_analysed = e.not_started
 
-    def _store(self, key: str, path: str, st: os.stat_result, outcome: Any) -> None:
+    def _store(self, key: str, path: str, st: os.stat_result, outcome: Outcome) -> None:
         """Record one analysed file; tag it when it is confidently classified."""
         report = self.report
-        row: dict[str, Any] = {
-            "path": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "quick_hash": outcome.quick_hash,
-            "duration": outcome.duration, "format": outcome.format, "model_id": self.model_id,
-            "analysed_at": now_iso(), "genre": None, "confidence": None, "error": None, "tag_state": None,
-        }
-        if outcome.error:
-            if outcome.transient:  # no model's verdict on this file: the next scan tries it again
-                row["model_id"] = None
-            self._record_failure(key, path, outcome.error, row)
+        file = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "quick_hash": outcome.quick_hash,
+                "duration": outcome.duration, "format": outcome.format}
+        if outcome.error:  # transient: no model's verdict on this file, so the next scan tries it again
+            self._record_failure(key, path, outcome.error, file, judged=not outcome.transient)
             return
         report.analysed += 1
+        track: dict[str, Any] = {"path": key, "format": outcome.format}  # gets its "id" when committed
         if outcome.silent:
             report.silent += 1
             report.silent_tracks.append(display_path(path))
-            row["status"] = "silent"
-            self._save(row)
+            self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
+                key, file, model_id=self.model_id, status="silent")))
             return
         scores = dict(zip(self.genres, outcome.scores, strict=True))
-        best = max(scores, key=scores.__getitem__)
-        row.update(status="ok", genre=best, confidence=scores[best])
         summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
-        self._save(row, scores, outcome.embedding, summary)
-        self._tag(row, path, scores)
+        self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
+            key, file, model_id=self.model_id, status="ok", scores=scores, embedding=outcome.embedding,
+            summary=summary)))
+        self._tag(track, path, scores)
 
-    def _record_failure(self, key: str, path: str, reason: str, base: dict[str, Any] | None = None) -> None:
+    def _record_failure(self, key: str, path: str, reason: str, file: dict[str, Any] | None = None,
+                        judged: bool = True) -> None:
         self.report.fail(path, reason)
-        failed = base or {"path": key, "size": None, "mtime_ns": None, "quick_hash": None, "duration": None,
-                          "format": None, "model_id": self.model_id, "analysed_at": now_iso(), "genre": None,
-                          "confidence": None, "tag_state": None}
-        failed.update(status="failed", error=reason)
-        self._save(failed)
+        model_id = self.model_id if judged else None
+        self._queue(lambda: self.library.save_failure(key, reason, file, model_id=model_id))
 
-    def _save(self, row: dict[str, Any], scores: dict[str, float] | None = None,
-              embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> None:
-        """Queue a track row for the next batch commit (the row dict gets its ``id`` then)."""
-        if self.library is None or self.options.dry_run:
-            return
-        self.pending.append(lambda: row.__setitem__("id", self.library.save_track(row, scores, embedding, summary)))
+    def _queue(self, write: Callable[[], Any]) -> None:
+        """Queue a library write for the next batch commit (none in a dry run)."""
+        if self.library is not None and not self.options.dry_run:
+            self.pending.append(write)
 
     # --- tags --------------------------------------------------------------------------------
 
@@ -723,7 +580,7 @@ class _Scan:
                 values.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(stat_after_write))
             except OSError:
                 pass
-        self.pending.append(lambda: self.library.update_track(row["id"], **values))
+        self._queue(lambda: self.library.update_track(row["id"], **values))
 
     # --- committing --------------------------------------------------------------------------
 
@@ -742,96 +599,3 @@ class _Scan:
                 write()
 
 
-# --- restore -------------------------------------------------------------------------------------
-
-
-@dataclass
-class RestoreReport:
-    """What ``musictag restore`` put back."""
-
-    restored: list[dict[str, Any]] = field(default_factory=list)  # path, values
-    changed: list[dict[str, Any]] = field(default_factory=list)  # path, values: edited since musictag wrote; kept
-    errors: list[dict[str, str]] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)  # given paths with no backups under them
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every file was restored, 1 when some could not be."""
-        return 1 if self.errors else 0
-
-
-def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
-    """The genre field as it was before musictag's writes, from one file's backups (oldest first).
-
-    Walking back from the newest backup, an older one is followed while the newer one's saved
-    value is exactly what the older write put there (musictag's own earlier write); a value that
-    someone else set in between is where it stops.
-    """
-    chosen = backups[-1]
-    for earlier in reversed(backups[:-1]):
-        values = chosen["original"].get("values") or []
-        if not chosen["original"].get("present") or earlier["written"] is None or \
-                "; ".join(values) != "; ".join(earlier["written"]):
-            break
-        chosen = earlier
-    return chosen["original"]
-
-
-def _written_last(entries: list[dict[str, Any]]) -> list[str]:
-    """The genres musictag's newest write put into the file (oldest-first backups of one file)."""
-    return list(entries[-1]["written"] or [])
-
-
-def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
-            dry_run: bool = False, force: bool = False) -> RestoreReport:
-    """Put back the genre fields that scans changed, for every file or only those under ``paths``.
-
-    A field that no longer holds what musictag wrote (someone edited it since) is kept as it is and
-    listed in ``changed``, unless ``force``. Raises :class:`UsageError` when the library does not
-    exist, or a given path neither exists nor has backups.
-    """
-    report = RestoreReport()
-    db_path = Path(db) if db is not None else default_db_path()
-    if not db_path.is_file():
-        raise UsageError(f"no library at {display_path(db_path)}: nothing was ever tagged there, nothing to restore")
-    keys = None if not paths else [path_to_key(p) for p in paths]
-    with Library(db_path, readonly=dry_run, lock=not dry_run) as library:
-        backups = library.backups(keys)
-        for key in keys or []:
-            low, high = key_range(key)
-            if not any(k == key or low <= k < high for k in backups):
-                if not os.path.lexists(key_to_path(key)):
-                    raise UsageError(f"no such file or folder: {display_path(key_to_path(key))}")
-                report.unmatched.append(display_path(key_to_path(key)))
-        for key, entries in sorted(backups.items()):
-            path = key_to_path(key)
-            snapshot = original_snapshot(entries)
-            values = snapshot["values"] if snapshot["present"] else []
-            if not os.path.lexists(path):
-                report.errors.append({"path": display_path(path), "reason": "file not found: moved or deleted since "
-                                      "it was tagged; run `musictag scan` on its new folder first, then restore"})
-                continue
-            try:
-                now = tags.snapshot(path)
-            except tags.TagError as e:
-                report.errors.append({"path": display_path(path), "reason": e.reason})
-                continue
-            written = _written_last(entries)
-            if not force and "; ".join(now["values"]) != "; ".join(written):
-                report.changed.append({"path": display_path(path), "values": now["values"]})
-                continue
-            if not dry_run:
-                try:
-                    tags.restore_snapshot(path, snapshot)
-                except tags.TagError as e:
-                    report.errors.append({"path": display_path(path), "reason": e.reason})
-                    continue
-                with library.transaction():
-                    library.delete_backups(entry["id"] for entry in entries)
-                    values_after = {"tag_state": "restored", "error": None}
-                    with contextlib.suppress(OSError):
-                        st = os.stat(path)
-                        values_after.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(path))
-                    library.update_track(entries[-1]["track_id"], **values_after)
-            report.restored.append({"path": display_path(path), "values": values})
-    return report

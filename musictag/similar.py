@@ -88,8 +88,7 @@ def _norm(name: str) -> str:
 
 def genre_keys(library: Library, wanted: str) -> set[str]:
     """The library's genre keys that ``wanted`` names (key or display name, any case or spacing)."""
-    present = [r["genre"] for r in library.db.query(
-        "select distinct genre from tracks where genre is not null order by genre")]
+    present = library.genres()
     target = _norm(wanted)
     keys = {g for g in present if target in (_norm(g), _norm(display_name(g)))}
     if not keys:
@@ -104,8 +103,7 @@ def _same_content_ids(library: Library, path: str | os.PathLike, quick_hash: str
     if row is not None:
         ids.add(int(row["id"]))
     if quick_hash:
-        ids.update(int(r["id"]) for r in library.db.query("select id from tracks where quick_hash = ?",
-                                                            [quick_hash]))
+        ids.update(library.ids_with_hash(quick_hash))
     return ids
 
 
@@ -138,8 +136,7 @@ def analysed_query(library: Library, path: str | os.PathLike,
     from musictag.runtime import load_model
 
     model = load_model(model_dir)
-    used = {r["model_id"] for r in library.db.query(
-        "select distinct model_id from tracks where model_id is not null")}
+    used = library.model_ids()
     if used and model.model_id not in used:
         raise UsageError(f"the library was analysed with model {', '.join(sorted(used))}, not "
                          f"{model.model_id}: pass that model with --model, or rescan the library")
@@ -160,13 +157,6 @@ def resolve_query(library: Library, path: str | os.PathLike,
     return stored_query(library, path) or analysed_query(library, path, model_dir)
 
 
-def _candidates(library: Library, ids: list[int]) -> dict[int, dict[str, Any]]:
-    marks = ",".join("?" * len(ids))
-    rows = library.db.query(f"select id, path, genre, duration from tracks where status = 'ok' "
-                            f"and id in ({marks})", ids)
-    return {int(r["id"]): r for r in rows}
-
-
 def find_similar(library: Library, query: Query, n: int = 10, genre: str | None = None) -> list[Match]:
     """The ``n`` tracks nearest to ``query``, best first, optionally only those of ``genre``."""
     wanted = genre_keys(library, genre) if genre else None
@@ -175,7 +165,7 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     k = (n + len(query.exclude)) * (4 if wanted else 1) + 1
     while True:
         ids, distances = annoy_index.neighbours(index, query.embedding, min(k, total))
-        rows = _candidates(library, ids)
+        rows = library.neighbour_rows(ids)
         found = [(i, d) for i, d in zip(ids, distances, strict=True) if i in rows and i not in query.exclude
                  and (wanted is None or rows[i]["genre"] in wanted)]
         if len(found) >= n or k >= total:

@@ -62,7 +62,7 @@ def label_values(file_genres: Sequence[str], backups: Sequence[dict[str, Any]]) 
     ``file_genres``: the file's genre field as last read; ``backups``: its tag backups, oldest first.
     """
     if backups and list(file_genres) == list(backups[-1]["written"] or []):  # the field holds our own write
-        from musictag.scan import original_snapshot
+        from musictag.restore import original_snapshot
 
         original = original_snapshot(list(backups))
         return list(original.get("values") or []) if original.get("present") else []

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
-from musictag.scan import ScanOptions, restore, scan
+from musictag.restore import restore
+from musictag.scan import ScanOptions, scan
 from musictag.tags import read_genres, write_genres
 from tests import audiogen
 

@@ -30,19 +30,12 @@ from mutagen.mp4 import MP4
 
 from musictag import audio, index
 from musictag.cli import cli
+from musictag.discover import find_audio, remove_leftover_copies
 from musictag.library import Library, LibraryBusy
 from musictag.paths import key_to_path, path_to_key
+from musictag.restore import RestoreReport, original_snapshot, restore
 from musictag.runtime import default_model_dir, load_model
-from musictag.scan import (
-    RestoreReport,
-    ScanOptions,
-    choose_genres,
-    find_audio,
-    original_snapshot,
-    remove_leftover_copies,
-    restore,
-    scan,
-)
+from musictag.scan import ScanOptions, choose_genres, scan
 from musictag.scan_pool import Pool
 from musictag.sniff import NotAudio, sniff
 from musictag.tags import display_name, read_genres
