@@ -101,10 +101,10 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
                  and (genre is None or matches_genre(v, genre))]
     if m3u:
         from musictag.playlist import write_m3u
-        from musictag.similar import tag_labels
+        from musictag.tags import artist_title
 
         def label(path: str) -> str:
-            artist, title = tag_labels(path)
+            artist, title = artist_title(path)
             return f"{artist} – {title}" if artist else title
 
         for left_out in write_m3u(m3u, [(v.duration, label(v.path), v.path) for v in views if v.state != "failed"]):

@@ -16,8 +16,7 @@ from musictag.errors import UsageError
 from musictag.library import Library
 from musictag.map_page import MapPoint, page_html
 from musictag.paths import display_path, key_to_path, printable
-from musictag.similar import tag_labels
-from musictag.tags import display_name
+from musictag.tags import artist_title, display_name
 
 INSTALL_HINT = "the map needs umap-learn: pip install 'musictag[map]'"
 MIN_TRACKS = 5
@@ -73,7 +72,7 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
 def _point(row: dict, xy: np.ndarray, genre: str) -> MapPoint:
     """A track's point, with the artist and title its file's tags give now (printable)."""
     path = key_to_path(row["path"])
-    artist, title = tag_labels(path)
+    artist, title = artist_title(path)
     return MapPoint(float(xy[0]), float(xy[1]), genre, row["confidence"],
                     printable(artist) if artist else None, printable(title), display_path(path))
 

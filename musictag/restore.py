@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from musictag import tags
-from musictag.errors import UsageError
+from musictag.errors import TagError, UsageError
 from musictag.library import Library, default_db_path
 from musictag.paths import covers, display_path, key_to_path, path_to_key, quick_hash
 
@@ -81,8 +81,9 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
                                       "it was tagged; run `musictag scan` on its new folder first, then restore"})
                 continue
             try:
-                now = tags.snapshot(path)
-            except tags.TagError as e:
+                tag_file = tags.TagFile(path)
+                now = tag_file.snapshot()
+            except TagError as e:
                 report.errors.append({"path": display_path(path), "reason": e.reason})
                 continue
             written = _written_last(entries)
@@ -91,8 +92,8 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
                 continue
             if not dry_run:
                 try:
-                    tags.restore_snapshot(path, snapshot)
-                except tags.TagError as e:
+                    tag_file.restore(snapshot)
+                except TagError as e:
                     report.errors.append({"path": display_path(path), "reason": e.reason})
                     continue
                 with library.transaction():

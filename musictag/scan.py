@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from musictag import tags
 from musictag.discover import Found, find_audio, remove_leftover_copies, stat_failure
-from musictag.errors import UsageError
+from musictag.errors import TagError, UsageError
 from musictag.library import Library, default_db_path
 from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key, quick_hash
 
@@ -517,9 +517,10 @@ class _Scan:
         if row.get("format") not in tags.GENRE_FIELDS:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
-        try:  # what the file says before any write of ours: the labels a library-learned model learns from
-            fields = tags.read_label_fields(path)
-        except tags.TagError as e:
+        try:  # parsed once for the labels, the backup and the write
+            tag_file = tags.TagFile(path)
+            fields = tag_file.label_fields()  # before any write of ours: what a library-learned model learns from
+        except TagError as e:
             report.fail(path, e.reason)
             return self._set_tag_state(row, "failed", e.reason)
         current, file_tags = fields["genres"], json.dumps(fields)
@@ -542,15 +543,15 @@ class _Scan:
                 report.kept += 1
                 return self._set_tag_state(row, "kept", file_tags=file_tags)
             if not options.dry_run and self.library is not None:
-                snapshot = tags.snapshot(path)
+                snapshot = tag_file.snapshot()
                 self._flush()  # the track row (and so its id) first
                 backup = self.library.add_backup(row["id"], row["path"], snapshot, wanted)  # committed now
                 try:
-                    tags.write_genres(path, wanted, id3v23=options.id3v23)
-                except tags.TagError:
+                    tag_file.write(wanted, id3v23=options.id3v23)
+                except TagError:
                     self.library.delete_backups([backup])
                     raise
-        except tags.TagError as e:
+        except TagError as e:
             reason = e.reason if "genre tag" in e.reason else f"genre tag not written: {e.reason}"
             report.fail(path, reason)
             return self._set_tag_state(row, "failed", reason, file_tags=file_tags)

@@ -20,13 +20,12 @@ import numpy as np
 from musictag import index as annoy_index
 from musictag.errors import MusictagError, UsageError
 from musictag.paths import key_to_path, path_fields, quick_hash
-from musictag.tags import ARTIST_KEYS, display_name, first_text, riff_info
+from musictag.tags import artist_title, display_name
 
 if TYPE_CHECKING:
     from musictag.library import Library
 
 # Tag keys holding artist and title, by tag type: easy/Vorbis/APE, ID3, MP4, ASF.
-_TITLE_KEYS = ("title", "TIT2", "\xa9nam", "Title")
 
 
 @dataclass
@@ -63,23 +62,6 @@ class Match:
         """The match as a JSON-ready object; ``path_bytes`` (hex) gives a name that is not UTF-8 exactly."""
 
         return {**asdict(self), **path_fields(self.path)}
-
-
-def tag_labels(path: str | os.PathLike) -> tuple[str | None, str]:
-    """``(artist, title)`` from the file's tags; no artist and the file name stem when untagged."""
-    import mutagen
-
-    artist = title = None
-    try:
-        audio = mutagen.File(path)
-    except (mutagen.MutagenError, OSError, ValueError):
-        audio = None
-    if audio is not None and audio.tags is not None:
-        artist, title = first_text(audio.tags, ARTIST_KEYS), first_text(audio.tags, _TITLE_KEYS)
-    if not (artist and title):  # a WAV file's RIFF INFO chunk, where its ID3 tag says nothing
-        info = riff_info(path)
-        artist, title = artist or info.get("IART"), title or info.get("INAM")
-    return artist, title or Path(path).stem
 
 
 def _norm(name: str) -> str:
@@ -175,7 +157,7 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     for rank, (track_id, distance) in enumerate(found[:n], start=1):
         row = rows[track_id]
         path = key_to_path(row["path"])
-        artist, title = tag_labels(path)
+        artist, title = artist_title(path)
         matches.append(Match(rank, round(annoy_index.similarity(distance), 4), artist, title,
                              display_name(row["genre"]) if row["genre"] else None, row["genre"],
                              os.fsdecode(path), track_id, row["duration"]))
@@ -187,7 +169,7 @@ def write_m3u(out: str | os.PathLike, query: Query, matches: list[Match]) -> lis
     (see :func:`musictag.playlist.write_m3u`); returns the printable paths of the files left out."""
     from musictag import playlist
 
-    artist, title = tag_labels(query.path)
+    artist, title = artist_title(query.path)
     entries = [(query.duration, f"{artist} – {title}" if artist else title, os.fsdecode(query.path))]
     entries += [(m.duration, m.label(), m.path) for m in matches]
     return playlist.write_m3u(out, entries)

@@ -1,7 +1,13 @@
 """Read, write and restore the genre tag of every format musictag reads, with mutagen.
 
-:data:`GENRE_FIELDS` is the one table of where each format keeps its genre. Only that field is
-ever changed; every other tag and the audio data stay as they are.
+:data:`FIELDS` is the one table of where each kind of tag block keeps each field musictag reads
+(genre, artist, title, album, album artist), and :data:`TAG_TYPES` says which kind each format
+has; formats are named as :func:`musictag.sniff.sniff` names them. Only the genre field is ever
+changed; every other tag and the audio data stay as they are.
+
+:class:`TagFile` is one file's tags parsed once: a scan reads the labels, takes the backup
+snapshot and writes the genre from that one parse (the working copy is parsed once more, to
+check that the write reads back).
 
 Writes are atomic. mutagen edits a file in place (it shifts the audio bytes to make room for a
 bigger tag) and has no rollback, so a crash, a full disk or a mutagen error half-way would leave a
@@ -32,6 +38,7 @@ import os
 import secrets
 import shutil
 import stat
+from pathlib import Path
 from typing import IO, Any
 
 import mutagen
@@ -47,17 +54,26 @@ from mutagen.wave import WAVE
 
 from musictag.errors import TagError, short_reason
 
-#: format -> the tag field that holds its genre.
-GENRE_FIELDS: dict[str, str] = {
-    "mp3": "TCON",
-    "wav": "TCON",
-    "aiff": "TCON",
-    "flac": "GENRE",
-    "ogg": "GENRE",
-    "opus": "GENRE",
-    "m4a": "\xa9gen",
-    "wma": "WM/Genre",
+#: format -> the kind of tag block it carries (ID3v2 frames, Vorbis comments, MP4 atoms, ASF attributes).
+TAG_TYPES: dict[str, str] = {
+    "mp3": "id3", "wav": "id3", "aiff": "id3",
+    "flac": "vorbis", "ogg": "vorbis", "opus": "vorbis",
+    "m4a": "mp4",
+    "wma": "asf",
 }
+#: field -> kind of tag block -> its keys there, the usual one first.
+FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "genre": {"id3": ("TCON",), "vorbis": ("GENRE",), "mp4": ("\xa9gen",), "asf": ("WM/Genre",)},
+    "artist": {"id3": ("TPE1",), "vorbis": ("artist",), "mp4": ("\xa9ART",), "asf": ("Author",)},
+    "title": {"id3": ("TIT2",), "vorbis": ("title",), "mp4": ("\xa9nam",), "asf": ("Title",)},
+    "album": {"id3": ("TALB",), "vorbis": ("album",), "mp4": ("\xa9alb",), "asf": ("WM/AlbumTitle",)},
+    "albumartist": {"id3": ("TPE2",), "vorbis": ("albumartist", "album artist"), "mp4": ("aART",),
+                    "asf": ("WM/AlbumArtist",)},
+}
+#: format -> the one tag field that holds its genre (what a backup records as its ``field``).
+GENRE_FIELDS: dict[str, str] = {fmt: FIELDS["genre"][kind][0] for fmt, kind in TAG_TYPES.items()}
+#: A WAV file's RIFF INFO ids of the same fields (what Windows and many rippers write).
+_RIFF_INFO = {"genre": "IGNR", "artist": "IART", "title": "INAM", "album": "IPRD"}
 
 #: genre keys (as models name them) -> the name people write; other keys are title-cased.
 DISPLAY_NAMES: dict[str, str] = {
@@ -70,9 +86,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "lofi": "Lo-Fi",
 }
 
-_KINDS: dict[type[mutagen.FileType], str] = {
-    MP3: "mp3", WAVE: "wav", AIFF: "aiff", FLAC: "flac", OggVorbis: "ogg", OggOpus: "opus",
-    MP4: "m4a", ASF: "wma",
+#: format -> the mutagen class that reads and writes its tags.
+_CLASSES: dict[str, type[mutagen.FileType]] = {
+    "mp3": MP3, "wav": WAVE, "aiff": AIFF, "flac": FLAC, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4, "wma": ASF,
 }
 _ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
 _V23_SEPARATOR = "; "
@@ -96,15 +112,9 @@ def display_name(genre_key: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in key.replace("_", " ").split())
 
 
-def read_genres(path: str | os.PathLike) -> list[str]:
-    """The genres in the file's genre field, ``[]`` when it has none (or no tag block at all)."""
-    return read_label_fields(path)["genres"]
-
-
-#: Tag keys by tag type (easy/Vorbis/APE, ID3, MP4, ASF).
-_ALBUM_KEYS = ("album", "TALB", "\xa9alb", "WM/AlbumTitle")
-_ALBUM_ARTIST_KEYS = ("albumartist", "album artist", "TPE2", "aART", "WM/AlbumArtist")
-ARTIST_KEYS = ("artist", "TPE1", "\xa9ART", "Author")
+def any_keys(field: str) -> tuple[str, ...]:
+    """Every key that ``field`` has in any kind of tag block (for a block whose kind is not known)."""
+    return tuple(key for keys in FIELDS[field].values() for key in keys)
 
 
 def first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
@@ -123,29 +133,152 @@ def first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
-    """What the file's tags say that a library-learned model uses: ``genres`` (as :func:`read_genres`),
-    ``album`` and ``artist`` (the album artist where there is one; None when absent).
+class TagFile:
+    """One file's tags, parsed once (by content, see :func:`_open`). Raises :class:`TagError` when
+    the file cannot be read or holds no format musictag tags."""
 
-    A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``: what Windows and many rippers
-    write) answers what its ID3 tag does not, so a genre set there counts as the file's own.
-    """
-    audio, fmt = _open(path)
-    if fmt in _ID3_FORMATS and audio.tags is not None:
-        genres = [g for frame in audio.tags.getall("TCON") for g in frame.genres]
-    else:
-        genres = _values(audio, fmt) or []
-    block = audio.tags
-    fields = {"genres": [g for g in genres if g.strip()],
-              "album": first_text(block, _ALBUM_KEYS) if block is not None else None,
-              "artist": (first_text(block, _ALBUM_ARTIST_KEYS) or first_text(block, ARTIST_KEYS))
-              if block is not None else None}
-    if fmt == "wav" and not all(fields.values()):
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fsdecode(path)
+        try:  # taken before the parse: a write reuses the parse only while the file is still this one
+            self.stat: os.stat_result | None = os.stat(self.path)
+        except OSError:
+            self.stat = None
+        self.audio, self.format = _open(self.path)
+
+    @property
+    def field(self) -> str:
+        """The tag field that holds the genre (:data:`GENRE_FIELDS`)."""
+        return GENRE_FIELDS[self.format]
+
+    def values(self) -> list[str] | None:
+        """The raw values of the genre field (ID3's ``"(17)"`` as stored), or None when it does not exist."""
+        return _values(self.audio, self.format)
+
+    def genres(self) -> list[str]:
+        """The genres in the genre field, ``[]`` when it has none (ID3's ``"(17)"`` read as ``Rock``)."""
+        if TAG_TYPES[self.format] == "id3" and self.audio.tags is not None:
+            return [g for frame in self.audio.tags.getall("TCON") for g in frame.genres]
+        return self.values() or []
+
+    def text(self, field: str) -> str | None:
+        """The text of ``field`` (a key of :data:`FIELDS` other than genre), or None when absent."""
+        block = self.audio.tags
+        return first_text(block, FIELDS[field][TAG_TYPES[self.format]]) if block is not None else None
+
+    def label_fields(self) -> dict[str, Any]:
+        """What a library-learned model uses: ``genres``, ``album`` and ``artist`` (the album artist
+        where there is one; None when absent).
+
+        A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``) answers what its ID3 tag does not,
+        so a genre set there counts as the file's own.
+        """
+        fields = {"genres": [g for g in self.genres() if g.strip()], "album": self.text("album"),
+                  "artist": self.text("albumartist") or self.text("artist")}
+        if self.format == "wav" and not all(fields.values()):
+            info = {field: riff_info(self.path).get(riff_id) for field, riff_id in _RIFF_INFO.items()}
+            fields["genres"] = fields["genres"] or ([info["genre"]] if info["genre"] else [])
+            fields["album"] = fields["album"] or info["album"]
+            fields["artist"] = fields["artist"] or info["artist"]
+        return fields
+
+    def snapshot(self) -> dict[str, Any]:
+        """The genre field exactly as it is now, as JSON-ready data for :meth:`restore`.
+
+        Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
+        a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
+        ``values`` (its raw values), ``id3_version`` (2, 3 or 4 for a file with an ID3v2 tag, else
+        ``None``) and ``id3_encoding`` (the text encoding of its TCON frame, so that a restore gives
+        the frame back byte for byte; ``None`` without one).
+        """
+        audio, fmt = self.audio, self.format
+        values = self.values()
+        version = encoding = None
+        if fmt in _ID3_FORMATS and audio.tags is not None and audio.tags.version[0] == 2:
+            version = audio.tags.version[1]
+            frames = audio.tags.getall("TCON")
+            encoding = int(frames[0].encoding) if frames else None
+        return {
+            "format": fmt,
+            "field": self.field,
+            "tag_block": audio.tags is not None and (fmt not in _ID3_FORMATS or version is not None),
+            "present": values is not None,
+            "values": values or [],
+            "id3_version": version,
+            "id3_encoding": encoding,
+        }
+
+    def write(self, genres: list[str], *, id3v23: bool = False) -> None:
+        """Set the genre field to ``genres`` (several values as the format's native multi-value).
+
+        Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` an ID3
+        tag created now is v2.3 (an existing one keeps its version). Raises :class:`TagError`
+        (read-only file, damaged file, ...); the file is then left exactly as it was.
+        """
+        values = list(genres)
+        if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
+            raise ValueError(f"genres must be non-empty strings, got {genres!r}")
+        _rewrite(self, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False)
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Put the genre field back as :meth:`snapshot` found it, absent field included.
+
+        If the file had no tag block before and the block now holds nothing else, the block is
+        removed too, so such a file ends as it began. Raises :class:`TagError` when the file cannot
+        be written or the snapshot is not one of this file.
+        """
+        if not isinstance(snap, dict) or not _SNAPSHOT_KEYS <= snap.keys() or \
+                not isinstance(snap["values"], list) or not all(isinstance(v, str) for v in snap["values"]):
+            raise TagError(self.path, "cannot restore the genre tag: the backup is damaged")
+        if (snap["format"], snap["field"]) != (self.format, self.field):
+            raise TagError(self.path, f"cannot restore the genre tag: the backup is of a {snap['format']} file, "
+                                      f"this is a {self.format} file")
+        version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
+        encoding = snap.get("id3_encoding")  # backups made before it was recorded have none
+        _rewrite(self, list(snap["values"]) if snap["present"] else None, id3_version=version,
+                 drop_empty_block=not snap["tag_block"], force_version=True,
+                 id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8)
+
+
+def read_genres(path: str | os.PathLike) -> list[str]:
+    """The file's genres as :meth:`TagFile.label_fields` reads them (a WAV file's RIFF INFO genre
+    where its ID3 tag has none), ``[]`` when it has none."""
+    return TagFile(path).label_fields()["genres"]
+
+
+def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
+    """:meth:`TagFile.label_fields` of the file at ``path``."""
+    return TagFile(path).label_fields()
+
+
+def snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """:meth:`TagFile.snapshot` of the file at ``path``."""
+    return TagFile(path).snapshot()
+
+
+def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
+    """:meth:`TagFile.write` on the file at ``path``."""
+    TagFile(path).write(genres, id3v23=id3v23)
+
+
+def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
+    """:meth:`TagFile.restore` on the file at ``path``."""
+    TagFile(path).restore(snap)
+
+
+def artist_title(path: str | os.PathLike) -> tuple[str | None, str]:
+    """``(artist, title)`` from the file's tags (any format mutagen reads, APE tags included); no
+    artist and the file name stem when untagged. A WAV file's RIFF INFO answers where its ID3 tag is silent."""
+    artist = title = None
+    try:
+        audio = mutagen.File(path)
+    except (mutagen.MutagenError, OSError, ValueError):
+        audio = None
+    if audio is not None and audio.tags is not None:
+        artist, title = first_text(audio.tags, any_keys("artist")), first_text(audio.tags, any_keys("title"))
+    if not (artist and title):
         info = riff_info(path)
-        fields["genres"] = fields["genres"] or ([info["IGNR"]] if info.get("IGNR") else [])
-        fields["album"] = fields["album"] or info.get("IPRD")
-        fields["artist"] = fields["artist"] or info.get("IART")
-    return fields
+        artist, title = artist or info.get(_RIFF_INFO["artist"]), title or info.get(_RIFF_INFO["title"])
+    return artist, title or Path(os.fsdecode(path)).stem
 
 
 def riff_info(path: str | os.PathLike) -> dict[str, str]:
@@ -194,63 +327,6 @@ def _info_fields(body: bytes) -> dict[str, str]:
     return fields
 
 
-def snapshot(path: str | os.PathLike) -> dict[str, Any]:
-    """The file's genre field exactly as it is now, as JSON-ready data for :func:`restore_snapshot`.
-
-    Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
-    a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
-    ``values`` (its raw values, e.g. ID3's ``"(17)"`` as stored), ``id3_version`` (2, 3 or 4
-    for a file with an ID3v2 tag, else ``None``) and ``id3_encoding`` (the text encoding of its
-    TCON frame, so that a restore gives the frame back byte for byte; ``None`` without one).
-    """
-    audio, fmt = _open(path)
-    values = _values(audio, fmt)
-    version = encoding = None
-    if fmt in _ID3_FORMATS and audio.tags is not None and audio.tags.version[0] == 2:
-        version = audio.tags.version[1]
-        frames = audio.tags.getall("TCON")
-        encoding = int(frames[0].encoding) if frames else None
-    return {
-        "format": fmt,
-        "field": GENRE_FIELDS[fmt],
-        "tag_block": audio.tags is not None and (fmt not in _ID3_FORMATS or version is not None),
-        "present": values is not None,
-        "values": values or [],
-        "id3_version": version,
-        "id3_encoding": encoding,
-    }
-
-
-def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
-    """Set the genre field to ``genres`` (several values as the format's native multi-value).
-
-    Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` an ID3
-    tag created now is v2.3 (an existing one keeps its version). Raises :class:`TagError`
-    (read-only file, unsupported format, damaged file, ...); the file is then left exactly as it was.
-    """
-    values = list(genres)
-    if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
-        raise ValueError(f"genres must be non-empty strings, got {genres!r}")
-    _rewrite(path, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False)
-
-
-def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
-    """Put the genre field back as :func:`snapshot` found it, absent field included.
-
-    If the file had no tag block before and the block now holds nothing else, the block is
-    removed too, so such a file ends as it began. Raises :class:`TagError` when the file cannot
-    be written or the snapshot is not one of this file.
-    """
-    if not isinstance(snap, dict) or not _SNAPSHOT_KEYS <= snap.keys() or \
-            not isinstance(snap["values"], list) or not all(isinstance(v, str) for v in snap["values"]):
-        raise TagError(path, "cannot restore the genre tag: the backup is damaged")
-    version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
-    encoding = snap.get("id3_encoding")  # backups made before it was recorded have none
-    _rewrite(path, list(snap["values"]) if snap["present"] else None, id3_version=version,
-             drop_empty_block=not snap["tag_block"], expect=(snap["format"], snap["field"]), force_version=True,
-             id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8)
-
-
 # --- opening ------------------------------------------------------------------------------
 
 
@@ -271,29 +347,28 @@ def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
     # mutagen.File picks the single best-scoring class, and its scores weigh the file name
     # extension above the content (an mp3 named .flac is tried as FLAC only). Try every class
     # that scores, best first, so the content decides.
-    scored = sorted(((kind.score(name, None, header), kind.__name__, kind) for kind in _KINDS),
+    scored = sorted(((kind.score(name, None, header), kind.__name__, fmt, kind) for fmt, kind in _CLASSES.items()),
                     key=lambda s: s[:2], reverse=True)
     first_error = None
-    for score, _, kind in scored:
+    for score, _, fmt, kind in scored:
         if score <= 0:
             break
         try:
-            return _load(kind, name), _KINDS[kind]
+            return _load(kind, fmt, name), fmt
         except Exception as e:  # mutagen raises assorted types on damaged or foreign files
             first_error = first_error or e
     if first_error is not None:
         raise TagError(name, f"cannot read tags: {short_reason(first_error)}")
-    raise TagError(name, "unsupported format for tags (musictag tags "
-                         f"{', '.join(sorted(set(_KINDS.values())))} files)")
+    raise TagError(name, f"unsupported format for tags (musictag tags {', '.join(sorted(_CLASSES))} files)")
 
 
-def _load(kind: type[mutagen.FileType], name: str | IO[bytes]) -> mutagen.FileType:
+def _load(kind: type[mutagen.FileType], fmt: str, name: str | IO[bytes]) -> mutagen.FileType:
     """Load ``name`` (a path or an open file) as ``kind``; ID3 tags keep their own version's frames (v2.2 becomes v2.4).
 
     mutagen's default ``translate=True`` would upgrade a v2.3 tag to v2.4 frames (and rewrite
     TCON values like ``"(17)"``) in memory, changing other frames when the tag is saved back.
     """
-    if _KINDS[kind] not in _ID3_FORMATS:
+    if fmt not in _ID3_FORMATS:
         return kind(name)
     audio = kind(name, translate=False)
     if audio.tags is not None and audio.tags.version < (2, 3):
@@ -318,19 +393,16 @@ def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: int | None,
-             drop_empty_block: bool, expect: tuple[str, str] | None = None, force_version: bool = False,
-             id3_encoding: Encoding = Encoding.UTF8) -> None:
+def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | None,
+             drop_empty_block: bool, force_version: bool = False, id3_encoding: Encoding = Encoding.UTF8) -> None:
     """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in.
 
-    ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a restore) an
-    existing tag is converted to it too. ``id3_encoding`` is the TCON frame's text encoding.
+    The tags parsed from the file are saved into its byte-for-byte copy (parsed anew only when the
+    file changed since); the copy is parsed once more, to check that the field reads back as
+    written. ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a
+    restore) an existing tag is converted to it too. ``id3_encoding`` is the TCON frame's text encoding.
     """
-    name = os.fsdecode(path)
-    audio, fmt = _open(name)
-    if expect is not None and expect != (fmt, GENRE_FIELDS[fmt]):
-        raise TagError(name, f"cannot restore the genre tag: the backup is of a {expect[0]} file, "
-                             f"this is a {fmt} file")
+    name, audio, fmt = tag_file.path, tag_file.audio, tag_file.format
     if not os.access(name, os.W_OK):
         raise TagError(name, "read-only file: cannot write the genre tag")
     real = os.path.realpath(name)
@@ -340,11 +412,14 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
     dir_fd = None
     try:
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        tmp, copy = _new_copy(dir_fd, base)
+        tmp, copy, source = _new_copy(dir_fd, base)
         with copy:
-            _save(_load(kind, copy), copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
+            if not _same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
+                audio = _load(kind, fmt, copy)
+                copy.seek(0)
+            _save(audio, copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
             copy.seek(0)
-            again = _load(kind, copy)
+            again = _load(kind, fmt, copy)
             if _values(again, fmt) != _expected(values, fmt, again):
                 raise TagError(name, "cannot write the genre tag: it did not read back as written")
             copy.flush()
@@ -368,8 +443,15 @@ def _rewrite(path: str | os.PathLike, values: list[str] | None, *, id3_version: 
             os.close(dir_fd)
 
 
-def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes]]:
-    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name and its open file.
+def _same_version(a: os.stat_result, b: os.stat_result | None) -> bool:
+    """Whether two stats are of the same file, unchanged (inode, size, modification time)."""
+    return b is not None and (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size,
+                                                                              b.st_mtime_ns)
+
+
+def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
+    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name, its open file, and the stat
+    of the original it was copied from.
 
     The copy is created exclusively, without following links, under a short random name (so a
     file name near the system's limit can still be tagged), and filled through its descriptor;
@@ -402,7 +484,7 @@ def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes]]:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
             raise
-    return tmp, copy
+    return tmp, copy, st
 
 
 def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
@@ -418,7 +500,7 @@ def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -
 
 def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
           drop_empty_block: bool, force_version: bool, id3_encoding: Encoding = Encoding.UTF8) -> None:
-    """Change the genre field of ``audio`` (loaded from the open file ``target``) and save it there."""
+    """Change the genre field of ``audio`` (parsed from the file that ``target`` is a copy of) and save it there."""
     field = GENRE_FIELDS[fmt]
     had_tag = audio.tags is not None
     if audio.tags is None:

@@ -20,7 +20,7 @@ from musictag import similar
 from musictag.errors import UsageError
 from musictag.library import Library
 from musictag.scan import ScanOptions, scan
-from musictag.tags import display_name
+from musictag.tags import artist_title, display_name
 from tests.audiogen import FORMATS, sweep, tone, write_audio
 
 SR = 22050
@@ -153,9 +153,9 @@ def test_genre_filter_accepts_key_or_display_name(library: tuple[Path, Path], li
 
 def test_artist_and_title_from_tags_else_the_file_name(library: tuple[Path, Path]) -> None:
     _, music = library
-    assert similar.tag_labels(music / "mid.flac") == ("Test Artist", "Concert A")
-    assert similar.tag_labels(music / "low.wav") == (None, "low")
-    assert similar.tag_labels(music / "missing.mp3") == (None, "missing")
+    assert artist_title(music / "mid.flac") == ("Test Artist", "Concert A")
+    assert artist_title(music / "low.wav") == (None, "low")
+    assert artist_title(music / "missing.mp3") == (None, "missing")
 
 
 def test_json_rows_and_m3u_playlist(library: tuple[Path, Path], tmp_path: Path, capsys, monkeypatch) -> None:
@@ -250,7 +250,7 @@ def test_a_file_name_that_is_not_utf8(library, tmp_path, capsys, monkeypatch) ->
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_artist_and_title_in_every_format(fmt: str, tmp_path: Path) -> None:
     path = write_audio(tmp_path / f"untitled{FORMATS[fmt][0]}", tone(440, 1), SR, fmt)
-    assert similar.tag_labels(path) == (None, "untitled")
+    assert artist_title(path) == (None, "untitled")
     audio = mutagen.File(path)
     if audio.tags is None:
         audio.add_tags()
@@ -262,4 +262,4 @@ def test_artist_and_title_in_every_format(fmt: str, tmp_path: Path) -> None:
                          "wma": ("Author", "Title")}.get(fmt, ("artist", "title"))
         audio.tags[artist], audio.tags[title] = ["Ann", "Bob"], ["Song"]
     audio.save()
-    assert similar.tag_labels(path) == ("Ann, Bob", "Song")
+    assert artist_title(path) == ("Ann, Bob", "Song")

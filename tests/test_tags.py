@@ -322,3 +322,35 @@ def test_write_refuses_empty_genre_names(pristine, tmp_path):
                                            ("80s pop", "80s Pop")])
 def test_display_name(key, name):
     assert display_name(key) == name
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_one_parse_reads_labels_snapshots_and_writes(pristine, tmp_path, fmt, monkeypatch):
+    from musictag import tags
+
+    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+    loads = []
+    real_load = tags._load
+    monkeypatch.setattr(tags, "_load", lambda *a: loads.append(a[2]) or real_load(*a))
+    tag_file = tags.TagFile(path)
+    tag_file.label_fields()
+    snap = tag_file.snapshot()
+    tag_file.write(["Rock"])
+    assert len(loads) == 2 and isinstance(loads[0], str) and not isinstance(loads[1], str)  # the file, then the copy
+    assert read_genres(path) == ["Rock"] and snap["values"] == (["Blues"] if fmt in WITH_GENRE else [])
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "aac", "wav"])
+def test_a_file_replaced_after_parsing_is_written_from_its_new_content(pristine, tmp_path, fmt):
+    """A parse is reused only while the file is unchanged: saving the old parse into other audio
+    would put the old file's stream headers on the new one."""
+    from musictag import tags
+
+    path = _copy(pristine, fmt, tmp_path, None)
+    tag_file = tags.TagFile(path)
+    other = audiogen.write_audio(tmp_path / f"other{path.suffix}", audiogen.tone(330, 3.0, 44100), 44100, fmt)
+    _prefill(other, ["Jazz"])
+    pcm = _pcm(other, fmt)
+    os.replace(other, path)
+    tag_file.write(["Rock"])
+    assert read_genres(path) == ["Rock"] and _same_audio(pcm, _pcm(path, fmt))

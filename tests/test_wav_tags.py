@@ -9,7 +9,7 @@ import av
 import soundfile as sf
 
 from musictag import tags
-from musictag.similar import tag_labels
+from musictag.tags import artist_title
 from tests import audiogen
 
 
@@ -33,7 +33,7 @@ def test_riff_info_gives_artist_title_and_genre(tmp_path):
     path = _info_wav(tmp_path / "ripped.wav", artist="Édith Piaf", title="La Vie en rose", genre="Chanson",
                      album="Best of")
     assert b"LIST" in path.read_bytes() and tags.riff_info(path)["IGNR"] == "Chanson"
-    assert tag_labels(path) == ("Édith Piaf", "La Vie en rose")
+    assert artist_title(path) == ("Édith Piaf", "La Vie en rose")
     fields = tags.read_label_fields(path)
     assert fields == {"genres": ["Chanson"], "album": "Best of", "artist": "Édith Piaf"}
     assert tags.read_genres(path) == ["Chanson"]  # so a scan keeps it rather than adding an ID3 genre
@@ -41,4 +41,4 @@ def test_riff_info_gives_artist_title_and_genre(tmp_path):
 
 def test_a_wav_without_info_is_named_by_its_file(tmp_path):
     path = audiogen.write_audio(tmp_path / "plain.wav", audiogen.sweep(1.0, 22050), 22050, "wav", 1)
-    assert tags.riff_info(path) == {} and tag_labels(path) == (None, "plain")
+    assert tags.riff_info(path) == {} and artist_title(path) == (None, "plain")
