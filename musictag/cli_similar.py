@@ -20,9 +20,8 @@ def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     from musictag.library import Library, default_db_path, writable
 
     path = Path(db) if db else Path(default_db_path())
-    if not path.is_file():
-        raise UsageError(f"no library at {path}: run musictag scan first")
-    library = Library(path, readonly=not writable(path))  # a library on a read-only share is still searchable
+    # read-only never creates one (a missing library is one line), and a library on a read-only share is searchable
+    library = Library(path, readonly=not path.is_file() or not writable(path))
     if need_tracks and library.embedding_count() == 0:
         raise UsageError(f"the library at {path} holds no analysed tracks: run musictag scan first")
     return library
@@ -55,17 +54,14 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
 
     require_file(file)
     library = open_library(db)
-    state = annoy_index.status(library)
-    if not state.fresh:
-        why = "damaged or changed since it was built" if state.exists and not state.intact else "out of date"
-        if library.readonly:
-            click.echo(f"the similarity index is {why} and the library cannot be written here: "
-                       "searching an index built in memory", err=True)
-        else:
-            click.echo(f"the similarity index is {why}: rebuilding it", err=True)
-            annoy_index.rebuild(library)
+
+    def tell(why: str, in_memory: bool) -> None:
+        click.echo(f"the similarity index is {why} and the library cannot be written here: searching an index "
+                   "built in memory" if in_memory else f"the similarity index is {why}: rebuilding it", err=True)
+
+    index = annoy_index.load(library, on_stale=tell)
     query = resolve_query(library, file, model_dir)
-    matches = find_similar(library, query, count, genre)
+    matches = find_similar(library, query, count, genre, index)
     if m3u:
         from musictag.similar import write_m3u
 

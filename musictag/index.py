@@ -20,18 +20,19 @@ import functools
 import hashlib
 import math
 import os
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from musictag import atomic
 from musictag.errors import MusictagError, UsageError
+from musictag.library import GENERATION_KEY
 
 if TYPE_CHECKING:
     from musictag.library import Library
 
 METRIC = "angular"
-GENERATION_KEY = "index_generation"
 BUILT_GENERATION_KEY = "index_built_generation"
 DIM_KEY = "index_dim"
 TREES_KEY = "index_trees"
@@ -41,8 +42,6 @@ MAX_TREES = 50
 #: Nodes a query inspects, as a multiple of Annoy's default (trees x results). At 100,000 128-d
 #: items this lifts recall@10 from ~0.88 to ~0.99 for ~0.3 ms a query (bench/bench_similar.py).
 SEARCH_FACTOR = 4
-# Temporary files older than this are leftovers of a killed rebuild, not a rebuild in progress.
-_LEFTOVER_AGE_S = 3600.0
 
 
 @dataclass
@@ -61,6 +60,11 @@ class IndexStatus:
     def fresh(self) -> bool:
         """True when the file exists, is intact and was built from the current embeddings."""
         return self.exists and self.intact and self.built_generation == self.generation
+
+    @property
+    def why_stale(self) -> str:
+        """Why a stale index is rebuilt, in words."""
+        return "damaged or changed since it was built" if self.exists and not self.intact else "out of date"
 
 
 def n_trees(n_items: int) -> int:
@@ -117,17 +121,6 @@ def status(library: Library) -> IndexStatus:
                        _int(library.meta_get(TREES_KEY)), intact)
 
 
-def _sweep_leftovers(path: Path) -> None:
-    """Delete temporary files that killed rebuilds left beside ``path``."""
-    now = time.time()
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            if now - tmp.stat().st_mtime > _LEFTOVER_AGE_S:
-                tmp.unlink()
-        except OSError:
-            pass
-
-
 def in_memory(library: Library) -> Any:
     """An index of the stored embeddings built in memory only (for a library that cannot be written)."""
     ids, vectors = library.all_embeddings()
@@ -158,23 +151,24 @@ def rebuild(library: Library) -> Path:
     path = Path(library.index_path())
     generation = _int(library.meta_get(GENERATION_KEY)) or 0  # read before the embeddings
     ids, vectors = library.all_embeddings()
-    _sweep_leftovers(path)
+    atomic.sweep(path)
     if len(ids) == 0:
         path.unlink(missing_ok=True)
         dim = trees = checksum = None
     else:
         dim, trees = int(vectors.shape[1]), n_trees(len(ids))
         index = _built(ids, vectors)
-        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-        try:
-            index.save(os.fspath(tmp))
-            index.unload()
-            checksum = _checksum(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            index.unload()
-            tmp.unlink(missing_ok=True)
-            raise
+        sums: list[str | None] = []
+
+        def save(tmp: Path) -> None:
+            try:
+                index.save(os.fspath(tmp))
+            finally:
+                index.unload()
+            sums.append(_checksum(tmp))
+
+        atomic.replace_atomically(path, save)
+        checksum = sums[0]
     library.meta_set(DIM_KEY, dim)
     library.meta_set(TREES_KEY, trees)
     library.meta_set(CHECKSUM_KEY, checksum)
@@ -188,15 +182,19 @@ def neighbours(index: Any, vector: Any, k: int) -> tuple[list[int], list[float]]
                                    include_distances=True)
 
 
-def load(library: Library) -> Any:
+def load(library: Library, on_stale: Callable[[str, bool], None] | None = None) -> Any:
     """The library's index, ready to query (an ``annoy.AnnoyIndex``), rebuilt first when stale.
 
-    Raises :class:`MusictagError` when the library holds no embeddings.
+    ``on_stale(why, in_memory)`` is told before a stale index is rebuilt (``in_memory``: the
+    library cannot be written here, so the index is built in memory only). Raises
+    :class:`MusictagError` when the library holds no embeddings.
     """
     from annoy import AnnoyIndex
 
     state = status(library)
     if not state.fresh:
+        if on_stale is not None:
+            on_stale(state.why_stale, library.readonly)
         if library.readonly:  # a read-only place: search an index built now, in memory
             return in_memory(library)
         rebuild(library)

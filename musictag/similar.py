@@ -139,10 +139,14 @@ def resolve_query(library: Library, path: str | os.PathLike,
     return stored_query(library, path) or analysed_query(library, path, model_dir)
 
 
-def find_similar(library: Library, query: Query, n: int = 10, genre: str | None = None) -> list[Match]:
-    """The ``n`` tracks nearest to ``query``, best first, optionally only those of ``genre``."""
+def find_similar(library: Library, query: Query, n: int = 10, genre: str | None = None,
+                 index: Any = None) -> list[Match]:
+    """The ``n`` tracks nearest to ``query``, best first, optionally only those of ``genre``.
+
+    ``index``: the library's loaded index (:func:`musictag.index.load`, which is called when None).
+    """
     wanted = genre_keys(library, genre) if genre else None
-    index = annoy_index.load(library)
+    index = index if index is not None else annoy_index.load(library)
     total = index.get_n_items()
     k = (n + len(query.exclude)) * (4 if wanted else 1) + 1
     while True:
