@@ -5,18 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from musictag.library import Library
 from tests import audiogen
-from tests.cli_checks import one_line_error
-
-
-def _musictag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=300)
+from tests.cli_checks import one_line_error, run_musictag
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +28,7 @@ def test_another_programs_schema_version_is_refused_untouched(tmp_path):
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', 'abc')")
     for command in (["stats"], ["scan", str(tmp_path)]):
-        one_line_error(_musictag(*command, "--db", str(db)), "schema version 'abc'")
+        one_line_error(run_musictag(*command, "--db", str(db)), "schema version 'abc'")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == [("meta",)]
         assert conn.execute("SELECT value FROM meta").fetchall() == [("abc",)]
@@ -45,13 +40,13 @@ def test_a_tracks_table_of_another_program_is_refused(tmp_path):
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         conn.execute("CREATE TABLE tracks (id INTEGER PRIMARY KEY, name TEXT)")
-    one_line_error(_musictag("stats", "--db", str(db)), "'tracks' table is not musictag's")
-    one_line_error(_musictag("scan", str(tmp_path), "--db", str(db)), "'tracks' table is not musictag's")
+    one_line_error(run_musictag("stats", "--db", str(db)), "'tracks' table is not musictag's")
+    one_line_error(run_musictag("scan", str(tmp_path), "--db", str(db)), "'tracks' table is not musictag's")
 
 
 def test_a_damaged_library_says_so(music, tmp_path):
     db = tmp_path / "lib.db"
-    res = _musictag("scan", str(music), "--db", str(db), "--dry-run")  # analysis only: nothing written
+    res = run_musictag("scan", str(music), "--db", str(db), "--dry-run")  # analysis only: nothing written
     assert res.returncode == 0, res.stderr
     with Library(db) as library:
         library.db["tracks"].insert_all({"path": f"/m/{i}.mp3", "status": "ok", "genre": "rock"} for i in range(3000))
@@ -60,7 +55,7 @@ def test_a_damaged_library_says_so(music, tmp_path):
     for start in range(2 * page, len(data) - page, 3 * page):  # scribble over many b-tree pages
         data[start:start + 64] = b"\xff" * 64
     db.write_bytes(bytes(data))
-    one_line_error(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged", "move it aside")
+    one_line_error(run_musictag("stats", "--db", str(db)), str(db), "the library database is damaged", "move it aside")
 
 
 def test_damage_a_plain_read_steps_over_is_found_before_anything_is_changed(music, tmp_path):
@@ -80,8 +75,8 @@ def test_damage_a_plain_read_steps_over_is_found_before_anything_is_changed(musi
         assert conn.execute("SELECT count(*) FROM tracks WHERE status = 'ok'").fetchone()[0] == 3000
         assert conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
     before = db.read_bytes()
-    one_line_error(_musictag("stats", "--db", str(db)), str(db), "the library database is damaged")
-    one_line_error(_musictag("scan", str(music), "--db", str(db)), str(db), "the library database is damaged")
+    one_line_error(run_musictag("stats", "--db", str(db)), str(db), "the library database is damaged")
+    one_line_error(run_musictag("scan", str(music), "--db", str(db)), str(db), "the library database is damaged")
     assert db.read_bytes() == before
 
 
@@ -105,7 +100,7 @@ def test_a_full_disk_stops_the_scan_in_one_line_and_no_tag_is_written_without_it
     copy = tmp_path / "copy"
     shutil.copytree(music, copy)
     db = full_disk / "lib.db"
-    res = _musictag("scan", str(copy), "--db", str(db), "--min-confidence", "0")
+    res = run_musictag("scan", str(copy), "--db", str(db), "--min-confidence", "0")
     one_line_error(res, str(db), "disk that holds the library is full")
     from musictag.tags import read_genres
 

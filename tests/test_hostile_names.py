@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,13 @@ from mutagen.flac import FLAC
 from musictag.paths import display_path, printable
 from musictag.scan import ScanOptions, scan
 from tests.audiogen import sweep, tone, write_audio
+from tests.cli_checks import run_musictag
 
 SR = 22050
 
 
 def _musictag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"})
+    return run_musictag(*args, env={"COLUMNS": "200"})  # tables wide enough for long names
 
 
 @pytest.fixture(scope="module")

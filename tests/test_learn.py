@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from musictag.library import Library
 from musictag.splits import grouped_kfold
 from musictag.user_labels import build_labels, group_key, label_values, split_values
 from tests import audiogen
-from tests.cli_checks import one_line_error
+from tests.cli_checks import one_line_error, run_musictag
 
 GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
 FORMATS = ["flac", "mp3", "ogg", "aac", "opus", "wav"]
@@ -31,10 +29,6 @@ SPELLINGS = {
     "rock": ["(17)", "Rock", "Rock / Indie"],  # an ID3v1 number: 17 is Rock
 }
 TAGGED_PER_GENRE = 6  # of 7 clips: the 7th is left untagged, for the model to fill
-
-
-def _musictag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=600)
 
 
 def _set_tags(path: Path, genre: str | None, album: str, artist: str) -> None:
@@ -86,7 +80,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> dict:
             files[path.name] = {"genre": genre, "tagged": tagged, "path": path}
     db = root / "library.db"
     before = {name: f["path"].read_bytes() for name, f in files.items()}
-    res = _musictag("scan", str(music), "--db", str(db), "--no-write")
+    res = run_musictag("scan", str(music), "--db", str(db), "--no-write")
     assert res.returncode == 0, res.stderr
     assert "tags not written (--no-write)" in res.stdout
     return {"root": root, "music": music, "db": db, "files": files, "before": before}
@@ -136,7 +130,7 @@ def test_no_write_scan_leaves_every_file_as_it_was(library):
 
 def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_path):
     model = tmp_path / "my-genres"
-    res = _musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5", "--out", str(model))
+    res = run_musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5", "--out", str(model))
     assert res.returncode == 0, res.stderr
     meta = json.loads((model / "model.json").read_text())
     assert meta["labels"] == "library" and meta["head"] == "linear"
@@ -147,7 +141,7 @@ def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_p
     assert "Country & Western (2)" in res.stdout  # under --min-tracks: listed
     assert meta["metrics"]["split"]["groups"] == "album"
 
-    res = _musictag("scan", str(library["music"]), "--db", str(library["db"]), "--model", str(model),
+    res = run_musictag("scan", str(library["music"]), "--db", str(library["db"]), "--model", str(model),
                     "--min-confidence", "0", "--json")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
@@ -164,7 +158,7 @@ def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_p
         else:
             assert audiogen.raw_genres(f["path"]) == filled[name]
 
-    again = _musictag("scan", str(library["music"]), "--db", str(library["db"]))  # remembers the model
+    again = run_musictag("scan", str(library["music"]), "--db", str(library["db"]))  # remembers the model
     assert again.returncode == 0, again.stderr
     assert "my-genres (this library's; --model changes it)" in again.stdout
 
@@ -178,16 +172,16 @@ def _copy(library: dict, tmp_path: Path) -> Path:
 
 def test_too_few_genres_no_embeddings_or_another_backbone_each_getone_line_error(library, tmp_path):
     out = str(tmp_path / "m")
-    one_line_error(_musictag("train", "--from-library", "--db", str(library["db"]), "--out", out),
+    one_line_error(run_musictag("train", "--from-library", "--db", str(library["db"]), "--out", out),
               "have at least 10 tracks", "--min-tracks")
     db = _copy(library, tmp_path)
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE track_summaries SET backbone = 'other-net-0123456789'")
-    one_line_error(_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
+    one_line_error(run_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
               "another backbone (other-net-0123456789)", "rescan")
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM track_summaries")
-    one_line_error(_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
+    one_line_error(run_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "5", "--out", out),
               "no backbone embeddings", "rescan")
     assert not Path(out).exists()
 
@@ -199,7 +193,7 @@ def test_a_remembered_model_that_is_gone_is_named(library, tmp_path):
     with Library(db) as lib:
         lib.meta_set("model_dir", str(model))
     shutil.rmtree(model)
-    one_line_error(_musictag("scan", str(library["music"]), "--db", str(db)), "which is gone", "--model default")
+    one_line_error(run_musictag("scan", str(library["music"]), "--db", str(db)), "which is gone", "--model default")
 
 
 def test_map_files_in_toml_and_json_and_a_bad_one(tmp_path):

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -20,11 +18,7 @@ from musictag.cli import cli
 from musictag.cli_common import StageProgress
 from musictag.plots import best_epoch, confusion_shading, plot_confusion, plot_curves
 from tests import audiogen
-
-
-def _musictag(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "musictag", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+from tests.cli_checks import run_musictag
 
 
 def _examples(command: click.Command) -> list[str]:
@@ -50,11 +44,11 @@ def test_every_command_has_examples_that_its_parser_accepts(name, tmp_path, monk
 
 
 def test_top_level_help_is_not_cut_and_db_help_names_the_real_path(tmp_path):
-    res = _musictag("--help")
+    res = run_musictag("--help")
     listing = res.stdout.split("Commands:", 1)[1]
     assert res.returncode == 0 and "…" not in listing and "..." not in listing
     assert "musictag scan ~/Music" in res.stdout
-    res = _musictag("stats", "--help", env={"MUSICTAG_DB": str(tmp_path / "mine.db")})
+    res = run_musictag("stats", "--help", env={"MUSICTAG_DB": str(tmp_path / "mine.db")})
     assert str(tmp_path / "mine.db") in "".join(res.stdout.split())  # wrapped lines joined
 
 
@@ -67,7 +61,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict:
         audiogen.write_audio(music / f"t{i}{audiogen.FORMATS[fmt][0]}", audiogen.sweep(4.0, seed=i), 22050, fmt, 1)
     (music / "noise.mp3").write_bytes(os.urandom(6000))
     db = root / "lib.db"
-    res = _musictag("scan", str(music), "--db", str(db), "--min-confidence", "0", "-v")
+    res = run_musictag("scan", str(music), "--db", str(db), "--min-confidence", "0", "-v")
     return {"root": root, "music": music, "db": db, "first": res}
 
 
@@ -77,26 +71,26 @@ def test_the_first_scan_says_where_the_library_is_and_lists_each_change(scanned)
     assert f"created a new library at {scanned['db']}" in res.stderr
     tagged = [line for line in res.stdout.splitlines() if line.startswith("tagged ")]
     assert len(tagged) == 4 and all("(no genre) -> " in line for line in tagged)
-    again = _musictag("scan", str(scanned["music"]), "--db", str(scanned["db"]))
+    again = run_musictag("scan", str(scanned["music"]), "--db", str(scanned["db"]))
     assert "created a new library" not in again.stderr
 
 
 def test_list_filters_json_and_playlist(scanned, tmp_path):
     db = str(scanned["db"])
-    res = _musictag("list", "--db", db, "--json")
+    res = run_musictag("list", "--db", db, "--json")
     views = {Path(v["path"]).name: v for v in json.loads(res.stdout)}
     assert {v["state"] for n, v in views.items() if n != "noise.mp3"} == {"tagged"}
     assert views["noise.mp3"]["state"] == "failed" and "not an audio file" in views["noise.mp3"]["reason"]
     genre = views["t0.flac"]["in_file"][0]
-    res = _musictag("list", "--db", db, "--tagged", "--genre", genre.lower().replace("-", " "),
+    res = run_musictag("list", "--db", db, "--tagged", "--genre", genre.lower().replace("-", " "),
                     "--m3u", str(tmp_path / "g.m3u8"))
     listed = [line for line in res.stdout.splitlines() if line.startswith("tagged")]
     assert listed and all(f"[{genre}" in line for line in listed)
     entries = [line for line in (tmp_path / "g.m3u8").read_text().splitlines() if line and line[0] != "#"]
     assert len(entries) == len(listed)
-    failed = _musictag("list", "--db", db, "--failed").stdout
+    failed = run_musictag("list", "--db", db, "--failed").stdout
     assert "noise.mp3" in failed and "t0.flac" not in failed
-    assert _musictag("list", "--db", db, "--uncertain").stdout == ""
+    assert run_musictag("list", "--db", db, "--uncertain").stdout == ""
 
 
 def test_stats_counts_genres_in_files_apart_from_predictions(scanned, tmp_path):
@@ -110,11 +104,11 @@ def test_stats_counts_genres_in_files_apart_from_predictions(scanned, tmp_path):
     with Library(db) as lib:  # one track left uncertain: predicted, but nothing written in its file
         lib.db.execute("UPDATE tracks SET tag_state = 'uncertain', file_tags = '{\"genres\": []}' "
                        "WHERE path LIKE '%t3.wav'")
-    stats = json.loads(_musictag("stats", "--db", str(db), "--json").stdout)
+    stats = json.loads(run_musictag("stats", "--db", str(db), "--json").stdout)
     assert (stats["analysed"], stats["failed"], stats["uncertain"]) == (4, 1, 1)
     assert sum(g["tracks"] for g in stats["in_files"]) == 3  # what players see
     assert sum(g["tracks"] for g in stats["genres"]) == 4 and sum(g["tagged"] for g in stats["genres"]) == 3
-    text = _musictag("stats", "--db", str(db)).stdout
+    text = run_musictag("stats", "--db", str(db)).stdout
     assert "4 tracks analysed · 1 failed · 1 uncertain" in text and "Genres in your files" in text
 
 
@@ -122,11 +116,11 @@ def test_a_bad_file_has_one_wording_and_a_missing_one_is_a_usage_error(scanned):
     noise = scanned["music"] / "noise.mp3"
     scan_reason = [line for line in scanned["first"].stderr.splitlines() if "noise.mp3" in line][0].split(": ", 2)[2]
     for command in (["similar", str(noise), "--db", str(scanned["db"])], ["info", str(noise)]):
-        res = _musictag(*command)
+        res = run_musictag(*command)
         assert res.returncode == 1 and "Traceback" not in res.stderr
         assert res.stderr.strip().endswith(scan_reason), (res.stderr, scan_reason)
     for command in (["similar", "/nope/x.mp3", "--db", str(scanned["db"])], ["info", "/nope/x.mp3"]):
-        res = _musictag(*command)
+        res = run_musictag(*command)
         assert res.returncode == 2 and "no such file" in res.stderr
 
 
@@ -140,7 +134,7 @@ def test_progress_off_a_terminal_is_a_line_per_stage(capsys):
 
 
 def test_map_refuses_a_destination_it_cannot_write_before_working(scanned):
-    res = _musictag("map", "--db", str(scanned["db"]), "--out", "/nonexistent/m.png")
+    res = run_musictag("map", "--db", str(scanned["db"]), "--out", "/nonexistent/m.png")
     assert res.returncode == 2 and "no such folder" in res.stderr and "Traceback" not in res.stderr
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from musictag.library import Library
 from musictag.scan import ScanOptions, scan
 from tests import audiogen
+from tests.cli_checks import run_musictag
 
 ROOT = os.geteuid() == 0
 
@@ -28,8 +28,7 @@ def _prefix() -> list[str]:
 
 
 def _musictag(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*_prefix(), sys.executable, "-m", "musictag", *args], capture_output=True, text=True,
-                          timeout=300)
+    return run_musictag(*args, prefix=_prefix())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
-from musictag.restore import restore
+from musictag.restore import original_snapshot, restore
 from musictag.scan import ScanOptions, scan
 from musictag.tags import read_genres, write_genres
 from tests import audiogen
@@ -75,3 +75,16 @@ def test_a_moved_file_says_to_rescan_first(tagged, tmp_path):
     assert [e["reason"] for e in report.errors] == [
         "file not found: moved or deleted since it was tagged; run `musictag scan` on its new folder first, "
         "then restore"]
+
+
+def test_restore_walks_back_over_musictags_own_writes() -> None:
+    def backup(values: list[str] | None, written: list[str]) -> dict:
+        return {"original": {"present": values is not None, "values": values or []}, "written": written}
+
+    # none -> Rock (musictag) -> Pop (musictag --overwrite): the original is "none"
+    assert original_snapshot([backup(None, ["Rock"]), backup(["Rock"], ["Pop"])])["present"] is False
+    # none -> Rock (musictag), the user sets Jazz, -> Pop (musictag): restore gives the user's Jazz
+    assert original_snapshot([backup(None, ["Rock"]), backup(["Jazz"], ["Pop"])])["values"] == ["Jazz"]
+    # an ID3v2.3 file stores two genres joined
+    assert original_snapshot([backup(["Soul"], ["Rock", "Pop"]), backup(["Rock; Pop"], ["Jazz"])])["values"] == \
+        ["Soul"]

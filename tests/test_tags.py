@@ -35,18 +35,10 @@ WITH_GENRE = {"mp3", "aiff", "flac", "opus", "aac", "wma"}
 _GENRE_KEYS = {field.lower() for field in GENRE_FIELDS.values()}
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory) -> dict[str, Path]:
-    """One untagged 2-second file per format, written once for the whole module."""
-    folder = tmp_path_factory.mktemp("pristine")
-    return {fmt: audiogen.write_audio(folder / f"{fmt}{suffix}", audiogen.sweep(2.0), 44100, fmt)
-            for fmt, (suffix, _) in audiogen.FORMATS.items()}
-
-
-def _copy(pristine: dict[str, Path], fmt: str, folder: Path, genres: list[str] | None = None,
+def _copy(untagged_files: dict[str, Path], fmt: str, folder: Path, genres: list[str] | None = None,
           other_tags: bool = True) -> Path:
-    path = folder / pristine[fmt].name
-    shutil.copy(pristine[fmt], path)
+    path = folder / untagged_files[fmt].name
+    shutil.copy(untagged_files[fmt], path)
     if other_tags:
         _prefill(path, genres)
     return path
@@ -111,8 +103,8 @@ def _same_audio(before: list[np.ndarray], after: list[np.ndarray]) -> bool:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_write_sets_the_genre_and_touches_nothing_else(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+def test_write_sets_the_genre_and_touches_nothing_else(untagged_files, tmp_path, fmt):
+    path = _copy(untagged_files, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
     others, pcm = _other_tags(path), _pcm(path, fmt)
     write_genres(path, ["Rock"])
     assert audiogen.raw_genres(path) == ["Rock"]
@@ -123,16 +115,16 @@ def test_write_sets_the_genre_and_touches_nothing_else(pristine, tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_several_genres_are_native_multi_values(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+def test_several_genres_are_native_multi_values(untagged_files, tmp_path, fmt):
+    path = _copy(untagged_files, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
     write_genres(path, ["Rock", "Hip-Hop"])
     assert audiogen.raw_genres(path) == ["Rock", "Hip-Hop"]
     assert read_genres(path) == ["Rock", "Hip-Hop"]
 
 
 @pytest.mark.parametrize("fmt", ID3_FORMATS)
-def test_id3v23_writes_a_new_tag_as_v23_and_joins_several_genres(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, other_tags=False)
+def test_id3v23_writes_a_new_tag_as_v23_and_joins_several_genres(untagged_files, tmp_path, fmt):
+    path = _copy(untagged_files, fmt, tmp_path, other_tags=False)
     assert mutagen.File(path).tags is None
     write_genres(path, ["Rock", "Hip-Hop"], id3v23=True)
     assert mutagen.File(path).tags.version == (2, 3, 0)
@@ -140,8 +132,8 @@ def test_id3v23_writes_a_new_tag_as_v23_and_joins_several_genres(pristine, tmp_p
 
 
 @pytest.mark.parametrize("fmt", ID3_FORMATS)
-def test_id3v23_leaves_an_existing_v24_tag_as_it_is(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, ["Blues"])
+def test_id3v23_leaves_an_existing_v24_tag_as_it_is(untagged_files, tmp_path, fmt):
+    path = _copy(untagged_files, fmt, tmp_path, ["Blues"])
     frames = {f.FrameID: (f.encoding, f.text) for f in mutagen.File(path).tags.values() if f.FrameID != "TCON"}
     assert {e for e, _ in frames.values()} == {Encoding.UTF8}
     write_genres(path, ["Rock", "Hip-Hop"], id3v23=True)
@@ -151,8 +143,8 @@ def test_id3v23_leaves_an_existing_v24_tag_as_it_is(pristine, tmp_path, fmt):
     assert {f.FrameID: (f.encoding, f.text) for f in tags.values() if f.FrameID != "TCON"} == frames
 
 
-def test_an_id3v23_tag_stays_v23_with_its_own_frames(pristine, tmp_path):
-    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+def test_an_id3v23_tag_stays_v23_with_its_own_frames(untagged_files, tmp_path):
+    path = _copy(untagged_files, "mp3", tmp_path, other_tags=False)
     _prefill(path, ["Blues"], id3_version=3)
     write_genres(path, ["Rock", "Jazz"])
     raw = ID3(path, translate=False)  # as stored: mutagen would otherwise show TYER as TDRC
@@ -163,8 +155,8 @@ def test_an_id3v23_tag_stays_v23_with_its_own_frames(pristine, tmp_path):
 
 @pytest.mark.parametrize("had_genre", [True, False], ids=["genre", "no-genre"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_restore_brings_back_the_exact_original(pristine, tmp_path, fmt, had_genre):
-    path = _copy(pristine, fmt, tmp_path, ["Blues", "Soul"] if had_genre else None)
+def test_restore_brings_back_the_exact_original(untagged_files, tmp_path, fmt, had_genre):
+    path = _copy(untagged_files, fmt, tmp_path, ["Blues", "Soul"] if had_genre else None)
     genres, others, pcm = audiogen.raw_genres(path), _other_tags(path), _pcm(path, fmt)
     snap = json.loads(json.dumps(snapshot(path)))
     assert snap["field"] == GENRE_FIELDS[snap["format"]]
@@ -177,8 +169,8 @@ def test_restore_brings_back_the_exact_original(pristine, tmp_path, fmt, had_gen
 
 
 @pytest.mark.parametrize("encoding", [Encoding.LATIN1, Encoding.UTF16, Encoding.UTF8])
-def test_restore_gives_the_genre_frame_back_in_its_own_encoding(pristine, tmp_path, encoding):
-    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+def test_restore_gives_the_genre_frame_back_in_its_own_encoding(untagged_files, tmp_path, encoding):
+    path = _copy(untagged_files, "mp3", tmp_path, other_tags=False)
     tags = ID3()
     tags.add(TCON(encoding=encoding, text=["Blues"]))
     tags.save(path)
@@ -190,8 +182,8 @@ def test_restore_gives_the_genre_frame_back_in_its_own_encoding(pristine, tmp_pa
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "wav", "aiff", "flac"])
-def test_restore_removes_a_tag_block_the_file_did_not_have(pristine, tmp_path, fmt):
-    path = _copy(pristine, fmt, tmp_path, other_tags=False)
+def test_restore_removes_a_tag_block_the_file_did_not_have(untagged_files, tmp_path, fmt):
+    path = _copy(untagged_files, fmt, tmp_path, other_tags=False)
     if fmt == "flac":  # libsndfile writes an empty Vorbis comment block: take it away
         mutagen.File(path).delete()
     assert mutagen.File(path).tags is None
@@ -207,8 +199,8 @@ def test_restore_removes_a_tag_block_the_file_did_not_have(pristine, tmp_path, f
         assert path.read_bytes() == original
 
 
-def test_snapshot_records_raw_values_and_the_id3_version(pristine, tmp_path):
-    path = _copy(pristine, "mp3", tmp_path, other_tags=False)
+def test_snapshot_records_raw_values_and_the_id3_version(untagged_files, tmp_path):
+    path = _copy(untagged_files, "mp3", tmp_path, other_tags=False)
     _prefill(path, ["(17)"], id3_version=3)  # an ID3v1 genre number, as old taggers wrote it
     snap = snapshot(path)
     assert snap == {"format": "mp3", "field": "TCON", "tag_block": True, "present": True,
@@ -220,8 +212,8 @@ def test_snapshot_records_raw_values_and_the_id3_version(pristine, tmp_path):
     assert raw.version == (2, 3, 0) and raw["TCON"].text == ["(17)"]
 
 
-def test_restore_after_a_version_change_puts_version_and_raw_values_back(pristine, tmp_path):
-    path = _copy(pristine, "mp3", tmp_path, ["(17)"])
+def test_restore_after_a_version_change_puts_version_and_raw_values_back(untagged_files, tmp_path):
+    path = _copy(untagged_files, "mp3", tmp_path, ["(17)"])
     snap = snapshot(path)
     write_genres(path, ["Jazz", "Blues"], id3v23=True)
     restore_snapshot(path, snap)
@@ -229,9 +221,9 @@ def test_restore_after_a_version_change_puts_version_and_raw_values_back(pristin
     assert raw.version == (2, 4, 0) and raw["TCON"].text == ["(17)"]
 
 
-def test_restore_refuses_a_backup_of_another_format_or_a_damaged_one(pristine, tmp_path):
-    mp3 = _copy(pristine, "mp3", tmp_path, ["Blues"])
-    flac = _copy(pristine, "flac", tmp_path, ["Blues"])
+def test_restore_refuses_a_backup_of_another_format_or_a_damaged_one(untagged_files, tmp_path):
+    mp3 = _copy(untagged_files, "mp3", tmp_path, ["Blues"])
+    flac = _copy(untagged_files, "flac", tmp_path, ["Blues"])
     with pytest.raises(TagError, match="backup is of a mp3 file, this is a flac file"):
         restore_snapshot(flac, snapshot(mp3))
     for damaged in ({"format": "flac"}, snapshot(flac) | {"values": "Blues"}):
@@ -242,16 +234,16 @@ def test_restore_refuses_a_backup_of_another_format_or_a_damaged_one(pristine, t
 
 @pytest.mark.parametrize(("fmt", "name"), [("flac", "misnamed.mp3"), ("ogg", "misnamed.flac"),
                                            ("mp3", "misnamed.flac"), ("wav", "misnamed.m4a")])
-def test_format_is_found_by_content(pristine, tmp_path, fmt, name):
+def test_format_is_found_by_content(untagged_files, tmp_path, fmt, name):
     path = tmp_path / name
-    shutil.copy(pristine[fmt], path)
+    shutil.copy(untagged_files[fmt], path)
     write_genres(path, ["Rock"])
     assert snapshot(path)["format"] == fmt
     assert read_genres(path) == ["Rock"]
 
 
-def test_a_failed_save_leaves_the_file_untouched(pristine, tmp_path, monkeypatch):
-    path = _copy(pristine, "mp3", tmp_path, ["Blues"])
+def test_a_failed_save_leaves_the_file_untouched(untagged_files, tmp_path, monkeypatch):
+    path = _copy(untagged_files, "mp3", tmp_path, ["Blues"])
     original = path.read_bytes()
 
     def half_write(self, target, *args, **kwargs):
@@ -265,8 +257,8 @@ def test_a_failed_save_leaves_the_file_untouched(pristine, tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-def test_mode_and_symbolic_links_are_kept(pristine, tmp_path):
-    path = _copy(pristine, "flac", tmp_path)
+def test_mode_and_symbolic_links_are_kept(untagged_files, tmp_path):
+    path = _copy(untagged_files, "flac", tmp_path)
     path.chmod(0o640)
     link = tmp_path / "link.flac"
     link.symlink_to(path)
@@ -276,8 +268,8 @@ def test_mode_and_symbolic_links_are_kept(pristine, tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
-def test_read_only_file(pristine, tmp_path):
-    path = _copy(pristine, "mp3", tmp_path, ["Blues"])
+def test_read_only_file(untagged_files, tmp_path):
+    path = _copy(untagged_files, "mp3", tmp_path, ["Blues"])
     path.chmod(0o444)
     with pytest.raises(TagError) as error:
         write_genres(path, ["Rock"])
@@ -309,8 +301,8 @@ def test_missing_file_and_folder(tmp_path):
         write_genres(tmp_path, ["Rock"])
 
 
-def test_write_refuses_empty_genre_names(pristine, tmp_path):
-    path = _copy(pristine, "ogg", tmp_path)
+def test_write_refuses_empty_genre_names(untagged_files, tmp_path):
+    path = _copy(untagged_files, "ogg", tmp_path)
     with pytest.raises(ValueError):
         write_genres(path, ["Rock", " "])
     write_genres(path, [])  # no genres: the field goes
@@ -325,10 +317,10 @@ def test_display_name(key, name):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_one_parse_reads_labels_snapshots_and_writes(pristine, tmp_path, fmt, monkeypatch):
+def test_one_parse_reads_labels_snapshots_and_writes(untagged_files, tmp_path, fmt, monkeypatch):
     from musictag import tags
 
-    path = _copy(pristine, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
+    path = _copy(untagged_files, fmt, tmp_path, ["Blues"] if fmt in WITH_GENRE else None)
     loads = []
     real_load = tags._load
     monkeypatch.setattr(tags, "_load", lambda *a: loads.append(a[2]) or real_load(*a))
@@ -341,12 +333,12 @@ def test_one_parse_reads_labels_snapshots_and_writes(pristine, tmp_path, fmt, mo
 
 
 @pytest.mark.parametrize("fmt", ["flac", "mp3", "aac", "wav"])
-def test_a_file_replaced_after_parsing_is_written_from_its_new_content(pristine, tmp_path, fmt):
+def test_a_file_replaced_after_parsing_is_written_from_its_new_content(untagged_files, tmp_path, fmt):
     """A parse is reused only while the file is unchanged: saving the old parse into other audio
     would put the old file's stream headers on the new one."""
     from musictag import tags
 
-    path = _copy(pristine, fmt, tmp_path, None)
+    path = _copy(untagged_files, fmt, tmp_path, None)
     tag_file = tags.TagFile(path)
     other = audiogen.write_audio(tmp_path / f"other{path.suffix}", audiogen.tone(330, 3.0, 44100), 44100, fmt)
     _prefill(other, ["Jazz"])
