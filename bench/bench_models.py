@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.train import TrainConfig
-from musictag.trainer import ROBUSTNESS_CHECK, Trainer
+from musictag.training.from_folder import ROBUSTNESS_CHECK, Trainer
+from musictag.training.window_fit import TrainConfig
 
 BASE = TrainConfig(input="features44")
 HEAD = TrainConfig(input="musicnn")
@@ -54,7 +54,7 @@ def sklearn_reference(fs, folds: int, seed: int = 0) -> tuple[float, float, floa
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from musictag import splits
+    from musictag.training import splits
 
     genres = sorted({t.label for t in fs.tracks})
     lab = np.asarray([genres.index(t.label) for t in fs.tracks])

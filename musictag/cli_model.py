@@ -83,10 +83,10 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     data_dir, head = dirs[0], head or "gru-attention"
     import time
 
-    from musictag.augment import AUGMENTATIONS
-    from musictag.dataset import find_labelled_tracks
-    from musictag.train import TrainConfig
-    from musictag.trainer import Trainer, write_outputs
+    from musictag.training.augmentations import AUGMENTATIONS
+    from musictag.training.feature_sets import find_labelled_tracks
+    from musictag.training.from_folder import Trainer, write_outputs
+    from musictag.training.window_fit import TrainConfig
 
     chosen = tuple(a for a in augment.split(",") if a and a != "none")
     unknown = [a for a in chosen if a not in AUGMENTATIONS]
@@ -117,9 +117,9 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     from rich.table import Table
 
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.learn import learn
     from musictag.library import Library
     from musictag.paths import display_path, printable
+    from musictag.training.from_library import learn
     from musictag.user_labels import read_map
 
     mapping = read_map(map_file) if map_file else None
@@ -163,10 +163,10 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
       musictag evaluate gtzan/ --model my-model
       musictag evaluate gtzan/ --json
     """
-    from musictag.dataset import find_labelled_tracks
-    from musictag.evaluate import evaluate_folder
     from musictag.paths import display_path, printable
     from musictag.runtime import load_model
+    from musictag.training.evaluation import evaluate_folder
+    from musictag.training.feature_sets import find_labelled_tracks
 
     model = load_model(model_dir)
     with StageProgress(len(find_labelled_tracks(data_dir)), "evaluating") as bar:

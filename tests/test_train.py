@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag import splits
-from musictag.dataset import find_labelled_tracks
-from musictag.train import TrainConfig
-from musictag.trainer import Trainer, write_outputs
+from musictag.training import splits
+from musictag.training.feature_sets import find_labelled_tracks
+from musictag.training.from_folder import Trainer, write_outputs
+from musictag.training.window_fit import TrainConfig
 from tests.audiogen import write_audio
 
 SR = 22050

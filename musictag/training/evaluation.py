@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from musictag.audio import DecodeError
-from musictag.dataset import LabelledTrack, find_labelled_tracks
 from musictag.errors import UsageError
 from musictag.runtime import HeadModel, WindowModel
-from musictag.train import classification_metrics
+from musictag.training.feature_sets import LabelledTrack, find_labelled_tracks
+from musictag.training.window_fit import classification_metrics
 
 
 def evaluate_folder(data_dir: Path, model: WindowModel | HeadModel,

@@ -2,7 +2,7 @@
 
 Tracks are the unit everywhere: splits are made over tracks, scaling statistics come from the
 training tracks only, and a track's prediction is the mean of its windows' probabilities.
-Imports TensorFlow (through :mod:`musictag.networks`) only inside :func:`fit_network`.
+Imports TensorFlow (through :mod:`musictag.training.networks`) only inside :func:`fit_network`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.nda
     with quiet_native_stderr():  # TensorFlow's C++ start-up notices ignore TF_CPP_MIN_LOG_LEVEL
         import keras
 
-        from musictag.networks import build
+        from musictag.training.networks import build
 
     keras.utils.set_random_seed(cfg.seed)
     model = build(cfg.arch, n_genres, cfg.learning_rate)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag import splits
 from musictag.backbone import BackboneInfo
-from musictag.dataset import FeatureSet, find_labelled_tracks, load_feature_set
 from musictag.errors import UsageError
 from musictag.scaling import Scaler
-from musictag.train import (
+from musictag.training import splits
+from musictag.training.feature_sets import FeatureSet, find_labelled_tracks, load_feature_set
+from musictag.training.window_fit import (
     TrainConfig,
     classification_metrics,
     fit_network,
@@ -96,7 +96,7 @@ class WindowLearner:
     def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
              metrics: dict) -> dict:
         """Write model.keras, model.tflite and model.json."""
-        from musictag.artifact import save_model
+        from musictag.training.model_folders import save_model
 
         model, scaler = fitted
         frames = np.concatenate([fs.windows[i] for i in train])
@@ -116,7 +116,7 @@ class HeadLearner:
     def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
             on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
         """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
-        from musictag.head_fit import fit_gru_attention, fit_linear
+        from musictag.training.head_fit import fit_gru_attention, fit_linear
 
         sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
         seqs = [src[i] for src in sources for i in train]
@@ -136,7 +136,7 @@ class HeadLearner:
     def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
              metrics: dict) -> dict:
         """Write head.npz and model.json (the backbone is referenced by name and checksum, not copied)."""
-        from musictag.head_fit import save_head_model
+        from musictag.training.head_fit import save_head_model
 
         return save_head_model(out, fitted, self.cfg.head, genres, self.backbone, summary, metrics)
 
@@ -151,7 +151,7 @@ class Trainer:
         self.rep = None
         if cfg.input == "musicnn":
             from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-            from musictag.dataset import musicnn
+            from musictag.training.feature_sets import musicnn
 
             backbone = find_backbone(DEFAULT_BACKBONE)
             self.learner, self.rep = HeadLearner(cfg, backbone), musicnn(backbone)
@@ -240,7 +240,7 @@ class Trainer:
 def write_outputs(out: Path, fs: FeatureSet, trainer: Trainer, fitted, train: list[int], history: dict,
                   metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
     """Write the model folder plus metrics.json, confusion.png and (for networks) curves.png beside it."""
-    from musictag.plots import plot_confusion, plot_curves
+    from musictag.training.plots import plot_confusion, plot_curves
 
     summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
                "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],

@@ -61,7 +61,7 @@ def save_model(out: Path, model, scaler: Scaler, genres: list[str],
     ``feature_range`` is the per-row min and max over the training frames (kept for reference
     whatever the scaling); ``summary`` describes the training run; ``metrics`` the held-out figures.
     """
-    from musictag.networks import with_embedding
+    from musictag.training.networks import with_embedding
 
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")

@@ -63,7 +63,7 @@ class Representation:
 def features44() -> Representation:
     """The study's 44 hand-made features: ``(n, 44, 216)`` windows of 5 s."""
     from musictag.audio import SAMPLE_RATE
-    from musictag.augment import at_rate
+    from musictag.training.augmentations import at_rate
 
     def compute(path: Path, augmentation: str) -> np.ndarray:
         return track_features(path, at_rate(augmentation, SAMPLE_RATE) if augmentation else None).windows
@@ -79,7 +79,7 @@ def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.n
     """
     import soxr
 
-    from musictag.augment import at_rate
+    from musictag.training.augmentations import at_rate
 
     render = at_rate(augmentation, work_rate)
     return lambda y: soxr.resample(render(soxr.resample(y, rate, work_rate, quality="HQ")), work_rate, rate,

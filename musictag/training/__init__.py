@@ -1,0 +1,16 @@
+"""The training side: everything ``musictag train`` and ``musictag evaluate`` need and scanning does not.
+
+Nothing here is imported by ``scan``, ``similar`` or ``info``; TensorFlow is imported only inside the
+functions that fit or convert a Keras network.
+
+- :mod:`.from_folder`: ``musictag train DIR`` end to end (features, split, fit, figures, model folder).
+- :mod:`.from_library`: ``musictag train --from-library``: a head from the library's stored analyses.
+- :mod:`.evaluation`: ``musictag evaluate``: held-out figures of a model folder on a labelled folder.
+- :mod:`.feature_sets`: labelled ``<genre>/<track>`` trees and the per-track arrays learned from, cached.
+- :mod:`.augmentations`: the MP3 / loud renderings training tracks are also heard through.
+- :mod:`.splits`: track-level splits (random, k-fold, GTZAN's filtered lists, album-grouped k-fold).
+- :mod:`.window_fit`: fitting a network on feature windows; :mod:`.networks`: the Keras builders.
+- :mod:`.head_fit`: fitting heads on the backbone's patch embeddings.
+- :mod:`.model_folders`: writing a trained network as a model folder.
+- :mod:`.plots`: the confusion matrix and learning curves.
+"""
