@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musictag.training.config import TrainConfig
 from musictag.training.from_folder import ROBUSTNESS_CHECK, Trainer
-from musictag.training.window_fit import TrainConfig
 
 BASE = TrainConfig(input="features44")
 HEAD = TrainConfig(input="musicnn")

@@ -104,9 +104,9 @@ def oof_hits(data: Path, cache: Path | None, folds: int = 5) -> np.ndarray:
     space (mixing spaces of different networks would mean nothing).
     """
     from musictag.training import splits
+    from musictag.training.config import TrainConfig
     from musictag.training.from_folder import Trainer
     from musictag.training.networks import with_embedding
-    from musictag.training.window_fit import TrainConfig
 
     trainer = Trainer(TrainConfig(input="features44"), log=lambda _: None)
     fs = trainer.load(data, cache)

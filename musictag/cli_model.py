@@ -84,9 +84,9 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     import time
 
     from musictag.training.augmentations import AUGMENTATIONS
+    from musictag.training.config import TrainConfig
     from musictag.training.feature_sets import find_labelled_tracks
     from musictag.training.from_folder import Trainer, write_outputs
-    from musictag.training.window_fit import TrainConfig
 
     chosen = tuple(a for a in augment.split(",") if a and a != "none")
     unknown = [a for a in chosen if a not in AUGMENTATIONS]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from musictag.heads import GruAttentionHead, LinearHead, gru_sequence, load_head, softmax
-from musictag.training.head_fit import fit_linear, recommended_min_confidence
+from musictag.training.head_fit import fit_linear
+from musictag.training.metrics import recommended_min_confidence
 
 
 def _clusters(n_per: int = 12, dim: int = 16, genres: int = 3, seed: int = 0):

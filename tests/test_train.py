@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from musictag.training import splits
+from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import find_labelled_tracks
 from musictag.training.from_folder import Trainer, write_outputs
-from musictag.training.window_fit import TrainConfig
 from tests.audiogen import write_audio
 
 SR = 22050

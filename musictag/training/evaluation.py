@@ -11,7 +11,7 @@ from musictag.audio import DecodeError
 from musictag.errors import UsageError
 from musictag.runtime import HeadModel, WindowModel
 from musictag.training.feature_sets import LabelledTrack, find_labelled_tracks
-from musictag.training.window_fit import classification_metrics
+from musictag.training.metrics import classification_metrics
 
 
 def evaluate_folder(data_dir: Path, model: WindowModel | HeadModel,

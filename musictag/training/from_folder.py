@@ -13,19 +13,14 @@ from musictag.backbone import BackboneInfo
 from musictag.errors import UsageError
 from musictag.scaling import Scaler
 from musictag.training import splits
+from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet, find_labelled_tracks, load_feature_set
-from musictag.training.window_fit import (
-    TrainConfig,
-    classification_metrics,
-    fit_network,
-    stack_windows,
-    track_probabilities,
-)
+from musictag.training.metrics import classification_metrics, confidence_table
+from musictag.training.window_fit import fit_network, stack_windows, track_probabilities
 
 SPLITS = ("random", "kfold", "filtered")
 #: Held-out tracks are also scored through this augmentation: a modern, lossy rendering of the audio.
 ROBUSTNESS_CHECK = "mp3+loud"
-CONFIDENCE_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
@@ -52,17 +47,6 @@ class Heldout:
             m["track_accuracy_mean"] = float(np.mean(self.fold_accuracy))
             m["track_accuracy_std"] = float(np.std(self.fold_accuracy))
         return m
-
-
-def confidence_table(track_true: np.ndarray, track_prob: np.ndarray) -> list[dict]:
-    """For each threshold: the share of tracks whose top score reaches it and their accuracy."""
-    top, pred = track_prob.max(axis=1), track_prob.argmax(axis=1)
-    rows = []
-    for t in CONFIDENCE_THRESHOLDS:
-        kept = top >= t
-        rows.append({"threshold": t, "coverage": float(kept.mean()),
-                     "accuracy": float((pred[kept] == track_true[kept]).mean()) if kept.any() else None})
-    return rows
 
 
 class WindowLearner:

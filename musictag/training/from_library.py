@@ -144,10 +144,9 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
           log: Callable[[str], None] = lambda line: None) -> tuple[dict, LibraryData]:
     """Cross-validate, fit on every labelled track and write the model folder; return its model.json
     and the tracks it learned from."""
-    from musictag.training.from_folder import confidence_table
     from musictag.training.head_fit import save_head_model
+    from musictag.training.metrics import confidence_table, track_metrics
     from musictag.training.plots import plot_confusion
-    from musictag.training.window_fit import track_metrics
 
     start = time.monotonic()
     data = collect(library, dirs, backbone, mapping, min_tracks)

@@ -17,6 +17,7 @@ import numpy as np
 
 from musictag.backbone import BackboneInfo
 from musictag.heads import Head, make_head
+from musictag.training.metrics import recommended_min_confidence
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
 LINEAR_L2 = 1.0
@@ -139,14 +140,6 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
         if on_epoch:
             on_epoch(epoch, logs)
     return keras_to_head(model, shift, scale), history
-
-
-def recommended_min_confidence(confidence: list[dict], target: float = 0.9) -> float | None:
-    """The lowest threshold of a held-out confidence table whose kept tracks are ``target`` right, or None."""
-    for row in confidence:
-        if row["accuracy"] is not None and row["accuracy"] >= target and row["threshold"] > 0:
-            return float(row["threshold"])
-    return None
 
 
 def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone: BackboneInfo, summary: dict,
