@@ -85,8 +85,8 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
 
     from musictag.training.augmentations import AUGMENTATIONS
     from musictag.training.config import TrainConfig
-    from musictag.training.feature_sets import find_labelled_tracks
     from musictag.training.from_folder import Trainer, write_outputs
+    from musictag.training.labelled_tree import find_labelled_tracks
 
     chosen = tuple(a for a in augment.split(",") if a and a != "none")
     unknown = [a for a in chosen if a not in AUGMENTATIONS]
@@ -166,7 +166,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     from musictag.paths import display_path, printable
     from musictag.runtime import load_model
     from musictag.training.evaluation import evaluate_folder
-    from musictag.training.feature_sets import find_labelled_tracks
+    from musictag.training.labelled_tree import find_labelled_tracks
 
     model = load_model(model_dir)
     with StageProgress(len(find_labelled_tracks(data_dir)), "evaluating") as bar:

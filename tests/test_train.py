@@ -12,8 +12,8 @@ import pytest
 
 from musictag.training import splits
 from musictag.training.config import TrainConfig
-from musictag.training.feature_sets import find_labelled_tracks
 from musictag.training.from_folder import Trainer, write_outputs
+from musictag.training.labelled_tree import find_labelled_tracks
 from tests.audiogen import write_audio
 
 SR = 22050

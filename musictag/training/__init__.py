@@ -6,8 +6,11 @@ functions that fit or convert a Keras network.
 - :mod:`.from_folder`: ``musictag train DIR`` end to end (features, split, fit, figures, model folder).
 - :mod:`.from_library`: ``musictag train --from-library``: a head from the library's stored analyses.
 - :mod:`.evaluation`: ``musictag evaluate``: held-out figures of a model folder on a labelled folder.
-- :mod:`.feature_sets`: labelled ``<genre>/<track>`` trees and the per-track arrays learned from, cached.
+- :mod:`.labelled_tree`: the tracks of a ``<genre>/<track>`` folder.
+- :mod:`.feature_sets`: the per-track arrays learned from (features or patch embeddings), cached.
 - :mod:`.augmentations`: the MP3 / loud renderings training tracks are also heard through.
+- :mod:`.config`: what a ``musictag train DIR`` run fits, and how.
+- :mod:`.metrics`: the held-out figures (accuracy, per-genre precision / recall / F1, confidence).
 - :mod:`.splits`: track-level splits (random, k-fold, GTZAN's filtered lists, album-grouped k-fold).
 - :mod:`.window_fit`: fitting a network on feature windows; :mod:`.networks`: the Keras builders.
 - :mod:`.head_fit`: fitting heads on the backbone's patch embeddings.

@@ -10,7 +10,7 @@ import numpy as np
 from musictag.audio import DecodeError
 from musictag.errors import UsageError
 from musictag.runtime import HeadModel, WindowModel
-from musictag.training.feature_sets import LabelledTrack, find_labelled_tracks
+from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks
 from musictag.training.metrics import classification_metrics
 
 

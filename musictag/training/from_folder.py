@@ -14,7 +14,8 @@ from musictag.errors import UsageError
 from musictag.scaling import Scaler
 from musictag.training import splits
 from musictag.training.config import TrainConfig
-from musictag.training.feature_sets import FeatureSet, find_labelled_tracks, load_feature_set
+from musictag.training.feature_sets import FeatureSet, load_feature_set
+from musictag.training.labelled_tree import find_labelled_tracks
 from musictag.training.metrics import classification_metrics, confidence_table
 from musictag.training.window_fit import fit_network, stack_windows, track_probabilities
 
