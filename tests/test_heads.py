@@ -99,7 +99,7 @@ def test_recommended_min_confidence():
 def test_save_head_model_references_the_backbone(tmp_path):
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
     from musictag.runtime import ModelInfo
-    from musictag.training.head_fit import save_head_model
+    from musictag.training.model_folders import save_head_model
 
     seqs, labels = _clusters(dim=200)
     head = fit_linear(seqs, labels, 3)

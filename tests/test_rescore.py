@@ -13,7 +13,7 @@ from musictag.heads import make_head
 from musictag.library import Library
 from musictag.runtime import load_model
 from musictag.scan import ScanOptions, scan
-from musictag.training.head_fit import save_head_model
+from musictag.training.model_folders import save_head_model
 from tests import audiogen
 
 

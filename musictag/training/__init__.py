@@ -14,6 +14,7 @@ functions that fit or convert a Keras network.
 - :mod:`.splits`: track-level splits (random, k-fold, GTZAN's filtered lists, album-grouped k-fold).
 - :mod:`.window_fit`: fitting a network on feature windows; :mod:`.networks`: the Keras builders.
 - :mod:`.head_fit`: fitting heads on the backbone's patch embeddings.
-- :mod:`.model_folders`: writing a trained network as a model folder.
+- :mod:`.learners`: the two kinds of thing ``musictag train DIR`` fits (window network, head), one interface.
+- :mod:`.model_folders`: writing what was fitted as a model folder (network or head).
 - :mod:`.plots`: the confusion matrix and learning curves.
 """

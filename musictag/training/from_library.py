@@ -144,8 +144,8 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
           log: Callable[[str], None] = lambda line: None) -> tuple[dict, LibraryData]:
     """Cross-validate, fit on every labelled track and write the model folder; return its model.json
     and the tracks it learned from."""
-    from musictag.training.head_fit import save_head_model
     from musictag.training.metrics import confidence_table, track_metrics
+    from musictag.training.model_folders import save_head_model
     from musictag.training.plots import plot_confusion
 
     start = time.monotonic()
