@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from musictag.backbone import BackboneInfo
+from musictag.runtime import track_scores
 from musictag.scaling import Scaler
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet
-from musictag.training.window_fit import fit_network, stack_windows, track_probabilities
+from musictag.training.window_fit import fit_network, stack_windows
 
 
 class WindowLearner:
@@ -42,9 +43,11 @@ class WindowLearner:
 
     @staticmethod
     def predict(fitted, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-track probabilities (mean of the windows') and each track's window probabilities."""
+        """Per-track probabilities (:func:`~musictag.runtime.track_scores` of the windows') and each
+        track's window probabilities."""
         model, scaler = fitted
-        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0), arrays)
+        per_window = [model.predict(scaler.apply(w), verbose=0) for w in arrays]
+        return np.stack([track_scores(p) for p in per_window]), per_window
 
     def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
              metrics: dict) -> dict:

@@ -1,7 +1,7 @@
 """Fitting a genre network on feature windows (TensorFlow), with mixup.
 
-Tracks are the unit everywhere: splits are made over tracks, scaling statistics come from the
-training tracks only, and a track's prediction is the mean of its windows' probabilities.
+The network learns from single windows, pooled over the training tracks; a track's prediction is
+its windows' combined by :func:`musictag.runtime.track_scores`, as at inference.
 Imports TensorFlow (through :mod:`musictag.training.networks`) only inside :func:`fit_network`.
 """
 
@@ -87,10 +87,3 @@ class _MixupData:
                 self.order = self.rng.permutation(len(x))
 
         return MixupBatches()
-
-
-def track_probabilities(predict: Callable[[np.ndarray], np.ndarray],
-                        windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per-track probabilities (mean of the windows') and each track's window probabilities."""
-    per_window = [predict(w) for w in windows]
-    return np.stack([p.mean(axis=0) for p in per_window]), per_window
