@@ -97,8 +97,9 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     cfg = TrainConfig(input=input_, head=head, arch=arch, epochs=epochs, batch_size=batch_size, seed=seed,
                       scaling=scaling, mixup=mixup, augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
-    with StageProgress(len(find_labelled_tracks(data_dir)), "features") as bar:
-        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())
+    tracks = find_labelled_tracks(data_dir)
+    with StageProgress(len(tracks), "features") as bar:
+        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
     fitted, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
     meta = write_outputs(out, fs, trainer, fitted, train_idx, history, metrics, genres, data_dir,
                          time.monotonic() - start)
@@ -169,8 +170,9 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     from musictag.training.labelled_tree import find_labelled_tracks
 
     model = load_model(model_dir)
-    with StageProgress(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
-        m = evaluate_folder(data_dir, model, progress=lambda _: bar.update())
+    tracks = find_labelled_tracks(data_dir)
+    with StageProgress(len(tracks), "evaluating") as bar:
+        m = evaluate_folder(data_dir, tracks, model, progress=lambda _: bar.update())
     if as_json:
         click.echo(json.dumps(m, indent=1))
         return

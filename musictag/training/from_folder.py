@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from musictag.errors import UsageError
 from musictag.training import splits
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet, load_feature_set
-from musictag.training.labelled_tree import find_labelled_tracks
+from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks
 from musictag.training.learners import HeadLearner, WindowLearner
 from musictag.training.metrics import classification_metrics, confidence_table
 
@@ -63,10 +63,15 @@ class Trainer:
             backbone = find_backbone(DEFAULT_BACKBONE)
             self.learner, self.rep = HeadLearner(cfg, backbone), musicnn(backbone)
 
-    def load(self, data_dir: Path, cache_dir: Path | None,
-             progress: Callable[[object], None] | None = None) -> FeatureSet:
-        """Features of every labelled track (cached); unreadable files are listed and skipped."""
-        tracks = find_labelled_tracks(data_dir)
+    def load(self, data_dir: Path, cache_dir: Path | None, progress: Callable[[LabelledTrack], None] | None = None,
+             tracks: Sequence[LabelledTrack] | None = None) -> FeatureSet:
+        """Features of every labelled track of ``data_dir`` (cached); unreadable files are listed and skipped.
+
+        ``tracks``: the folder's :func:`~musictag.training.labelled_tree.find_labelled_tracks` when the
+        caller has walked it already (to size a progress bar), so that it is walked once.
+        """
+        if tracks is None:
+            tracks = find_labelled_tracks(data_dir)
         if not tracks:
             raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
         fs = load_feature_set(tracks, cache_dir, progress,
