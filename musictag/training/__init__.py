@@ -1,7 +1,7 @@
 """The training side: everything ``musictag train`` and ``musictag evaluate`` need and scanning does not.
 
-Nothing here is imported by ``scan``, ``similar`` or ``info``; TensorFlow is imported only inside the
-functions that fit or convert a Keras network.
+Nothing here is imported by ``scan``, ``similar`` or ``info``. TensorFlow comes in only when a Keras
+network is fitted or converted: :mod:`.networks` imports it, and is imported inside those functions.
 
 - :mod:`.from_folder`: ``musictag train DIR`` end to end (features, split, fit, figures, model folder).
 - :mod:`.from_library`: ``musictag train --from-library``: a head from the library's stored analyses.

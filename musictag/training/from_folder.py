@@ -1,4 +1,4 @@
-"""``musictag train``: features, split, fit, held-out figures and the model folder, end to end."""
+"""``musictag train DIR``: features, split, fit, held-out figures and the model folder, end to end."""
 
 from __future__ import annotations
 
