@@ -96,7 +96,7 @@ def main() -> None:
             feature_sets[cfg.input] = Trainer(full, log=lambda _: None).load(args.data, args.cache)
         fs = feature_sets[cfg.input]
         start = time.monotonic()
-        _, _, _, m, _ = trainer.run(fs, "kfold", args.folds, refit=False)
+        m = trainer.run(fs, "kfold", args.folds, refit=False).metrics
         results[name] = {"track_accuracy_mean": m["track_accuracy_mean"],
                          "track_accuracy_std": m["track_accuracy_std"],
                          "segment_accuracy": m["segment_accuracy"],

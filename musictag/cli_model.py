@@ -100,9 +100,8 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     tracks = find_labelled_tracks(data_dir)
     with StageProgress(len(tracks), "features") as bar:
         fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
-    fitted, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
-    meta = write_outputs(out, fs, trainer, fitted, train_idx, history, metrics, genres, data_dir,
-                         time.monotonic() - start)
+    result = trainer.run(fs, split, folds)
+    meta = write_outputs(out, trainer, result, fs, data_dir, time.monotonic() - start)
     m = meta["metrics"]
     spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "

@@ -53,9 +53,9 @@ def tiny_model(tiny_dataset, tmp_path_factory):
     log: list[str] = []
     trainer = Trainer(cfg, log=log.append)
     fs = trainer.load(tiny_dataset, tmp_path_factory.mktemp("cache"))
-    fitted, train, history, metrics, genres = trainer.run(fs, "random")
+    result = trainer.run(fs, "random")
     out = tmp_path_factory.mktemp("model") / "tiny"
-    meta = write_outputs(out, fs, trainer, fitted, train, history, metrics, genres, tiny_dataset, 0.0)
+    meta = write_outputs(out, trainer, result, fs, tiny_dataset, 0.0)
     return out, meta, fs, log
 
 

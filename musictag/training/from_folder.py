@@ -48,6 +48,17 @@ class Heldout:
         return m
 
 
+@dataclass
+class TrainingResult:
+    """What :meth:`Trainer.run` fitted and measured."""
+
+    fitted: object  # the learner's fitted model: (Keras model, Scaler) for a window network, a Head for a head
+    train_tracks: list[int]  # indices into the FeatureSet of the tracks ``fitted`` learned from
+    history: dict  # per-epoch figures of the first fit (k-fold: fold 1); {} for the linear head
+    metrics: dict  # held-out figures, the split described under "split"
+    genres: list[str]  # the model's genres, in the order of its outputs
+
+
 class Trainer:
     """One training run over a labelled folder; ``log`` receives one line per event."""
 
@@ -90,8 +101,8 @@ class Trainer:
 
         return self.learner.fit(fs, lab, n_genres, train, val, on_epoch, fixed_epochs)
 
-    def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> tuple:
-        """Fit and evaluate; returns ``(fitted model, train indices, history, metrics, genres)``.
+    def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> TrainingResult:
+        """Fit and evaluate on held-out tracks.
 
         With k-fold the figures are out-of-fold and, when ``refit``, a final model is fitted on every
         track for the median best epoch (without ``refit`` the returned model is the last fold's).
@@ -146,22 +157,24 @@ class Trainer:
                     "n_train": len(train), "n_val": len(val), "n_test": len(test)}
         metrics = held.metrics(genres)
         metrics["split"] = info
-        return fitted, train, history, metrics, genres
+        return TrainingResult(fitted, train, history, metrics, genres)
 
 
-def write_outputs(out: Path, fs: FeatureSet, trainer: Trainer, fitted, train: list[int], history: dict,
-                  metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
-    """Write the model folder plus metrics.json, confusion.png and (for networks) curves.png beside it."""
+def write_outputs(out: Path, trainer: Trainer, result: TrainingResult, fs: FeatureSet, data_dir: Path,
+                  seconds: float) -> dict:
+    """Write ``result`` as the model folder ``out``, with metrics.json, confusion.png and (when there is
+    a history) curves.png beside it; ``fs`` and ``data_dir`` are what the run learned from, ``seconds``
+    how long it took. Returns the model.json content."""
     from musictag.training.plots import plot_confusion, plot_curves
 
     summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
                "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],
                "config": asdict(trainer.cfg), "seconds": round(seconds, 1)}
-    meta = trainer.learner.save(out, fitted, fs, train, genres, summary, metrics)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
-    split = metrics["split"]
-    if history:
-        plot_curves(history, out / "curves.png",
+    meta = trainer.learner.save(out, result.fitted, fs, result.train_tracks, result.genres, summary, result.metrics)
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=1))
+    plot_confusion(np.asarray(result.metrics["confusion"]), result.genres, out / "confusion.png")
+    split = result.metrics["split"]
+    if result.history:
+        plot_curves(result.history, out / "curves.png",
                     f"fold 1 of {split['folds']}" if split["split"] == "kfold" else f"{split['split']} split")
     return meta
