@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.train import TrainConfig
-from musictag.trainer import ROBUSTNESS_CHECK, Trainer
+from musictag.training.config import TrainConfig
+from musictag.training.from_folder import ROBUSTNESS_CHECK, Trainer
 
 BASE = TrainConfig(input="features44")
 HEAD = TrainConfig(input="musicnn")
@@ -54,7 +54,7 @@ def sklearn_reference(fs, folds: int, seed: int = 0) -> tuple[float, float, floa
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from musictag import splits
+    from musictag.training import splits
 
     genres = sorted({t.label for t in fs.tracks})
     lab = np.asarray([genres.index(t.label) for t in fs.tracks])
@@ -96,7 +96,7 @@ def main() -> None:
             feature_sets[cfg.input] = Trainer(full, log=lambda _: None).load(args.data, args.cache)
         fs = feature_sets[cfg.input]
         start = time.monotonic()
-        _, _, _, m, _ = trainer.run(fs, "kfold", args.folds, refit=False)
+        m = trainer.run(fs, "kfold", args.folds, refit=False).metrics
         results[name] = {"track_accuracy_mean": m["track_accuracy_mean"],
                          "track_accuracy_std": m["track_accuracy_std"],
                          "segment_accuracy": m["segment_accuracy"],

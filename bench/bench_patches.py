@@ -26,9 +26,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from bench_scan import DATA, build_library  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-from musictag import splits  # noqa: E402
-from musictag.train import TrainConfig  # noqa: E402
-from musictag.trainer import ROBUSTNESS_CHECK, HeadLearner, Trainer  # noqa: E402
+from musictag.training import splits  # noqa: E402
+from musictag.training.config import TrainConfig  # noqa: E402
+from musictag.training.from_folder import ROBUSTNESS_CHECK, Trainer  # noqa: E402
+from musictag.training.learners import HeadLearner  # noqa: E402
 
 TIMED_K = (1, 2, 4, 6, 8, 12, 16)
 

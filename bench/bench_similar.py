@@ -103,10 +103,10 @@ def oof_hits(data: Path, cache: Path | None, folds: int = 5) -> np.ndarray:
     the held-out tracks are the queries, searched among all other tracks in that same embedding
     space (mixing spaces of different networks would mean nothing).
     """
-    from musictag import splits
-    from musictag.networks import with_embedding
-    from musictag.train import TrainConfig
-    from musictag.trainer import Trainer
+    from musictag.training import splits
+    from musictag.training.config import TrainConfig
+    from musictag.training.from_folder import Trainer
+    from musictag.training.networks import with_embedding
 
     trainer = Trainer(TrainConfig(input="features44"), log=lambda _: None)
     fs = trainer.load(data, cache)

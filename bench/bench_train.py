@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from musictag.scaling import Scaler
-from musictag.train import TrainConfig, fit_network, stack_windows
-from musictag.trainer import Trainer
+from musictag.training.config import TrainConfig
+from musictag.training.from_folder import Trainer
+from musictag.training.window_fit import fit_network, stack_windows
 
 GTZAN_WINDOWS = 990 * 9
 

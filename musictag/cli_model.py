@@ -83,10 +83,10 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     data_dir, head = dirs[0], head or "gru-attention"
     import time
 
-    from musictag.augment import AUGMENTATIONS
-    from musictag.dataset import find_labelled_tracks
-    from musictag.train import TrainConfig
-    from musictag.trainer import Trainer, write_outputs
+    from musictag.training.augmentations import AUGMENTATIONS
+    from musictag.training.config import TrainConfig
+    from musictag.training.from_folder import Trainer, write_outputs
+    from musictag.training.labelled_tree import find_labelled_tracks
 
     chosen = tuple(a for a in augment.split(",") if a and a != "none")
     unknown = [a for a in chosen if a not in AUGMENTATIONS]
@@ -97,11 +97,11 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     cfg = TrainConfig(input=input_, head=head, arch=arch, epochs=epochs, batch_size=batch_size, seed=seed,
                       scaling=scaling, mixup=mixup, augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
-    with StageProgress(len(find_labelled_tracks(data_dir)), "features") as bar:
-        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update())
-    fitted, train_idx, history, metrics, genres = trainer.run(fs, split, folds)
-    meta = write_outputs(out, fs, trainer, fitted, train_idx, history, metrics, genres, data_dir,
-                         time.monotonic() - start)
+    tracks = find_labelled_tracks(data_dir)
+    with StageProgress(len(tracks), "features") as bar:
+        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
+    result = trainer.run(fs, split, folds)
+    meta = write_outputs(out, trainer, result, fs, data_dir, time.monotonic() - start)
     m = meta["metrics"]
     spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
@@ -117,9 +117,9 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     from rich.table import Table
 
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.learn import learn
     from musictag.library import Library
     from musictag.paths import display_path, printable
+    from musictag.training.from_library import learn
     from musictag.user_labels import read_map
 
     mapping = read_map(map_file) if map_file else None
@@ -163,14 +163,15 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
       musictag evaluate gtzan/ --model my-model
       musictag evaluate gtzan/ --json
     """
-    from musictag.dataset import find_labelled_tracks
-    from musictag.evaluate import evaluate_folder
     from musictag.paths import display_path, printable
     from musictag.runtime import load_model
+    from musictag.training.evaluation import evaluate_folder
+    from musictag.training.labelled_tree import find_labelled_tracks
 
     model = load_model(model_dir)
-    with StageProgress(len(find_labelled_tracks(data_dir)), "evaluating") as bar:
-        m = evaluate_folder(data_dir, model, progress=lambda _: bar.update())
+    tracks = find_labelled_tracks(data_dir)
+    with StageProgress(len(tracks), "evaluating") as bar:
+        m = evaluate_folder(data_dir, tracks, model, progress=lambda _: bar.update())
     if as_json:
         click.echo(json.dumps(m, indent=1))
         return

@@ -7,7 +7,7 @@ library re-scores stored tracks:
 - ``linear``: multinomial logistic regression on the standardised mean patch embedding.
 - ``gru-attention``: the second study's best head. Each patch embedding is standardised, a
   bidirectional GRU reads the sequence, additive attention weighs its outputs over time, and a dense
-  softmax layer classifies the weighted sum. The weights come from Keras (:mod:`musictag.head_fit`);
+  softmax layer classifies the weighted sum. The weights come from Keras (:mod:`musictag.training.head_fit`);
   the NumPy forward pass here is tested equal to Keras'.
 
 Per-patch probabilities (for ``info``'s timeline) are the head run on each patch alone.

@@ -66,6 +66,15 @@ class TrackAnalysis:
         return [(self.tag_names[i], float(self.summary.tags[i])) for i in order]
 
 
+def track_scores(window_scores: np.ndarray) -> np.ndarray:
+    """A window network's track-level genre probabilities: the mean of its ``(n, genres)`` window scores.
+
+    The one place this is decided: inference (:class:`WindowModel`) and the held-out figures of
+    training use it alike.
+    """
+    return window_scores.mean(axis=0)
+
+
 def _file_digest(*paths: Path, extra: str = "") -> str:
     h = hashlib.sha1(extra.encode())
     for p in paths:
@@ -159,7 +168,7 @@ class WindowModel:
         probs, emb = self.predict(feats.windows)
         vector = emb.mean(axis=0)
         norm = float(np.linalg.norm(vector))
-        return TrackAnalysis(probs.mean(axis=0), vector / norm if norm > 0 else vector, probs,
+        return TrackAnalysis(track_scores(probs), vector / norm if norm > 0 else vector, probs,
                              feats.starts, feats.duration, feats.silent)
 
     def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from musictag.head_fit import fit_linear, recommended_min_confidence
 from musictag.heads import GruAttentionHead, LinearHead, gru_sequence, load_head, softmax
+from musictag.training.head_fit import fit_linear
+from musictag.training.metrics import recommended_min_confidence
 
 
 def _clusters(n_per: int = 12, dim: int = 16, genres: int = 3, seed: int = 0):
@@ -74,7 +75,7 @@ def test_gru_sequence_matches_the_equations():
 def test_gru_attention_numpy_equals_keras():
     """The head scan runs (NumPy) gives Keras' own probabilities for any sequence length."""
     pytest.importorskip("keras")
-    from musictag.head_fit import build_gru_attention, keras_to_head
+    from musictag.training.head_fit import build_gru_attention, keras_to_head
 
     model = build_gru_attention(dim=16, n_genres=3)
     rng = np.random.default_rng(3)
@@ -97,8 +98,8 @@ def test_recommended_min_confidence():
 
 def test_save_head_model_references_the_backbone(tmp_path):
     from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.head_fit import save_head_model
     from musictag.runtime import ModelInfo
+    from musictag.training.model_folders import save_head_model
 
     seqs, labels = _clusters(dim=200)
     head = fit_linear(seqs, labels, 3)

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from musictag.library import Library
-from musictag.splits import grouped_kfold
+from musictag.training.splits import grouped_kfold
 from musictag.user_labels import build_labels, group_key, label_values, split_values
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag

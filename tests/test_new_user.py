@@ -16,7 +16,7 @@ import pytest
 from musictag.audio import format_time
 from musictag.cli import cli
 from musictag.cli_common import StageProgress
-from musictag.plots import best_epoch, confusion_shading, plot_confusion, plot_curves
+from musictag.training.plots import best_epoch, confusion_shading, plot_confusion, plot_curves
 from tests import audiogen
 from tests.cli_checks import run_musictag
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from musictag.backbone import DEFAULT_BACKBONE, find_backbone, shipped_models_dir
-from musictag.head_fit import save_head_model
 from musictag.heads import make_head
 from musictag.library import Library
 from musictag.runtime import load_model
 from musictag.scan import ScanOptions, scan
+from musictag.training.model_folders import save_head_model
 from tests import audiogen
 
 

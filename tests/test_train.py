@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag import splits
-from musictag.dataset import find_labelled_tracks
-from musictag.train import TrainConfig
-from musictag.trainer import Trainer, write_outputs
+from musictag.training import splits
+from musictag.training.config import TrainConfig
+from musictag.training.from_folder import Trainer, write_outputs
+from musictag.training.labelled_tree import find_labelled_tracks
 from tests.audiogen import write_audio
 
 SR = 22050
@@ -53,9 +53,9 @@ def tiny_model(tiny_dataset, tmp_path_factory):
     log: list[str] = []
     trainer = Trainer(cfg, log=log.append)
     fs = trainer.load(tiny_dataset, tmp_path_factory.mktemp("cache"))
-    fitted, train, history, metrics, genres = trainer.run(fs, "random")
+    result = trainer.run(fs, "random")
     out = tmp_path_factory.mktemp("model") / "tiny"
-    meta = write_outputs(out, fs, trainer, fitted, train, history, metrics, genres, tiny_dataset, 0.0)
+    meta = write_outputs(out, trainer, result, fs, tiny_dataset, 0.0)
     return out, meta, fs, log
 
 

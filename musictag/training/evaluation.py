@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from musictag.audio import DecodeError
-from musictag.dataset import LabelledTrack, find_labelled_tracks
 from musictag.errors import UsageError
 from musictag.runtime import HeadModel, WindowModel
-from musictag.train import classification_metrics
+from musictag.training.labelled_tree import LabelledTrack
+from musictag.training.metrics import classification_metrics
 
 
-def evaluate_folder(data_dir: Path, model: WindowModel | HeadModel,
+def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: WindowModel | HeadModel,
                     progress: Callable[[LabelledTrack], None] | None = None) -> dict:
-    """Track- and segment-level metrics of ``model`` on ``<data_dir>/<genre>/<track>``.
+    """Track- and segment-level metrics of ``model`` on ``tracks``, the folder ``data_dir``'s
+    :func:`~musictag.training.labelled_tree.find_labelled_tracks`.
 
     Tracks whose label the model does not know, or that cannot be decoded, are listed in
     ``skipped`` with their reason.
     """
-    tracks = find_labelled_tracks(data_dir)
     if not tracks:
         raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
     known = {g: i for i, g in enumerate(model.genres)}

@@ -110,7 +110,7 @@ class CrossValidation:
 
 def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, seed: int = 0):
     """Fit a ``linear`` or ``gru-attention`` head (the latter needs the ``train`` extra)."""
-    from musictag.head_fit import fit_gru_attention, fit_linear
+    from musictag.training.head_fit import fit_gru_attention, fit_linear
 
     if kind == "linear":
         return fit_linear(sequences, labels, n_genres, ftol=LINEAR_FTOL)
@@ -124,7 +124,7 @@ def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], 
 def cross_validate(data: LibraryData, kind: str, folds: int = FOLDS, seed: int = 0,
                    log: Callable[[str], None] = lambda line: None) -> CrossValidation:
     """Held-out predictions of every labelled track, albums kept on one side."""
-    from musictag.splits import grouped_kfold
+    from musictag.training.splits import grouped_kfold
 
     n_genres = len(data.labels.genres)
     prob = np.zeros((len(data.y), n_genres))
@@ -144,10 +144,9 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
           log: Callable[[str], None] = lambda line: None) -> tuple[dict, LibraryData]:
     """Cross-validate, fit on every labelled track and write the model folder; return its model.json
     and the tracks it learned from."""
-    from musictag.head_fit import save_head_model
-    from musictag.plots import plot_confusion
-    from musictag.train import track_metrics
-    from musictag.trainer import confidence_table
+    from musictag.training.metrics import confidence_table, track_metrics
+    from musictag.training.model_folders import save_head_model
+    from musictag.training.plots import plot_confusion
 
     start = time.monotonic()
     data = collect(library, dirs, backbone, mapping, min_tracks)

@@ -1,4 +1,9 @@
-"""Labelled audio trees (``<root>/<label>/<audio>``) and what training learns from them, cached."""
+"""What training learns from a labelled tree: one array per track (features or patch embeddings), cached.
+
+A :class:`Representation` computes a track's array from its file; :func:`load_feature_set` gathers them
+for every track of a :mod:`~musictag.training.labelled_tree`, plain and augmented, through a cache keyed
+by content.
+"""
 
 from __future__ import annotations
 
@@ -10,40 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import AUDIO_EXTENSIONS, DecodeError
+from musictag.audio import DecodeError
 from musictag.backbone import BackboneInfo
 from musictag.features import FEATURE_VERSION, track_features
-
-
-@dataclass(frozen=True)
-class LabelledTrack:
-    """One audio file of a labelled tree; ``key`` is ``label/filename`` (as in the split lists)."""
-
-    path: Path
-    label: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.label}/{self.path.name}"
-
-
-def dataset_root(root: Path) -> Path:
-    """The folder holding the label folders (Kaggle's GTZAN nests it in ``Data/genres_original``)."""
-    for candidate in (root / "Data" / "genres_original", root / "genres_original", root / "genres"):
-        if candidate.is_dir():
-            return candidate
-    return root
-
-
-def find_labelled_tracks(root: str | os.PathLike) -> list[LabelledTrack]:
-    """Every audio file one level below a label folder, sorted by label then name."""
-    base = dataset_root(Path(root))
-    tracks = []
-    for label_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for f in sorted(label_dir.iterdir()):
-            if f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
-                tracks.append(LabelledTrack(f, label_dir.name))
-    return tracks
+from musictag.training.labelled_tree import LabelledTrack
 
 
 @dataclass(frozen=True)
@@ -63,7 +38,7 @@ class Representation:
 def features44() -> Representation:
     """The study's 44 hand-made features: ``(n, 44, 216)`` windows of 5 s."""
     from musictag.audio import SAMPLE_RATE
-    from musictag.augment import at_rate
+    from musictag.training.augmentations import at_rate
 
     def compute(path: Path, augmentation: str) -> np.ndarray:
         return track_features(path, at_rate(augmentation, SAMPLE_RATE) if augmentation else None).windows
@@ -79,7 +54,7 @@ def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.n
     """
     import soxr
 
-    from musictag.augment import at_rate
+    from musictag.training.augmentations import at_rate
 
     render = at_rate(augmentation, work_rate)
     return lambda y: soxr.resample(render(soxr.resample(y, rate, work_rate, quality="HQ")), work_rate, rate,

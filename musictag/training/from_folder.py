@@ -1,31 +1,25 @@
-"""``musictag train``: features, split, fit, held-out figures and the model folder, end to end."""
+"""``musictag train DIR``: features, split, fit, held-out figures and the model folder, end to end."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from musictag import splits
-from musictag.backbone import BackboneInfo
-from musictag.dataset import FeatureSet, find_labelled_tracks, load_feature_set
 from musictag.errors import UsageError
-from musictag.scaling import Scaler
-from musictag.train import (
-    TrainConfig,
-    classification_metrics,
-    fit_network,
-    stack_windows,
-    track_probabilities,
-)
+from musictag.training import splits
+from musictag.training.config import TrainConfig
+from musictag.training.feature_sets import FeatureSet, load_feature_set
+from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks
+from musictag.training.learners import HeadLearner, WindowLearner
+from musictag.training.metrics import classification_metrics, confidence_table
 
 SPLITS = ("random", "kfold", "filtered")
 #: Held-out tracks are also scored through this augmentation: a modern, lossy rendering of the audio.
 ROBUSTNESS_CHECK = "mp3+loud"
-CONFIDENCE_THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
@@ -54,91 +48,15 @@ class Heldout:
         return m
 
 
-def confidence_table(track_true: np.ndarray, track_prob: np.ndarray) -> list[dict]:
-    """For each threshold: the share of tracks whose top score reaches it and their accuracy."""
-    top, pred = track_prob.max(axis=1), track_prob.argmax(axis=1)
-    rows = []
-    for t in CONFIDENCE_THRESHOLDS:
-        kept = top >= t
-        rows.append({"threshold": t, "coverage": float(kept.mean()),
-                     "accuracy": float((pred[kept] == track_true[kept]).mean()) if kept.any() else None})
-    return rows
+@dataclass
+class TrainingResult:
+    """What :meth:`Trainer.run` fitted and measured."""
 
-
-class WindowLearner:
-    """The study's networks on 5 s windows of the 44 features (TensorFlow), with per-feature scaling."""
-
-    uses_validation = True
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        self.cfg = cfg
-
-    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
-            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
-        """Fit on ``train`` (and its augmentations); returns ``((model, scaler), history, best epoch)``."""
-        scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
-
-        def scaled(idx: list[int], augment: tuple[str, ...] = ()):
-            sources = [fs.windows, *(fs.augmented[a] for a in augment)]
-            x, y = stack_windows([src[i] for src in sources for i in idx], [lab[i] for _ in sources for i in idx])
-            return scaler.apply(x), y
-
-        model, history, best = fit_network(self.cfg, n_genres, scaled(train, self.cfg.augment),
-                                           scaled(val) if val else None, on_epoch, fixed_epochs)
-        return (model, scaler), history, best
-
-    @staticmethod
-    def predict(fitted, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-track probabilities (mean of the windows') and each track's window probabilities."""
-        model, scaler = fitted
-        return track_probabilities(lambda w: model.predict(scaler.apply(w), verbose=0), arrays)
-
-    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
-             metrics: dict) -> dict:
-        """Write model.keras, model.tflite and model.json."""
-        from musictag.artifact import save_model
-
-        model, scaler = fitted
-        frames = np.concatenate([fs.windows[i] for i in train])
-        feature_range = (frames.min(axis=(0, 2)), frames.max(axis=(0, 2)))
-        return save_model(out, model, scaler, genres, feature_range, summary, metrics)
-
-
-class HeadLearner:
-    """A head (linear or GRU-attention) on the backbone's patch embeddings; no validation split needed."""
-
-    uses_validation = False
-
-    def __init__(self, cfg: TrainConfig, backbone: BackboneInfo) -> None:
-        self.cfg = cfg
-        self.backbone = backbone  # the embeddings came from it
-
-    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
-            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
-        """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
-        from musictag.head_fit import fit_gru_attention, fit_linear
-
-        sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
-        seqs = [src[i] for src in sources for i in train]
-        labels = [lab[i] for _ in sources for i in train]
-        if self.cfg.head == "linear":
-            return fit_linear(seqs, labels, n_genres), {}, 0
-        epochs = fixed_epochs or self.cfg.epochs
-        head, history = fit_gru_attention(seqs, labels, n_genres, epochs, self.cfg.batch_size,
-                                          self.cfg.learning_rate, self.cfg.seed, on_epoch)
-        return head, history, epochs
-
-    @staticmethod
-    def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-track probabilities (the head on the whole sequence) and each patch's on its own."""
-        return np.stack([head.track_probabilities(a) for a in arrays]), [head.patch_probabilities(a) for a in arrays]
-
-    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
-             metrics: dict) -> dict:
-        """Write head.npz and model.json (the backbone is referenced by name and checksum, not copied)."""
-        from musictag.head_fit import save_head_model
-
-        return save_head_model(out, fitted, self.cfg.head, genres, self.backbone, summary, metrics)
+    fitted: object  # the learner's fitted model: (Keras model, Scaler) for a window network, a Head for a head
+    train_tracks: list[int]  # indices into the FeatureSet of the tracks ``fitted`` learned from
+    history: dict  # per-epoch figures of the first fit (k-fold: fold 1); {} for the linear head
+    metrics: dict  # held-out figures, the split described under "split"
+    genres: list[str]  # the model's genres, in the order of its outputs
 
 
 class Trainer:
@@ -151,15 +69,20 @@ class Trainer:
         self.rep = None
         if cfg.input == "musicnn":
             from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-            from musictag.dataset import musicnn
+            from musictag.training.feature_sets import musicnn
 
             backbone = find_backbone(DEFAULT_BACKBONE)
             self.learner, self.rep = HeadLearner(cfg, backbone), musicnn(backbone)
 
-    def load(self, data_dir: Path, cache_dir: Path | None,
-             progress: Callable[[object], None] | None = None) -> FeatureSet:
-        """Features of every labelled track (cached); unreadable files are listed and skipped."""
-        tracks = find_labelled_tracks(data_dir)
+    def load(self, data_dir: Path, cache_dir: Path | None, progress: Callable[[LabelledTrack], None] | None = None,
+             tracks: Sequence[LabelledTrack] | None = None) -> FeatureSet:
+        """Features of every labelled track of ``data_dir`` (cached); unreadable files are listed and skipped.
+
+        ``tracks``: the folder's :func:`~musictag.training.labelled_tree.find_labelled_tracks` when the
+        caller has walked it already (to size a progress bar), so that it is walked once.
+        """
+        if tracks is None:
+            tracks = find_labelled_tracks(data_dir)
         if not tracks:
             raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
         fs = load_feature_set(tracks, cache_dir, progress,
@@ -178,8 +101,8 @@ class Trainer:
 
         return self.learner.fit(fs, lab, n_genres, train, val, on_epoch, fixed_epochs)
 
-    def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> tuple:
-        """Fit and evaluate; returns ``(fitted model, train indices, history, metrics, genres)``.
+    def run(self, fs: FeatureSet, split: str, folds: int = 5, refit: bool = True) -> TrainingResult:
+        """Fit and evaluate on held-out tracks.
 
         With k-fold the figures are out-of-fold and, when ``refit``, a final model is fitted on every
         track for the median best epoch (without ``refit`` the returned model is the last fold's).
@@ -234,22 +157,24 @@ class Trainer:
                     "n_train": len(train), "n_val": len(val), "n_test": len(test)}
         metrics = held.metrics(genres)
         metrics["split"] = info
-        return fitted, train, history, metrics, genres
+        return TrainingResult(fitted, train, history, metrics, genres)
 
 
-def write_outputs(out: Path, fs: FeatureSet, trainer: Trainer, fitted, train: list[int], history: dict,
-                  metrics: dict, genres: list[str], data_dir: Path, seconds: float) -> dict:
-    """Write the model folder plus metrics.json, confusion.png and (for networks) curves.png beside it."""
-    from musictag.plots import plot_confusion, plot_curves
+def write_outputs(out: Path, trainer: Trainer, result: TrainingResult, fs: FeatureSet, data_dir: Path,
+                  seconds: float) -> dict:
+    """Write ``result`` as the model folder ``out``, with metrics.json, confusion.png and (when there is
+    a history) curves.png beside it; ``fs`` and ``data_dir`` are what the run learned from, ``seconds``
+    how long it took. Returns the model.json content."""
+    from musictag.training.plots import plot_confusion, plot_curves
 
     summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
                "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],
                "config": asdict(trainer.cfg), "seconds": round(seconds, 1)}
-    meta = trainer.learner.save(out, fitted, fs, train, genres, summary, metrics)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
-    split = metrics["split"]
-    if history:
-        plot_curves(history, out / "curves.png",
+    meta = trainer.learner.save(out, result.fitted, fs, result.train_tracks, result.genres, summary, result.metrics)
+    (out / "metrics.json").write_text(json.dumps(result.metrics, indent=1))
+    plot_confusion(np.asarray(result.metrics["confusion"]), result.genres, out / "confusion.png")
+    split = result.metrics["split"]
+    if result.history:
+        plot_curves(result.history, out / "curves.png",
                     f"fold 1 of {split['folds']}" if split["split"] == "kfold" else f"{split['split']} split")
     return meta

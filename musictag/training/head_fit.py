@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from musictag.backbone import BackboneInfo
 from musictag.heads import Head, make_head
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
@@ -139,45 +137,3 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
         if on_epoch:
             on_epoch(epoch, logs)
     return keras_to_head(model, shift, scale), history
-
-
-def recommended_min_confidence(confidence: list[dict], target: float = 0.9) -> float | None:
-    """The lowest threshold of a held-out confidence table whose kept tracks are ``target`` right, or None."""
-    for row in confidence:
-        if row["accuracy"] is not None and row["accuracy"] >= target and row["threshold"] > 0:
-            return float(row["threshold"])
-    return None
-
-
-def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone: BackboneInfo, summary: dict,
-                    metrics: dict) -> dict:
-    """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
-
-    The backbone (a :class:`~musictag.backbone.BackboneInfo`) is named with its checksum, never
-    copied: the head runs only on exactly those weights.
-    """
-    import datetime as dt
-    import json
-
-    from musictag import __version__
-    from musictag.patches import PATCHES_PER_TRACK, WHOLE_TRACK_LIMIT_S
-
-    out.mkdir(parents=True, exist_ok=True)
-    head.save(out / "head.npz")
-    meta = {
-        "name": out.name,
-        "format": 2,
-        "musictag_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "input": "musicnn",
-        "head": kind,
-        "backbone": {"name": backbone.name, "sha256": backbone.sha256},
-        "genres": genres,
-        "embedding_dim": int(backbone.manifest["embedding_dim"]),
-        "sampling": {"patches_per_track": PATCHES_PER_TRACK, "whole_track_limit_s": WHOLE_TRACK_LIMIT_S},
-        "recommended_min_confidence": recommended_min_confidence(metrics.get("confidence", [])),
-        "training": summary,
-        "metrics": metrics,
-    }
-    (out / "model.json").write_text(json.dumps(meta, indent=1))
-    return meta

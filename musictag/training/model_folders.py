@@ -1,4 +1,8 @@
-"""Writing a trained network as a model folder: model.keras, model.tflite and model.json."""
+"""Writing what training fitted as a model folder :mod:`musictag.runtime` can load.
+
+- a window network: ``model.keras``, ``model.tflite`` (converted, checked against Keras) and ``model.json``;
+- a head on the backbone: ``head.npz`` and ``model.json`` (the backbone named with its checksum).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from musictag import __version__
+from musictag.backbone import BackboneInfo
 from musictag.features import settings as feature_settings
+from musictag.heads import Head
 from musictag.scaling import Scaler
+from musictag.training.metrics import recommended_min_confidence
 
 #: Largest difference allowed between Keras and LiteRT outputs on the same input.
 EXPORT_TOLERANCE = 1e-4
@@ -54,14 +61,14 @@ def _match_outputs(tflite: bytes, keras_model, probe: np.ndarray) -> tuple[dict,
     return names, worst
 
 
-def save_model(out: Path, model, scaler: Scaler, genres: list[str],
+def save_window_model(out: Path, model, scaler: Scaler, genres: list[str],
                feature_range: tuple[np.ndarray, np.ndarray], summary: dict, metrics: dict) -> dict:
     """Write the model folder ``out`` and return the content of its model.json.
 
     ``feature_range`` is the per-row min and max over the training frames (kept for reference
     whatever the scaling); ``summary`` describes the training run; ``metrics`` the held-out figures.
     """
-    from musictag.networks import with_embedding
+    from musictag.training.networks import with_embedding
 
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
@@ -85,6 +92,36 @@ def save_model(out: Path, model, scaler: Scaler, genres: list[str],
         "feature_min": np.asarray(feature_range[0]).tolist(),
         "feature_max": np.asarray(feature_range[1]).tolist(),
         "litert_max_abs_diff": diff,
+        "training": summary,
+        "metrics": metrics,
+    }
+    (out / "model.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone: BackboneInfo, summary: dict,
+                    metrics: dict) -> dict:
+    """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
+
+    The backbone (a :class:`~musictag.backbone.BackboneInfo`) is named with its checksum, never
+    copied: the head runs only on exactly those weights.
+    """
+    from musictag.patches import PATCHES_PER_TRACK, WHOLE_TRACK_LIMIT_S
+
+    out.mkdir(parents=True, exist_ok=True)
+    head.save(out / "head.npz")
+    meta = {
+        "name": out.name,
+        "format": 2,
+        "musictag_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "input": "musicnn",
+        "head": kind,
+        "backbone": {"name": backbone.name, "sha256": backbone.sha256},
+        "genres": genres,
+        "embedding_dim": int(backbone.manifest["embedding_dim"]),
+        "sampling": {"patches_per_track": PATCHES_PER_TRACK, "whole_track_limit_s": WHOLE_TRACK_LIMIT_S},
+        "recommended_min_confidence": recommended_min_confidence(metrics.get("confidence", [])),
         "training": summary,
         "metrics": metrics,
     }

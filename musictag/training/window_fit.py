@@ -1,17 +1,18 @@
-"""Fitting a genre network on feature windows, and the held-out figures that describe it.
+"""Fitting a genre network on feature windows (TensorFlow), with mixup.
 
-Tracks are the unit everywhere: splits are made over tracks, scaling statistics come from the
-training tracks only, and a track's prediction is the mean of its windows' probabilities.
-Imports TensorFlow (through :mod:`musictag.networks`) only inside :func:`fit_network`.
+The network learns from single windows, pooled over the training tracks; a track's prediction is
+its windows' combined by :func:`musictag.runtime.track_scores`, as at inference.
+Imports TensorFlow (through :mod:`musictag.training.networks`) only inside :func:`fit_network`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
+
+from musictag.training.config import TrainConfig
 
 
 def stack_windows(windows: Sequence[np.ndarray], labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -19,23 +20,6 @@ def stack_windows(windows: Sequence[np.ndarray], labels: Sequence[int]) -> tuple
     x = np.concatenate(windows)
     y = np.concatenate([np.full(len(w), lab) for w, lab in zip(windows, labels, strict=True)])
     return x, y
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of one fit."""
-
-    input: str = "musicnn"  # what is learned from: the backbone's patch embeddings, or "features44"
-    head: str = "gru-attention"  # with input "musicnn": "linear" or "gru-attention"
-    arch: str = "crnn-stats"  # with input "features44": the network
-    epochs: int = 150
-    batch_size: int = 32
-    patience: int = 25
-    learning_rate: float = 1e-3
-    mixup: float = 0.2  # Beta(a, a) mixing of window pairs; 0 = off
-    seed: int = 0
-    scaling: str = "standard"
-    augment: tuple[str, ...] = ("mp3", "loud")  # training tracks are also seen through these
 
 
 def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.ndarray],
@@ -51,7 +35,7 @@ def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.nda
     with quiet_native_stderr():  # TensorFlow's C++ start-up notices ignore TF_CPP_MIN_LOG_LEVEL
         import keras
 
-        from musictag.networks import build
+        from musictag.training.networks import build
 
     keras.utils.set_random_seed(cfg.seed)
     model = build(cfg.arch, n_genres, cfg.learning_rate)
@@ -103,42 +87,3 @@ class _MixupData:
                 self.order = self.rng.permutation(len(x))
 
         return MixupBatches()
-
-
-def track_probabilities(predict: Callable[[np.ndarray], np.ndarray],
-                        windows: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Per-track probabilities (mean of the windows') and each track's window probabilities."""
-    per_window = [predict(w) for w in windows]
-    return np.stack([p.mean(axis=0) for p in per_window]), per_window
-
-
-def track_metrics(genres: Sequence[str], track_true: np.ndarray, track_prob: np.ndarray) -> dict:
-    """Track accuracy, per-genre precision/recall/F1 (and support), confusion matrix (true genre in rows)."""
-    g = len(genres)
-    pred = track_prob.argmax(axis=1)
-    confusion = np.zeros((g, g), dtype=int)
-    np.add.at(confusion, (track_true, pred), 1)
-    per_genre = {}
-    for i, name in enumerate(genres):
-        tp = confusion[i, i]
-        precision = tp / confusion[:, i].sum() if confusion[:, i].sum() else 0.0
-        recall = tp / confusion[i, :].sum() if confusion[i, :].sum() else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_genre[name] = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-                           "support": int(confusion[i, :].sum())}
-    return {
-        "track_accuracy": float((pred == track_true).mean()),
-        "n_tracks": int(len(track_true)),
-        "genres": list(genres),
-        "per_genre": per_genre,
-        "confusion": confusion.tolist(),
-    }
-
-
-def classification_metrics(genres: Sequence[str], track_true: np.ndarray, track_prob: np.ndarray,
-                           window_true: np.ndarray, window_prob: np.ndarray) -> dict:
-    """:func:`track_metrics` plus segment-level accuracy."""
-    m = track_metrics(genres, track_true, track_prob)
-    return {"track_accuracy": m.pop("track_accuracy"),
-            "segment_accuracy": float((window_prob.argmax(axis=1) == window_true).mean()),
-            "n_tracks": m.pop("n_tracks"), "n_segments": int(len(window_true)), **m}

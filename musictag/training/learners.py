@@ -1,0 +1,97 @@
+"""What ``musictag train DIR`` fits, behind one interface: a network on feature windows or a head on patches.
+
+A learner fits on some tracks of a :class:`~musictag.training.feature_sets.FeatureSet`, predicts held-out
+tracks (track probabilities and each window's or patch's), and writes what it fitted as a model folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from musictag.backbone import BackboneInfo
+from musictag.runtime import track_scores
+from musictag.scaling import Scaler
+from musictag.training.config import TrainConfig
+from musictag.training.feature_sets import FeatureSet
+from musictag.training.window_fit import fit_network, stack_windows
+
+
+class WindowLearner:
+    """The study's networks on 5 s windows of the 44 features (TensorFlow), with per-feature scaling."""
+
+    uses_validation = True
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
+            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
+        """Fit on ``train`` (and its augmentations); returns ``((model, scaler), history, best epoch)``."""
+        scaler = Scaler.fit([fs.windows[i] for i in train], self.cfg.scaling)
+
+        def scaled(idx: list[int], augment: tuple[str, ...] = ()):
+            sources = [fs.windows, *(fs.augmented[a] for a in augment)]
+            x, y = stack_windows([src[i] for src in sources for i in idx], [lab[i] for _ in sources for i in idx])
+            return scaler.apply(x), y
+
+        model, history, best = fit_network(self.cfg, n_genres, scaled(train, self.cfg.augment),
+                                           scaled(val) if val else None, on_epoch, fixed_epochs)
+        return (model, scaler), history, best
+
+    @staticmethod
+    def predict(fitted, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-track probabilities (:func:`~musictag.runtime.track_scores` of the windows') and each
+        track's window probabilities."""
+        model, scaler = fitted
+        per_window = [model.predict(scaler.apply(w), verbose=0) for w in arrays]
+        return np.stack([track_scores(p) for p in per_window]), per_window
+
+    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
+             metrics: dict) -> dict:
+        """Write model.keras, model.tflite and model.json."""
+        from musictag.training.model_folders import save_window_model
+
+        model, scaler = fitted
+        frames = np.concatenate([fs.windows[i] for i in train])
+        feature_range = (frames.min(axis=(0, 2)), frames.max(axis=(0, 2)))
+        return save_window_model(out, model, scaler, genres, feature_range, summary, metrics)
+
+
+class HeadLearner:
+    """A head (linear or GRU-attention) on the backbone's patch embeddings; no validation split needed."""
+
+    uses_validation = False
+
+    def __init__(self, cfg: TrainConfig, backbone: BackboneInfo) -> None:
+        self.cfg = cfg
+        self.backbone = backbone  # the embeddings came from it
+
+    def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
+            on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
+        """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
+        from musictag.training.head_fit import fit_gru_attention, fit_linear
+
+        sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
+        seqs = [src[i] for src in sources for i in train]
+        labels = [lab[i] for _ in sources for i in train]
+        if self.cfg.head == "linear":
+            return fit_linear(seqs, labels, n_genres), {}, 0
+        epochs = fixed_epochs or self.cfg.epochs
+        head, history = fit_gru_attention(seqs, labels, n_genres, epochs, self.cfg.batch_size,
+                                          self.cfg.learning_rate, self.cfg.seed, on_epoch)
+        return head, history, epochs
+
+    @staticmethod
+    def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-track probabilities (the head on the whole sequence) and each patch's on its own."""
+        return np.stack([head.track_probabilities(a) for a in arrays]), [head.patch_probabilities(a) for a in arrays]
+
+    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
+             metrics: dict) -> dict:
+        """Write head.npz and model.json (the backbone is referenced by name and checksum, not copied)."""
+        from musictag.training.model_folders import save_head_model
+
+        return save_head_model(out, fitted, self.cfg.head, genres, self.backbone, summary, metrics)
