@@ -199,9 +199,10 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
       musictag info ~/Music/song.mp3 --top 5 --json
     """
     from musictag.audio import inspect
+    from musictag.errors import TagError
     from musictag.paths import display_path, path_fields, printable
     from musictag.runtime import load_model
-    from musictag.tags import TagError, display_name, read_genres
+    from musictag.tags import display_name, read_genres
 
     require_file(file)
     model = load_model(model_dir)

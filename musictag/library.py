@@ -268,6 +268,14 @@ class Library:
                 f"SELECT id, path, genre, duration FROM tracks WHERE status = 'ok' AND id IN ({marks})", chunk))
         return out
 
+    def learning_rows(self) -> list[dict[str, Any]]:
+        """Every analysed (``ok``) track, by path, with what learning from the library reads: ``id``,
+        ``path``, ``file_tags`` and its stored summary's ``backbone``, ``n_patches``, ``dim``,
+        ``patches`` and ``tags`` (None when it has none)."""
+        return list(self.db.query(
+            "SELECT t.id, t.path, t.file_tags, s.backbone, s.n_patches, s.dim, s.patches, s.tags "
+            "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path"))
+
     def embedding_count(self) -> int:
         """How many tracks have a stored embedding."""
         return self.db["embeddings"].count

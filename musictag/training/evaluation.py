@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import DecodeError
-from musictag.errors import UsageError
+from musictag.errors import DecodeError, UsageError
 from musictag.runtime import HeadModel, WindowModel
-from musictag.training.labelled_tree import LabelledTrack
+from musictag.training.labelled_tree import LabelledTrack, require_tracks
 from musictag.training.metrics import classification_metrics
 
 
@@ -22,8 +21,7 @@ def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: Wind
     Tracks whose label the model does not know, or that cannot be decoded, are listed in
     ``skipped`` with their reason.
     """
-    if not tracks:
-        raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
+    require_tracks(data_dir, tracks)
     known = {g: i for i, g in enumerate(model.genres)}
     track_true, track_prob, window_true, window_prob, skipped = [], [], [], [], []
     for t in tracks:

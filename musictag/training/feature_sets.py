@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import DecodeError
+from musictag import atomic
 from musictag.backbone import BackboneInfo
+from musictag.errors import DecodeError
 from musictag.features import FEATURE_VERSION, track_features
 from musictag.training.labelled_tree import LabelledTrack
 
@@ -102,9 +103,7 @@ def cached_array(path: Path, cache_dir: Path | None, rep: Representation, varian
             target.unlink(missing_ok=True)
     array = rep.compute(path, variant).astype(np.float32)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, array)
-    os.replace(tmp, target)
+    atomic.replace_atomically(target, lambda tmp: np.save(tmp, array), suffix=".npy")
     return array
 
 

@@ -13,7 +13,7 @@ from musictag.errors import UsageError
 from musictag.training import splits
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet, load_feature_set
-from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks
+from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks, require_tracks
 from musictag.training.learners import HeadLearner, WindowLearner
 from musictag.training.metrics import classification_metrics, confidence_table
 
@@ -83,8 +83,7 @@ class Trainer:
         """
         if tracks is None:
             tracks = find_labelled_tracks(data_dir)
-        if not tracks:
-            raise UsageError(f"{data_dir}: no audio files found in <label>/<track> sub-folders")
+        require_tracks(data_dir, tracks)
         fs = load_feature_set(tracks, cache_dir, progress,
                               augmentations=tuple(dict.fromkeys((*self.cfg.augment, ROBUSTNESS_CHECK))), rep=self.rep)
         for path, reason in fs.skipped:

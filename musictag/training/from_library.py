@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from musictag.backbone import BackboneInfo
-from musictag.errors import UsageError
+from musictag.errors import TagError, UsageError
 from musictag.library import Library
 from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.user_labels import LabelSet, build_labels, group_key, label_values
@@ -53,10 +53,7 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
     from musictag.track_summary import TrackSummary
 
     keys = [path_to_key(Path(d).resolve()) for d in dirs]
-    rows = [r for r in library.db.query(
-        "SELECT t.id, t.path, t.file_tags, s.backbone, s.n_patches, s.dim, s.patches, s.tags "
-        "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path")
-        if not keys or any(covers(k, r["path"]) for k in keys)]
+    rows = [r for r in library.learning_rows() if not keys or any(covers(k, r["path"]) for k in keys)]
     where = f" under {', '.join(display_path(d) for d in dirs)}" if dirs else ""
     if not rows:
         raise UsageError(f"no analysed tracks in the library{where}: run `musictag scan` on them first")
@@ -78,7 +75,7 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
             try:
                 fields = tags.read_label_fields(key_to_path(row["path"]))
                 read_from_files += 1
-            except (tags.TagError, OSError) as e:
+            except (TagError, OSError) as e:
                 unreadable.append(f"{display_path(key_to_path(row['path']))}: {getattr(e, 'reason', e)}")
                 continue
         values[row["id"]] = label_values(fields.get("genres") or [], backups.get(row["path"], []))

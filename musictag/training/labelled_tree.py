@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from musictag.audio import AUDIO_EXTENSIONS
+from musictag.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,12 @@ def dataset_root(root: Path) -> Path:
         if candidate.is_dir():
             return candidate
     return root
+
+
+def require_tracks(root: str | os.PathLike, tracks: Sequence[LabelledTrack]) -> None:
+    """Raise :class:`UsageError` when the labelled folder ``root`` gave no ``tracks``."""
+    if not tracks:
+        raise UsageError(f"{root}: no audio files found in <label>/<track> sub-folders")
 
 
 def find_labelled_tracks(root: str | os.PathLike) -> list[LabelledTrack]:
