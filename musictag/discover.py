@@ -21,16 +21,21 @@ from musictag.paths import path_to_key
 #: A folder holding a file of this name is skipped with everything under it.
 IGNORE_FILE = ".musictag-ignore"
 
+
 @dataclass
 class Found:
+    """What a walk found: the audio files, the folders it could not read, the roots, leftover copies."""
+
     files: list[tuple[str, str, os.stat_result | None]] = field(default_factory=list)  # key, path, stat
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # folder path, reason
     roots: list[str] = field(default_factory=list)  # keys of the folders and files scanned
     leftovers: list[str] = field(default_factory=list)  # working copies of interrupted tag writes
 
+
 def is_audio_name(name: str) -> bool:
     """Whether a file name has one of the audio extensions the scan looks at."""
     return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+
 
 def find_audio(roots: Sequence[str | os.PathLike]) -> Found:
     """Walk ``roots`` for audio files (by extension), skipping hidden entries and ignored folders.
@@ -49,11 +54,13 @@ def find_audio(roots: Sequence[str | os.PathLike]) -> Found:
             found.files.append((path_to_key(path), path, _stat(path)))
     return found
 
+
 def _stat(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
     except OSError:
         return None
+
 
 def _walk(top: str, found: Found, seen: set[tuple[int, int]]) -> None:
     stack = [top]
@@ -87,6 +94,7 @@ def _walk(top: str, found: Found, seen: set[tuple[int, int]]) -> None:
                 found.files.append((path_to_key(entry.path), entry.path, _stat(entry.path)))
         stack.extend(reversed(subfolders))
 
+
 def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0, grace_s: float = 10.0) -> int:
     """Delete tag-write working copies left by a killed process; returns how many went.
 
@@ -107,6 +115,7 @@ def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0, g
                 removed += 1
     return removed
 
+
 def _held_by_a_writer(path: str) -> bool:
     """Whether a running tag write holds the working copy ``path`` (its flock); links count as held."""
     import fcntl
@@ -122,6 +131,7 @@ def _held_by_a_writer(path: str) -> bool:
     finally:
         os.close(fd)  # also releases the lock just taken
     return False
+
 
 def stat_failure(path: str) -> str:
     """Why ``os.stat`` fails on a path the walk found, in words."""

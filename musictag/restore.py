@@ -32,6 +32,7 @@ class RestoreReport:
         """0 when every file was restored, 1 when some could not be."""
         return 1 if self.errors else 0
 
+
 def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
     """The genre field as it was before musictag's writes, from one file's backups (oldest first).
 
@@ -48,9 +49,11 @@ def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
         chosen = earlier
     return chosen["original"]
 
+
 def _written_last(entries: list[dict[str, Any]]) -> list[str]:
     """The genres musictag's newest write put into the file (oldest-first backups of one file)."""
     return list(entries[-1]["written"] or [])
+
 
 def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
             dry_run: bool = False, force: bool = False) -> RestoreReport:
