@@ -12,13 +12,17 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: A temporary file older than this is a killed writer's leftover, not a write in progress.
 LEFTOVER_AGE_S = 3600.0
 
 
-def replace_atomically(target: str | os.PathLike, write: Callable[[Path], None], suffix: str = "") -> None:
-    """Call ``write(tmp)`` to fill a temporary file beside ``target``, then rename it over ``target``.
+def replace_atomically(target: str | os.PathLike, write: Callable[[Path], T], suffix: str = "") -> T:
+    """Call ``write(tmp)`` to fill a temporary file beside ``target``, then rename it over ``target``;
+    return what ``write`` returned.
 
     ``suffix`` ends the temporary name (for writers that insist on one, like ``numpy.save``). The
     temporary file is removed when ``write`` fails.
@@ -26,11 +30,12 @@ def replace_atomically(target: str | os.PathLike, write: Callable[[Path], None],
     target = Path(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp{suffix}")
     try:
-        write(tmp)
+        result = write(tmp)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return result
 
 
 def sweep(target: str | os.PathLike, older_than_s: float = LEFTOVER_AGE_S) -> int:

@@ -158,17 +158,14 @@ def rebuild(library: Library) -> Path:
     else:
         dim, trees = int(vectors.shape[1]), n_trees(len(ids))
         index = _built(ids, vectors)
-        sums: list[str | None] = []
-
-        def save(tmp: Path) -> None:
+        def save(tmp: Path) -> str | None:
             try:
                 index.save(os.fspath(tmp))
             finally:
                 index.unload()
-            sums.append(_checksum(tmp))
+            return _checksum(tmp)  # of the file as written, before anyone else can touch its name
 
-        atomic.replace_atomically(path, save)
-        checksum = sums[0]
+        checksum = atomic.replace_atomically(path, save)
     library.meta_set(DIM_KEY, dim)
     library.meta_set(TREES_KEY, trees)
     library.meta_set(CHECKSUM_KEY, checksum)

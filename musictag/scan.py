@@ -474,18 +474,19 @@ class _Scan:
             return
         report.analysed += 1
         track: dict[str, Any] = {"path": key, "format": outcome.format}  # gets its "id" when committed
+        scores = summary = embedding = None  # digital silence: nothing to classify, store or tag
         if outcome.silent:
             report.silent += 1
             report.silent_tracks.append(display_path(path))
-            self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
-                key, file, model_id=self.model_id, status="silent")))
-            return
-        scores = dict(zip(self.genres, outcome.scores, strict=True))
-        summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
+        else:
+            scores = dict(zip(self.genres, outcome.scores, strict=True))
+            summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
+            embedding = outcome.embedding
         self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
-            key, file, model_id=self.model_id, status="ok", scores=scores, embedding=outcome.embedding,
-            summary=summary)))
-        self._tag(track, path, scores)
+            key, file, model_id=self.model_id, status="silent" if outcome.silent else "ok", scores=scores,
+            embedding=embedding, summary=summary)))
+        if scores is not None:
+            self._tag(track, path, scores)
 
     def _record_failure(self, key: str, path: str, reason: str, file: dict[str, Any] | None = None,
                         judged: bool = True) -> None:

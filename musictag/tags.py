@@ -175,7 +175,8 @@ class TagFile:
         fields = {"genres": [g for g in self.genres() if g.strip()], "album": self.text("album"),
                   "artist": self.text("albumartist") or self.text("artist")}
         if self.format == "wav" and not all(fields.values()):
-            info = {field: riff_info(self.path).get(riff_id) for field, riff_id in _RIFF_INFO.items()}
+            chunk = riff_info(self.path)  # read once for every field
+            info = {field: chunk.get(riff_id) for field, riff_id in _RIFF_INFO.items()}
             fields["genres"] = fields["genres"] or ([info["genre"]] if info["genre"] else [])
             fields["album"] = fields["album"] or info["album"]
             fields["artist"] = fields["artist"] or info["artist"]
