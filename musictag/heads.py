@@ -19,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-HEADS = ("linear", "gru-attention")
+#: Every head ``musictag train --head`` knows. Vector heads read a sequence's mean over time; the
+#: others read the sequence itself.
+HEADS = ("rf", "mlp", "lstm-attention", "gru-attention", "cnn1d", "cnn2d", "transformer", "linear")
+VECTOR_HEADS = ("rf", "mlp", "linear")
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -47,6 +50,11 @@ class Head:
         """Genre logits of one track's ``(n, dim)`` patch embeddings."""
         raise NotImplementedError
 
+    def embed(self, sequence: np.ndarray) -> np.ndarray:
+        """The head's view of a ``(n, dim)`` sequence just before its classifier (its penultimate
+        vector; the standardised time-mean for heads without a hidden layer)."""
+        raise NotImplementedError
+
     def track_probabilities(self, sequence: np.ndarray) -> np.ndarray:
         """Genre probabilities of one track from its ``(n, dim)`` patch embeddings."""
         return softmax(self.logits(np.asarray(sequence, np.float32)))
@@ -65,8 +73,11 @@ class LinearHead(Head):
 
     kind = "linear"
 
+    def embed(self, sequence: np.ndarray) -> np.ndarray:
+        return self._standardise(np.asarray(sequence, np.float32).mean(axis=0))
+
     def logits(self, sequence: np.ndarray) -> np.ndarray:
-        return self._standardise(sequence.mean(axis=0)) @ self.w["kernel"] + self.w["bias"]
+        return self.embed(sequence) @ self.w["kernel"] + self.w["bias"]
 
 
 def gru_sequence(x: np.ndarray, kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -90,15 +101,17 @@ class GruAttentionHead(Head):
 
     kind = "gru-attention"
 
-    def logits(self, sequence: np.ndarray) -> np.ndarray:
+    def embed(self, sequence: np.ndarray) -> np.ndarray:
         w = self.w
-        x = self._standardise(sequence)
+        x = self._standardise(np.asarray(sequence, np.float32))
         forward = gru_sequence(x, w["fw_kernel"], w["fw_recurrent"], w["fw_bias"])
         backward = gru_sequence(x[::-1], w["bw_kernel"], w["bw_recurrent"], w["bw_bias"])[::-1]
         h = np.concatenate([forward, backward], axis=1)
         score = np.tanh(h @ w["att_kernel"] + w["att_bias"]) @ w["att_vector"]  # (n, 1)
-        alpha = softmax(score[:, 0])
-        return (alpha @ h) @ w["kernel"] + w["bias"]
+        return softmax(score[:, 0]) @ h
+
+    def logits(self, sequence: np.ndarray) -> np.ndarray:
+        return self.embed(sequence) @ self.w["kernel"] + self.w["bias"]
 
 
 _KINDS: dict[str, type[Head]] = {"linear": LinearHead, "gru-attention": GruAttentionHead}

@@ -137,3 +137,21 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
         if on_epoch:
             on_epoch(epoch, logs)
     return keras_to_head(model, shift, scale), history
+
+
+def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
+             batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
+             on_epoch: Callable[[int, dict], None] | None = None,
+             lengths: tuple[int, int] | None = TRAIN_LENGTHS) -> tuple[Head, dict]:
+    """Fit a head of ``kind`` (one of :data:`musictag.heads.HEADS`) on ``(n_i, dim)`` sequences.
+
+    ``lengths``: each batch is ordered sub-sequences of one random length in that range (a track's
+    patch embeddings); None: the sequences are fixed-length segments, used whole. Returns the head
+    and its per-epoch history ({} for heads fitted in closed form or by a solver).
+    """
+    if kind == "linear":
+        return fit_linear(sequences, labels, n_genres), {}
+    if kind == "gru-attention":
+        return fit_gru_attention(sequences, labels, n_genres, epochs, batch_size, learning_rate, seed, on_epoch)
+    raise ValueError(f"unknown head {kind!r}")
+

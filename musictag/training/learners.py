@@ -72,17 +72,15 @@ class HeadLearner:
     def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
             on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
         """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
-        from musictag.training.head_fit import fit_gru_attention, fit_linear
+        from musictag.training.head_fit import fit_head
 
         sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
         seqs = [src[i] for src in sources for i in train]
         labels = [lab[i] for _ in sources for i in train]
-        if self.cfg.head == "linear":
-            return fit_linear(seqs, labels, n_genres), {}, 0
         epochs = fixed_epochs or self.cfg.epochs
-        head, history = fit_gru_attention(seqs, labels, n_genres, epochs, self.cfg.batch_size,
-                                          self.cfg.learning_rate, self.cfg.seed, on_epoch)
-        return head, history, epochs
+        head, history = fit_head(self.cfg.head, seqs, labels, n_genres, epochs, self.cfg.batch_size,
+                                 self.cfg.learning_rate, self.cfg.seed, on_epoch)
+        return head, history, epochs if history else 0
 
     @staticmethod
     def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
