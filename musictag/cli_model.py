@@ -9,6 +9,7 @@ import click
 
 from musictag.audio import format_time
 from musictag.cli_common import StageProgress, db_option, require_file
+from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
 STYLE_TAGS_SHOWN = 5
@@ -34,13 +35,17 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="With --from-library: a JSON or TOML table of \"from genre\" = \"to genre\" merging genres.")
 @click.option("--min-tracks", type=click.IntRange(2), default=10, show_default=True,
               help="With --from-library: genres with fewer tagged tracks are left out (and listed).")
-@click.option("--input", "input_", type=click.Choice(["musicnn", "features44"]), default="musicnn", show_default=True,
-              help="Learn from the pretrained backbone's 3 s patch embeddings, or the study's 44 features.")
-@click.option("--head", type=click.Choice(["gru-attention", "linear"]), default=None,
-              help="With --input musicnn: bidirectional GRU with attention over the patches, or logistic regression "
-                   "[default: gru-attention; with --from-library linear, which needs no TensorFlow].")
+@click.option("--input", "input_", type=click.Choice(INPUTS), default="musicnn", show_default=True,
+              help="What is learned from: musicnn, the pretrained backbone's 3 s patch embeddings; or ~3 s segments "
+                   "of 50 ms steps of frames: mel (80 log-mel bands), mfcc (60), cqt (84 constant-Q bins), "
+                   "features44 (the study's 44 hand-made features).")
+@click.option("--head", type=click.Choice(HEADS), default=None,
+              help=f"The head over the patches or segments [default: {DEFAULT_HEAD}; with --from-library linear, "
+                   "which needs no TensorFlow]. --input features44 WITHOUT --head trains the --arch network on 5 s "
+                   "windows instead. cnn2d does not fit musicnn or features44 (their dimensions have no order).")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
-              show_default=True, help="With --input features44: the network (the study's CRNN / CNN, ...).")
+              show_default=True, help="With --input features44 and no --head: the network on 5 s windows "
+                                      "(the study's CRNN / CNN, ...).")
 @click.option("--split", type=click.Choice(["random", "kfold", "filtered"]), default="random",
               show_default=True, help="Held-out tracks: stratified 70/15/15, k-fold, or GTZAN's fault-filtered lists.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds for --split kfold.")
@@ -66,21 +71,27 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     """Train a genre model on a folder laid out as <genre>/<track> (GTZAN, or any such tree), or
     with --from-library on the genres your own files already carry.
 
-    Splits are by track, never by window. With --input musicnn (the default) writes head.npz and
-    model.json (the backbone is referenced, not copied); with --input features44 model.keras,
-    model.tflite and model.json. Both add metrics.json and confusion.png (networks: curves.png).
+    Splits are by track, never by window. A head (--input musicnn, the default, or any input with
+    --head) writes head.npz and model.json (the backbone is referenced, not copied; frame inputs record
+    their settings); --input features44 without --head writes model.keras, model.tflite and model.json.
+    All add metrics.json and confusion.png (curves.png when trained by epochs; umap.png of the held-out
+    tracks' embeddings when umap-learn is installed).
 
     \b
     Examples:
       musictag train gtzan/ --out my-model
+      musictag train gtzan/ --input mel --head cnn2d --split kfold --out mel-cnn
       musictag train --from-library --out ~/my-genres   # after a scan; then scan --model ~/my-genres
     """
     if from_library:
+        if input_ != "musicnn":
+            raise click.UsageError(f"--from-library learns from the library's stored backbone analyses, not "
+                                   f"--input {input_}")
         _train_from_library(dirs, db, map_file, min_tracks, head or "linear", folds, seed, out)
         return
     if len(dirs) != 1:
         raise click.UsageError("give one folder laid out as <genre>/<track> (or --from-library)")
-    data_dir, head = dirs[0], head or "gru-attention"
+    data_dir = dirs[0]
     import time
 
     from musictag.training.augmentations import AUGMENTATIONS
