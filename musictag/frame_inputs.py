@@ -72,6 +72,12 @@ def _segment_samples(spec: dict) -> int:
     return (SEGMENT_STEPS * spec["pool"] - 1) * spec["hop"]
 
 
+def excerpt_seconds(name: str) -> float:
+    """Seconds decoded at each offset of a long track: exactly one segment of ``name``'s frames."""
+    spec = _SPECS[name]
+    return _segment_samples(spec) / spec["sample_rate"]
+
+
 def _stft_power(y: np.ndarray, spec: dict) -> np.ndarray:
     import librosa
 
@@ -132,9 +138,8 @@ def track_segments(path: str | os.PathLike, name: str, info: AudioInfo | None = 
     ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
     :class:`musictag.audio.DecodeError` when the file cannot be decoded.
     """
-    spec = _SPECS[name]
-    seconds = _segment_samples(spec) / spec["sample_rate"]
-    audio = sampled_audio(path, info, transform, count, seconds, spec["sample_rate"])
+    rate = _SPECS[name]["sample_rate"]
+    audio = sampled_audio(path, info, transform, count, excerpt_seconds(name), rate)
     if audio.whole:
         segments = audio_segments(audio.blocks[0], name)
         starts = np.arange(len(segments)) * settings(name)["segment_seconds"]
