@@ -42,7 +42,8 @@ def _cache_dir(arg: str | None) -> Path | None:
 @click.option("--head", type=click.Choice(HEADS), default=None,
               help=f"The head over the patches or segments [default: {DEFAULT_HEAD}; with --from-library linear, "
                    "which needs no TensorFlow]. --input features44 WITHOUT --head trains the --arch network on 5 s "
-                   "windows instead. cnn2d does not fit musicnn or features44 (their dimensions have no order).")
+                   "windows instead. cnn2d does not fit musicnn or features44 (no order across their dimensions for a "
+                   "2-D kernel to use).")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
               show_default=True, help="With --input features44 and no --head: the network on 5 s windows "
                                       "(the study's CRNN / CNN, ...).")
@@ -52,9 +53,10 @@ def _cache_dir(arg: str | None) -> Path | None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
               help="Networks: most epochs (early stopping on validation loss restores the best); "
-                   "the GRU-attention head: epochs.")
+                   "heads fitted by epochs: epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
-              help="Tracks (GRU head) or windows (networks) per training step.")
+              help="Tracks (heads on musicnn), segments (heads on frames) or windows (networks) per training "
+                   "step.")
 @click.option("--scaling", type=click.Choice(["standard", "minmax"]), default="standard", show_default=True,
               help="Per-feature scaling fitted on the training tracks.")
 @click.option("--mixup", type=click.FloatRange(0), default=0.2, show_default=True,

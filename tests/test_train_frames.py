@@ -105,6 +105,21 @@ def test_learners_embed_held_out_tracks_as_the_scan_would(tiny):
     np.testing.assert_allclose(final, segment_analysis(result.fitted, fs.windows[0])[1])
 
 
+def test_musicnn_held_out_embeddings_are_the_vectors_a_scan_stores(tiny, tmp_path):
+    from musictag.runtime import load_model
+
+    trainer = Trainer(TrainConfig(input="musicnn", head="linear", augment=()), log=lambda _: None)
+    fs = trainer.load(tiny, None)
+    result = trainer.run(fs, "kfold", folds=2)
+    write_outputs(tmp_path / "m", trainer, result, fs, tiny, 0.0)
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["format"] == 2  # as before frame inputs
+    assert result.heldout_embeddings.shape == (6, 200)
+    model = load_model(tmp_path / "m")
+    scanned = np.stack([model.analyse(t.path).embedding for t in fs.tracks])
+    gaps = np.abs(scanned[:, None, :] - result.heldout_embeddings[None, :, :]).max(axis=2)
+    assert sorted(gaps.argmin(axis=1)) == list(range(6)) and gaps.min(axis=1).max() < 1e-6  # the same six vectors
+
+
 @pytest.mark.parametrize(("args", "why"), [
     (["--input", "musicnn", "--head", "cnn2d"], "200 embedding dimensions have no order"),
     (["--input", "features44", "--head", "cnn2d"], "six different measures"),
