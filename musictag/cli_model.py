@@ -191,7 +191,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     for s in m["skipped"]:
         click.echo(f"skipped {display_path(s['path'])}: {printable(s['reason'])}", err=True)
     click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
-    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows or patches)")
+    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows, patches or segments)")
     click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
     for g, r in m["per_genre"].items():
         click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
