@@ -9,6 +9,7 @@ import click
 
 from musictag.audio import format_time
 from musictag.cli_common import StageProgress, db_option, require_file
+from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
 STYLE_TAGS_SHOWN = 5
@@ -34,22 +35,28 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="With --from-library: a JSON or TOML table of \"from genre\" = \"to genre\" merging genres.")
 @click.option("--min-tracks", type=click.IntRange(2), default=10, show_default=True,
               help="With --from-library: genres with fewer tagged tracks are left out (and listed).")
-@click.option("--input", "input_", type=click.Choice(["musicnn", "features44"]), default="musicnn", show_default=True,
-              help="Learn from the pretrained backbone's 3 s patch embeddings, or the study's 44 features.")
-@click.option("--head", type=click.Choice(["gru-attention", "linear"]), default=None,
-              help="With --input musicnn: bidirectional GRU with attention over the patches, or logistic regression "
-                   "[default: gru-attention; with --from-library linear, which needs no TensorFlow].")
+@click.option("--input", "input_", type=click.Choice(INPUTS), default="musicnn", show_default=True,
+              help="What is learned from: musicnn, the pretrained backbone's 3 s patch embeddings; or ~3 s segments "
+                   "of 50 ms steps of frames: mel (80 log-mel bands), mfcc (60), cqt (84 constant-Q bins), "
+                   "features44 (the study's 44 hand-made features).")
+@click.option("--head", type=click.Choice(HEADS), default=None,
+              help=f"The head over the patches or segments [default: {DEFAULT_HEAD}; with --from-library linear, "
+                   "which needs no TensorFlow]. --input features44 WITHOUT --head trains the --arch network on 5 s "
+                   "windows instead. cnn2d does not fit musicnn or features44 (no order across their dimensions for a "
+                   "2-D kernel to use).")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
-              show_default=True, help="With --input features44: the network (the study's CRNN / CNN, ...).")
+              show_default=True, help="With --input features44 and no --head: the network on 5 s windows "
+                                      "(the study's CRNN / CNN, ...).")
 @click.option("--split", type=click.Choice(["random", "kfold", "filtered"]), default="random",
               show_default=True, help="Held-out tracks: stratified 70/15/15, k-fold, or GTZAN's fault-filtered lists.")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds for --split kfold.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--epochs", type=click.IntRange(1), default=150, show_default=True,
               help="Networks: most epochs (early stopping on validation loss restores the best); "
-                   "the GRU-attention head: epochs.")
+                   "heads fitted by epochs: epochs.")
 @click.option("--batch-size", type=click.IntRange(1), default=32, show_default=True,
-              help="Tracks (GRU head) or windows (networks) per training step.")
+              help="Tracks (heads on musicnn), segments (heads on frames) or windows (networks) per training "
+                   "step.")
 @click.option("--scaling", type=click.Choice(["standard", "minmax"]), default="standard", show_default=True,
               help="Per-feature scaling fitted on the training tracks.")
 @click.option("--mixup", type=click.FloatRange(0), default=0.2, show_default=True,
@@ -66,21 +73,27 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     """Train a genre model on a folder laid out as <genre>/<track> (GTZAN, or any such tree), or
     with --from-library on the genres your own files already carry.
 
-    Splits are by track, never by window. With --input musicnn (the default) writes head.npz and
-    model.json (the backbone is referenced, not copied); with --input features44 model.keras,
-    model.tflite and model.json. Both add metrics.json and confusion.png (networks: curves.png).
+    Splits are by track, never by window. A head (--input musicnn, the default, or any input with
+    --head) writes head.npz and model.json (the backbone is referenced, not copied; frame inputs record
+    their settings); --input features44 without --head writes model.keras, model.tflite and model.json.
+    All add metrics.json and confusion.png (curves.png when trained by epochs; umap.png of the held-out
+    tracks' embeddings when umap-learn is installed).
 
     \b
     Examples:
       musictag train gtzan/ --out my-model
+      musictag train gtzan/ --input mel --head cnn2d --split kfold --out mel-cnn
       musictag train --from-library --out ~/my-genres   # after a scan; then scan --model ~/my-genres
     """
     if from_library:
+        if input_ != "musicnn":
+            raise click.UsageError(f"--from-library learns from the library's stored backbone analyses, not "
+                                   f"--input {input_}")
         _train_from_library(dirs, db, map_file, min_tracks, head or "linear", folds, seed, out)
         return
     if len(dirs) != 1:
         raise click.UsageError("give one folder laid out as <genre>/<track> (or --from-library)")
-    data_dir, head = dirs[0], head or "gru-attention"
+    data_dir = dirs[0]
     import time
 
     from musictag.training.augmentations import AUGMENTATIONS
@@ -178,7 +191,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     for s in m["skipped"]:
         click.echo(f"skipped {display_path(s['path'])}: {printable(s['reason'])}", err=True)
     click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
-    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows or patches)")
+    click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows, patches or segments)")
     click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
     for g, r in m["per_genre"].items():
         click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")

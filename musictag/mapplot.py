@@ -65,7 +65,7 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
         points = [_point(rows[i], xy[n], labels[n]) for n, i in enumerate(ids.tolist())]
         Path(out).write_text(page_html(points, colours, title), encoding="utf-8")
     else:
-        _draw_png(out, xy, np.array(labels), colours, title)
+        draw_png(out, xy, np.array(labels), colours, title)
     return len(ids)
 
 
@@ -77,7 +77,8 @@ def _point(row: dict, xy: np.ndarray, genre: str) -> MapPoint:
                     printable(artist) if artist else None, printable(title), display_path(path))
 
 
-def _draw_png(out: str | os.PathLike, xy: np.ndarray, labels: np.ndarray, colours: dict[str, str], title: str) -> None:
+def draw_png(out: str | os.PathLike, xy: np.ndarray, labels: np.ndarray, colours: dict[str, str], title: str) -> None:
+    """Draw 2-D points ``xy`` coloured by ``labels`` (keys of ``colours``) with a legend, as a PNG at ``out``."""
     import matplotlib
 
     matplotlib.use("Agg")

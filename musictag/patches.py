@@ -98,13 +98,14 @@ def cut_patches(mel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mel[: n * PATCH_FRAMES].reshape(n, PATCH_FRAMES, N_MELS), idx
 
 
-def patch_offsets(duration: float, count: int = PATCHES_PER_TRACK) -> list[float]:
-    """Start times of the ``count`` patches sampled from a long track: evenly spread, away from both ends.
+def patch_offsets(duration: float, count: int = PATCHES_PER_TRACK, seconds: float = PATCH_SECONDS) -> list[float]:
+    """Start times of the ``count`` excerpts of ``seconds`` (default: one patch) sampled from a long track:
+    evenly spread, away from both ends.
 
     Single patches spread over the whole track beat groups of neighbouring patches at the same cost
     (intros, breaks and outros differ from the body of a song; BACKBONE.md measured 8 spread > 2 x 4).
     """
-    span = max(0.0, duration - PATCH_SECONDS)
+    span = max(0.0, duration - seconds)
     return [span * (i + 1) / (count + 1) for i in range(count)]
 
 
@@ -119,10 +120,22 @@ def audio_patches(y: np.ndarray) -> TrackPatches:
     return TrackPatches(patches, idx * HOP / SAMPLE_RATE, duration, _is_silent(y))
 
 
-def track_patches(path: str | os.PathLike, info: AudioInfo | None = None,
-                  transform: Callable[[np.ndarray], np.ndarray] | None = None,
-                  count: int = PATCHES_PER_TRACK) -> TrackPatches:
-    """Decode ``path`` and return its patches: every patch of a short track, ``count`` sampled ones of a long one.
+@dataclass
+class SampledAudio:
+    """The audio a track is analysed from: the whole track as one block, or the excerpts sampled from it."""
+
+    blocks: list[np.ndarray]  # mono float32 at the requested rate (after ``transform``)
+    starts: np.ndarray  # (n_blocks,) seconds
+    duration: float  # of the whole track
+    whole: bool  # one block: the whole track
+    silent: bool  # every block is digital silence
+
+
+def sampled_audio(path: str | os.PathLike, info: AudioInfo | None = None,
+                  transform: Callable[[np.ndarray], np.ndarray] | None = None, count: int = PATCHES_PER_TRACK,
+                  seconds: float = PATCH_SECONDS, sr: int = SAMPLE_RATE) -> SampledAudio:
+    """Decode what a track is analysed from at ``sr``: all of it up to :data:`WHOLE_TRACK_LIMIT_S`, else
+    ``count`` excerpts of ``seconds`` at :func:`patch_offsets`, each decoded on its own by seeking.
 
     ``info`` is what :func:`musictag.audio.probe` said of the file (probed here when not given);
     ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
@@ -131,12 +144,24 @@ def track_patches(path: str | os.PathLike, info: AudioInfo | None = None,
     transform = transform or (lambda y: y)
     info = info or probe(path)
     if info.duration <= WHOLE_TRACK_LIMIT_S:
-        y = load(path, sr=SAMPLE_RATE)
-        result = audio_patches(transform(y))
-        result.duration = len(y) / SAMPLE_RATE
+        y = load(path, sr=sr)
+        block = transform(y)
+        return SampledAudio([block], np.zeros(1), len(y) / sr, True, _is_silent(block))
+    offsets = patch_offsets(info.duration, count, seconds)
+    blocks = [transform(load(path, offset=o, duration=seconds, sr=sr)) for o in offsets]
+    return SampledAudio(blocks, np.asarray(offsets), info.duration, False, all(_is_silent(b) for b in blocks))
+
+
+def track_patches(path: str | os.PathLike, info: AudioInfo | None = None,
+                  transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                  count: int = PATCHES_PER_TRACK) -> TrackPatches:
+    """Decode ``path`` and return its patches: every patch of a short track, ``count`` sampled ones of a long one
+    (:func:`sampled_audio`; ``info``, ``transform`` and errors as there).
+    """
+    audio = sampled_audio(path, info, transform, count)
+    if audio.whole:
+        result = audio_patches(audio.blocks[0])
+        result.duration = audio.duration
         return result
-    offsets = patch_offsets(info.duration, count)
-    blocks = [transform(load(path, offset=o, duration=PATCH_SECONDS, sr=SAMPLE_RATE)) for o in offsets]
-    patches = [cut_patches(log_mel(repeat_to(b, PATCH_SAMPLES)))[0][:1] for b in blocks]
-    return TrackPatches(np.concatenate(patches), np.asarray(offsets), info.duration,
-                        all(_is_silent(b) for b in blocks))
+    patches = [cut_patches(log_mel(repeat_to(b, PATCH_SAMPLES)))[0][:1] for b in audio.blocks]
+    return TrackPatches(np.concatenate(patches), audio.starts, audio.duration, audio.silent)

@@ -1,6 +1,6 @@
 """Inference with a model folder: LiteRT and NumPy only, never TensorFlow.
 
-Two kinds of model folder (``model.json`` says which):
+Three kinds of model folder (``model.json`` says which):
 
 - a **head** on the pretrained backbone (``"input": "musicnn"``, format 2): ``head.npz`` holds the
   head's weights, ``model.json`` names the backbone folder it was trained on and that folder's
@@ -9,8 +9,12 @@ Two kinds of model folder (``model.json`` says which):
 - a **window network** on the 44 hand-made features (``"input": "features44"``, format 1):
   ``model.tflite`` with two outputs (genre probabilities and the embedding) and the feature scaling.
   :class:`WindowModel` runs it on 5 s feature windows.
+- a **head on frames** (``"input"`` one of :data:`~musictag.frame_inputs.FRAME_INPUTS`, format 3):
+  ``head.npz``, and in ``model.json`` the frame settings it was trained with
+  (:func:`musictag.frame_inputs.settings`). :class:`FrameModel` cuts a track into ~3 s segments of
+  pooled frames and runs the head on each.
 
-:func:`load_model` opens either; both answer :meth:`analyse` with a :class:`TrackAnalysis`.
+:func:`load_model` opens any; each answers :meth:`analyse` with a :class:`TrackAnalysis`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +34,9 @@ from musictag.errors import UsageError
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
 from musictag.scaling import Scaler
 from musictag.track_summary import TrackSummary
+
+if TYPE_CHECKING:
+    from musictag.heads import Head
 
 DEFAULT_MODEL_NAME = "gtzan-musicnn"
 
@@ -75,6 +83,24 @@ def track_scores(window_scores: np.ndarray) -> np.ndarray:
     return window_scores.mean(axis=0)
 
 
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """``vector`` L2-normalised (unchanged when it is all zeros): a track's embedding for ``similar``."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def segment_analysis(head: Head, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A head on a track's ``(n, steps, dim)`` frame segments: the track's scores
+    (:func:`track_scores` of the segments'), its embedding (the mean of the segments' ``embed``,
+    L2-normalised) and each segment's probabilities ``(n, genres)``.
+
+    The one place this is decided: :class:`FrameModel` and the held-out figures of training use it alike.
+    """
+    per_segment = np.stack([head.track_probabilities(s) for s in segments])
+    vector = np.mean([head.embed(s) for s in segments], axis=0)
+    return track_scores(per_segment), unit_vector(np.asarray(vector, np.float32)), per_segment
+
+
 def _file_digest(*paths: Path, extra: str = "") -> str:
     h = hashlib.sha1(extra.encode())
     for p in paths:
@@ -94,8 +120,11 @@ class ModelInfo:
 
     @property
     def kind(self) -> str:
-        """``"head"`` (on the pretrained backbone) or ``"windows"`` (a network on the 44 features)."""
-        return "head" if self.backbone is not None else "windows"
+        """``"head"`` (on the pretrained backbone), ``"frames"`` (a head on frame segments) or ``"windows"``
+        (a network on the 44 features)."""
+        if self.backbone is not None:
+            return "head"
+        return "frames" if "frames" in self.meta else "windows"
 
     @classmethod
     def read(cls, model_dir: str | os.PathLike | None = None) -> ModelInfo:
@@ -110,6 +139,8 @@ class ModelInfo:
             raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
         if meta.get("input") == "musicnn":
             return cls._read_head(folder, meta)
+        if "frames" in meta:
+            return cls._read_frames(folder, meta)
         tflite_path = folder / "model.tflite"
         if not tflite_path.is_file():
             raise UsageError(f"{folder}: not a musictag model folder (needs model.tflite beside model.json)")
@@ -133,6 +164,23 @@ class ModelInfo:
                              f"{backbone.dir} (checksums differ); retrain it with `musictag train --input musicnn`")
         model_id = f"{meta.get('name', folder.name)}-{_file_digest(head_path, extra=backbone.sha256)}"
         return cls(folder, meta, list(meta["genres"]), model_id, backbone)
+
+    @classmethod
+    def _read_frames(cls, folder: Path, meta: dict) -> ModelInfo:
+        from musictag.frame_inputs import FRAME_INPUTS, settings
+        from musictag.heads import HEADS
+
+        name, kind, head_path = meta.get("input"), meta.get("head"), folder / "head.npz"
+        if name not in FRAME_INPUTS or kind not in HEADS or not head_path.is_file():
+            raise UsageError(f"{folder}: not a usable model on frames (needs head.npz, an input of "
+                             f"{', '.join(FRAME_INPUTS)} and a head kind of {', '.join(HEADS)})")
+        wanted, here = meta["frames"], settings(name)
+        if wanted != here:
+            raise UsageError(f"{folder}: model needs other {name} frames (version {wanted.get('version')}) than this "
+                             f"musictag computes (version {here['version']}); retrain it with "
+                             f"`musictag train --input {name} --head {kind}`")
+        digest = _file_digest(head_path, extra=json.dumps(here, sort_keys=True))
+        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{digest}")
 
 
 class WindowModel:
@@ -166,9 +214,7 @@ class WindowModel:
     def analyse_features(self, feats: TrackFeatures) -> TrackAnalysis:
         """Combine a track's windows into track-level scores and an embedding."""
         probs, emb = self.predict(feats.windows)
-        vector = emb.mean(axis=0)
-        norm = float(np.linalg.norm(vector))
-        return TrackAnalysis(track_scores(probs), vector / norm if norm > 0 else vector, probs,
+        return TrackAnalysis(track_scores(probs), unit_vector(emb.mean(axis=0)), probs,
                              feats.starts, feats.duration, feats.silent)
 
     def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
@@ -208,7 +254,34 @@ class HeadModel:
                              PATCH_STEP_S, summary, self.info.backbone.tags)
 
 
-def load_model(model_dir: str | os.PathLike | None = None, threads: int = 1) -> WindowModel | HeadModel:
+class FrameModel:
+    """A head on ~3 s segments of pooled frames (:mod:`musictag.frame_inputs`), in NumPy only.
+
+    It keeps no summary: a track analysed by another model is analysed again, not re-scored.
+    """
+
+    def __init__(self, info: ModelInfo, threads: int = 1) -> None:
+        from musictag.heads import load_head
+
+        self.info = info
+        self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
+        self.input = self.meta["input"]
+        self.head = load_head(self.meta["head"], self.dir / "head.npz")
+
+    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
+        """Decode the segments of one file and classify it (raises DecodeError for bad files)."""
+        from musictag.frame_inputs import settings, track_segments
+
+        ts = track_segments(path, self.input, info)
+        scores, embedding, per_segment = segment_analysis(self.head, ts.segments)
+        return TrackAnalysis(scores, embedding, per_segment, ts.starts, ts.duration, ts.silent,
+                             settings(self.input)["segment_seconds"])
+
+
+Model = WindowModel | HeadModel | FrameModel
+
+
+def load_model(model_dir: str | os.PathLike | None = None, threads: int = 1) -> Model:
     """Load the model folder ``model_dir`` (default: the shipped model), whichever kind it is."""
     info = ModelInfo.read(model_dir)
-    return HeadModel(info, threads) if info.kind == "head" else WindowModel(info, threads)
+    return {"head": HeadModel, "frames": FrameModel, "windows": WindowModel}[info.kind](info, threads)

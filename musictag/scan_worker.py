@@ -27,7 +27,7 @@ from musictag.audio import SAMPLE_RATE, inspect
 from musictag.errors import FileError, MusictagError, short_reason
 from musictag.features import audio_features
 from musictag.paths import quick_hash
-from musictag.runtime import HeadModel, WindowModel, load_model
+from musictag.runtime import Model, load_model
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Outcome:
     peak_rss: int = 0  # bytes, of the worker so far
 
 
-def analyse_file(model: WindowModel | HeadModel, path: str) -> Outcome:
+def analyse_file(model: Model, path: str) -> Outcome:
     """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``.
 
     The file is inspected once (:func:`musictag.audio.inspect`: readable, audio by its content, a

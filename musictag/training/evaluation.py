@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from musictag.errors import DecodeError, UsageError
-from musictag.runtime import HeadModel, WindowModel
+from musictag.runtime import Model
 from musictag.training.labelled_tree import LabelledTrack, require_tracks
 from musictag.training.metrics import classification_metrics
 
 
-def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: WindowModel | HeadModel,
+def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: Model,
                     progress: Callable[[LabelledTrack], None] | None = None) -> dict:
     """Track- and segment-level metrics of ``model`` on ``tracks``, the folder ``data_dir``'s
     :func:`~musictag.training.labelled_tree.find_labelled_tracks`.

@@ -1,4 +1,5 @@
-"""What training learns from a labelled tree: one array per track (features or patch embeddings), cached.
+"""What training learns from a labelled tree: one array per track (features, frame segments or patch
+embeddings), cached.
 
 A :class:`Representation` computes a track's array from its file; :func:`load_feature_set` gathers them
 for every track of a :mod:`~musictag.training.labelled_tree`, plain and augmented, through a cache keyed
@@ -8,6 +9,7 @@ by content.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,7 +50,8 @@ def features44() -> Representation:
 
 
 def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.ndarray], np.ndarray]:
-    """``augmentation`` applied to a signal at ``rate`` as it is at ``work_rate`` (resampled there and back).
+    """``augmentation`` applied to a signal at ``rate`` as it is at ``work_rate`` (resampled there and back
+    unless the rates are one).
 
     The renderings are defined at the 44 features' 22,050 Hz (an MP3 encoder's bitrate and band
     limit depend on the rate): every representation then hears the very same renderings.
@@ -58,6 +61,8 @@ def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.n
     from musictag.training.augmentations import at_rate
 
     render = at_rate(augmentation, work_rate)
+    if rate == work_rate:
+        return render
     return lambda y: soxr.resample(render(soxr.resample(y, rate, work_rate, quality="HQ")), work_rate, rate,
                                    quality="HQ").astype(np.float32)
 
@@ -81,6 +86,22 @@ def musicnn(backbone_info: BackboneInfo) -> Representation:
 
     sampling = f"k{PATCHES_PER_TRACK}-whole{WHOLE_TRACK_LIMIT_S:g}-render{RENDER_RATE}"
     return Representation("musicnn", f"{backbone_info.backbone_id}-{sampling}-v1", compute)
+
+
+def frames(name: str) -> Representation:
+    """A frame input's segments (:mod:`musictag.frame_inputs`): ``(n, 60, dim)``, heard through the same
+    renderings as every other representation."""
+    from musictag.audio import SAMPLE_RATE as RENDER_RATE
+    from musictag.frame_inputs import settings, track_segments
+
+    wanted = settings(name)
+
+    def compute(path: Path, augmentation: str) -> np.ndarray:
+        transform = _rendered_at(augmentation, wanted["sample_rate"], RENDER_RATE) if augmentation else None
+        return track_segments(path, name, transform=transform).segments
+
+    digest = hashlib.sha1(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:10]
+    return Representation(f"{name}-segments", f"frames-{name}-{digest}-render{RENDER_RATE}", compute)
 
 
 def _content_key(path: Path, version: str, variant: str) -> str:
@@ -112,7 +133,8 @@ class FeatureSet:
     """One array per track (windows or patch embeddings), with the same tracks under each augmentation."""
 
     tracks: list[LabelledTrack]
-    windows: list[np.ndarray]  # one array per track: (n_i, 44, 216) windows or (n_i, 200) patch embeddings
+    windows: list[np.ndarray]  # one array per track: (n_i, 44, 216) windows, (n_i, 60, dim) frame segments
+    # or (n_i, 200) patch embeddings
     skipped: list[tuple[Path, str]]  # unreadable files and the reason
     augmented: dict[str, list[np.ndarray]]  # augmentation name -> arrays, aligned with ``tracks``
 

@@ -14,7 +14,7 @@ from musictag.training import splits
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet, load_feature_set
 from musictag.training.labelled_tree import LabelledTrack, find_labelled_tracks, require_tracks
-from musictag.training.learners import HeadLearner, WindowLearner
+from musictag.training.learners import HeadLearner, SegmentLearner, WindowLearner
 from musictag.training.metrics import classification_metrics, confidence_table
 
 SPLITS = ("random", "kfold", "filtered")
@@ -32,6 +32,7 @@ class Heldout:
     window_prob: list[np.ndarray]
     fold_accuracy: list[float]
     robust_correct: list[bool]  # held-out track right when heard through ROBUSTNESS_CHECK
+    embeddings: list[np.ndarray]  # each held-out track's embedding, aligned with track_true
 
     def metrics(self, genres: list[str]) -> dict:
         """Classification metrics of the pooled predictions, plus confidence coverage."""
@@ -57,6 +58,8 @@ class TrainingResult:
     history: dict  # per-epoch figures of the first fit (k-fold: fold 1); {} for the linear head
     metrics: dict  # held-out figures, the split described under "split"
     genres: list[str]  # the model's genres, in the order of its outputs
+    heldout_embeddings: np.ndarray  # (n, dim): each held-out track as the fit that did not see it embeds it
+    heldout_labels: np.ndarray  # (n,) their true genres (indices into ``genres``)
 
 
 class Trainer:
@@ -73,6 +76,10 @@ class Trainer:
 
             backbone = find_backbone(DEFAULT_BACKBONE)
             self.learner, self.rep = HeadLearner(cfg, backbone), musicnn(backbone)
+        elif cfg.on_frames:
+            from musictag.training.feature_sets import frames
+
+            self.learner, self.rep = SegmentLearner(cfg), frames(cfg.input)
 
     def load(self, data_dir: Path, cache_dir: Path | None, progress: Callable[[LabelledTrack], None] | None = None,
              tracks: Sequence[LabelledTrack] | None = None) -> FeatureSet:
@@ -108,11 +115,12 @@ class Trainer:
         """
         genres = sorted({t.label for t in fs.tracks})
         lab = [genres.index(t.label) for t in fs.tracks]
-        held = Heldout([], [], [], [], [], [])
+        held = Heldout([], [], [], [], [], [], [])
         predict = self.learner.predict
 
         def evaluate(fitted, test: list[int]) -> None:
             track_prob, window_prob = predict(fitted, [fs.windows[i] for i in test])
+            held.embeddings.extend(self.learner.embed(fitted, [fs.windows[i] for i in test]))
             held.track_true.extend(lab[i] for i in test)
             held.track_prob.extend(track_prob)
             held.window_true.extend(np.full(len(p), lab[i]) for i, p in zip(test, window_prob, strict=True))
@@ -156,16 +164,20 @@ class Trainer:
                     "n_train": len(train), "n_val": len(val), "n_test": len(test)}
         metrics = held.metrics(genres)
         metrics["split"] = info
-        return TrainingResult(fitted, train, history, metrics, genres)
+        return TrainingResult(fitted, train, history, metrics, genres, np.stack(held.embeddings),
+                              np.asarray(held.track_true))
 
 
 def write_outputs(out: Path, trainer: Trainer, result: TrainingResult, fs: FeatureSet, data_dir: Path,
                   seconds: float) -> dict:
-    """Write ``result`` as the model folder ``out``, with metrics.json, confusion.png and (when there is
-    a history) curves.png beside it; ``fs`` and ``data_dir`` are what the run learned from, ``seconds``
-    how long it took. Returns the model.json content."""
-    from musictag.training.plots import plot_confusion, plot_curves
+    """Write ``result`` as the model folder ``out``, with metrics.json, confusion.png, (when there is
+    a history) curves.png and (when umap-learn is installed) umap.png beside it; ``fs`` and ``data_dir``
+    are what the run learned from, ``seconds`` how long it took. Returns the model.json content."""
+    from musictag.training.plots import plot_confusion, plot_curves, plot_embedding_map
 
+    out.mkdir(parents=True, exist_ok=True)
+    result.metrics["umap_png"] = plot_embedding_map(result.heldout_embeddings, result.heldout_labels, result.genres,
+                                                    out / "umap.png")
     summary = {"data": str(data_dir), "n_tracks": len(fs.tracks), "n_windows": int(sum(map(len, fs.windows))),
                "skipped": [{"path": str(p), "reason": r} for p, r in fs.skipped],
                "config": asdict(trainer.cfg), "seconds": round(seconds, 1)}

@@ -1,7 +1,9 @@
-"""What ``musictag train DIR`` fits, behind one interface: a network on feature windows or a head on patches.
+"""What ``musictag train DIR`` fits, behind one interface: a network on feature windows, a head on the
+backbone's patches, or a head on frame segments.
 
 A learner fits on some tracks of a :class:`~musictag.training.feature_sets.FeatureSet`, predicts held-out
-tracks (track probabilities and each window's or patch's), and writes what it fitted as a model folder.
+tracks (track probabilities and each window's, patch's or segment's), embeds them (the vector a scan would
+store for ``similar``), and writes what it fitted as a model folder.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from musictag.backbone import BackboneInfo
-from musictag.runtime import track_scores
+from musictag.runtime import segment_analysis, track_scores, unit_vector
 from musictag.scaling import Scaler
+from musictag.track_summary import TrackSummary
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet
+from musictag.training.head_fit import TRAIN_LENGTHS, fit_head
 from musictag.training.window_fit import fit_network, stack_windows
 
 
@@ -49,6 +53,15 @@ class WindowLearner:
         per_window = [model.predict(scaler.apply(w), verbose=0) for w in arrays]
         return np.stack([track_scores(p) for p in per_window]), per_window
 
+    @staticmethod
+    def embed(fitted, arrays: list[np.ndarray]) -> np.ndarray:
+        """Each track's embedding ``(n, dim)``: its windows' mean embedding, L2-normalised (as :class:`WindowModel`)."""
+        from musictag.training.networks import with_embedding
+
+        model, scaler = fitted
+        two = with_embedding(model)
+        return np.stack([unit_vector(two.predict(scaler.apply(w), verbose=0)[1].mean(axis=0)) for w in arrays])
+
     def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
              metrics: dict) -> dict:
         """Write model.keras, model.tflite and model.json."""
@@ -61,9 +74,11 @@ class WindowLearner:
 
 
 class HeadLearner:
-    """A head (linear or GRU-attention) on the backbone's patch embeddings; no validation split needed."""
+    """A head (``cfg.head``) on the backbone's patch embeddings; no validation split needed."""
 
     uses_validation = False
+    #: fit_head's ``lengths``: a track's patch sequences are read in random ordered sub-sequences
+    lengths: tuple[int, int] | None = TRAIN_LENGTHS
 
     def __init__(self, cfg: TrainConfig, backbone: BackboneInfo) -> None:
         self.cfg = cfg
@@ -72,20 +87,29 @@ class HeadLearner:
     def fit(self, fs: FeatureSet, lab: list[int], n_genres: int, train: list[int], val: list[int] | None,
             on_epoch: Callable[[int, dict], None], fixed_epochs: int | None = None):
         """Fit on ``train`` (and its augmentations); returns ``(head, history, epochs)``."""
-        from musictag.training.head_fit import fit_head
-
         sources = [fs.windows, *(fs.augmented[a] for a in self.cfg.augment)]
-        seqs = [src[i] for src in sources for i in train]
-        labels = [lab[i] for _ in sources for i in train]
+        seqs, labels = self.examples([src[i] for src in sources for i in train],
+                                     [lab[i] for _ in sources for i in train])
         epochs = fixed_epochs or self.cfg.epochs
         head, history = fit_head(self.cfg.head, seqs, labels, n_genres, epochs, self.cfg.batch_size,
-                                 self.cfg.learning_rate, self.cfg.seed, on_epoch)
+                                 self.cfg.learning_rate, self.cfg.seed, on_epoch, self.lengths)
         return head, history, epochs if history else 0
+
+    @staticmethod
+    def examples(arrays: list[np.ndarray], labels: list[int]) -> tuple[list[np.ndarray], list[int]]:
+        """The training examples of tracks' arrays: each track's patch sequence is one example."""
+        return arrays, labels
 
     @staticmethod
     def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Per-track probabilities (the head on the whole sequence) and each patch's on its own."""
         return np.stack([head.track_probabilities(a) for a in arrays]), [head.patch_probabilities(a) for a in arrays]
+
+    @staticmethod
+    def embed(head, arrays: list[np.ndarray]) -> np.ndarray:
+        """Each track's embedding: the vector a scan stores (:meth:`TrackSummary.embedding`, the mean patch
+        embedding, L2-normalised)."""
+        return np.stack([TrackSummary(np.asarray(a, np.float16), np.zeros(0, np.float32)).embedding() for a in arrays])
 
     def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
              metrics: dict) -> dict:
@@ -93,3 +117,37 @@ class HeadLearner:
         from musictag.training.model_folders import save_head_model
 
         return save_head_model(out, fitted, self.cfg.head, genres, self.backbone, summary, metrics)
+
+
+class SegmentLearner(HeadLearner):
+    """A head (``cfg.head``) on ~3 s frame segments (:mod:`musictag.frame_inputs`): every segment of every
+    training rendering is one example of its track's genre; a held-out track is scored as a scan scores it."""
+
+    lengths = None  # segments have a fixed length: each is used whole
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+
+    @staticmethod
+    def examples(arrays: list[np.ndarray], labels: list[int]) -> tuple[list[np.ndarray], list[int]]:
+        """Each ``(steps, dim)`` segment of a track's ``(n, steps, dim)`` array is one example of its label."""
+        return [s for a in arrays for s in a], [y for a, y in zip(arrays, labels, strict=True) for _ in a]
+
+    @staticmethod
+    def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Per-track probabilities (:func:`~musictag.runtime.segment_analysis`: the mean of the segments')
+        and each segment's."""
+        analyses = [segment_analysis(head, a) for a in arrays]
+        return np.stack([scores for scores, _, _ in analyses]), [per for _, _, per in analyses]
+
+    @staticmethod
+    def embed(head, arrays: list[np.ndarray]) -> np.ndarray:
+        """Each track's embedding as a scan stores it: the segments' mean ``embed``, L2-normalised."""
+        return np.stack([segment_analysis(head, a)[1] for a in arrays])
+
+    def save(self, out: Path, fitted, fs: FeatureSet, train: list[int], genres: list[str], summary: dict,
+             metrics: dict) -> dict:
+        """Write head.npz and model.json (with the frame settings the head needs)."""
+        from musictag.training.model_folders import save_head_model
+
+        return save_head_model(out, fitted, self.cfg.head, genres, self.cfg.input, summary, metrics)

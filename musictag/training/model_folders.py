@@ -1,7 +1,8 @@
 """Writing what training fitted as a model folder :mod:`musictag.runtime` can load.
 
 - a window network: ``model.keras``, ``model.tflite`` (converted, checked against Keras) and ``model.json``;
-- a head on the backbone: ``head.npz`` and ``model.json`` (the backbone named with its checksum).
+- a head on the backbone: ``head.npz`` and ``model.json`` (the backbone named with its checksum);
+- a head on frame segments: ``head.npz`` and ``model.json`` (with the frame settings it needs).
 """
 
 from __future__ import annotations
@@ -99,27 +100,37 @@ def save_window_model(out: Path, model, scaler: Scaler, genres: list[str],
     return meta
 
 
-def save_head_model(out: Path, head: Head, kind: str, genres: list[str], backbone: BackboneInfo, summary: dict,
+def save_head_model(out: Path, head: Head, kind: str, genres: list[str], source: BackboneInfo | str, summary: dict,
                     metrics: dict) -> dict:
     """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
 
-    The backbone (a :class:`~musictag.backbone.BackboneInfo`) is named with its checksum, never
-    copied: the head runs only on exactly those weights.
+    ``source`` is what the head reads. The backbone (a :class:`~musictag.backbone.BackboneInfo`,
+    format 2) is named with its checksum, never copied: the head runs only on exactly those weights.
+    A frame input's name (format 3) brings its :func:`~musictag.frame_inputs.settings`, which the
+    runtime compares with its own before using the head.
     """
     from musictag.patches import PATCHES_PER_TRACK, WHOLE_TRACK_LIMIT_S
 
     out.mkdir(parents=True, exist_ok=True)
     head.save(out / "head.npz")
+    if isinstance(source, str):
+        from musictag.frame_inputs import settings
+
+        frames = settings(source)
+        reads = {"format": 3, "input": source, "head": kind, "frames": frames}
+        embedding_dim = len(head.embed(np.zeros((frames["segment_steps"], frames["dim"]), np.float32)))
+    else:
+        reads = {"format": 2, "input": "musicnn", "head": kind,
+                 "backbone": {"name": source.name, "sha256": source.sha256}}
+        embedding_dim = int(source.manifest["embedding_dim"])
     meta = {
         "name": out.name,
-        "format": 2,
+        "format": reads.pop("format"),
         "musictag_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "input": "musicnn",
-        "head": kind,
-        "backbone": {"name": backbone.name, "sha256": backbone.sha256},
+        **reads,
         "genres": genres,
-        "embedding_dim": int(backbone.manifest["embedding_dim"]),
+        "embedding_dim": embedding_dim,
         "sampling": {"patches_per_track": PATCHES_PER_TRACK, "whole_track_limit_s": WHOLE_TRACK_LIMIT_S},
         "recommended_min_confidence": recommended_min_confidence(metrics.get("confidence", [])),
         "training": summary,

@@ -1,4 +1,5 @@
-"""The training pictures: confusion matrix and learning curves (matplotlib, Agg backend)."""
+"""The training pictures: confusion matrix, learning curves and the held-out tracks' UMAP map (matplotlib, Agg
+backend)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,26 @@ def plot_curves(history: dict, out: Path, title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def plot_embedding_map(vectors: np.ndarray, labels: np.ndarray, genres: list[str], out: Path) -> bool:
+    """Draw held-out tracks' L2-normalised embeddings ``(n, dim)``, projected by UMAP and coloured by their
+    true genre (``labels``: indices into ``genres``), as a PNG at ``out``.
+
+    UMAP is the optional ``map`` extra, slow to import: without it (or with fewer than
+    :data:`musictag.mapplot.MIN_TRACKS` tracks) nothing is drawn. Returns whether ``out`` was written.
+    """
+    import importlib.util
+
+    from musictag.errors import UsageError
+    from musictag.mapplot import MIN_TRACKS, draw_png, palette, project
+
+    if importlib.util.find_spec("umap") is None or len(vectors) < MIN_TRACKS:
+        return False
+    try:
+        xy = project(np.asarray(vectors, np.float32))
+    except UsageError:  # umap-learn found but not importable (a missing dependency)
+        return False
+    names = np.array([genres[i] for i in labels])
+    draw_png(out, xy, names, palette(genres), "held-out tracks")
+    return True
