@@ -42,8 +42,8 @@ def _cache_dir(arg: str | None) -> Path | None:
 @click.option("--head", type=click.Choice(HEADS), default=None,
               help=f"The head over the patches or segments [default: {DEFAULT_HEAD}; with --from-library linear, "
                    "which needs no TensorFlow]. --input features44 WITHOUT --head trains the --arch network on 5 s "
-                   "windows instead. cnn2d does not fit musicnn or features44 (no order across their dimensions for a "
-                   "2-D kernel to use).")
+                   "windows instead. cnn2d does not fit musicnn (no order across the embedding's dimensions for "
+                   "a 2-D kernel to use).")
 @click.option("--arch", type=click.Choice(["crnn-stats", "crnn", "cnn", "linear"]), default="crnn-stats",
               show_default=True, help="With --input features44 and no --head: the network on 5 s windows "
                                       "(the study's CRNN / CNN, ...).")

@@ -20,9 +20,6 @@ DEFAULT_HEAD = "gru-attention"
 REFUSED = {
     ("musicnn", "cnn2d"): "the backbone's 200 embedding dimensions have no order, so a 2-D convolution over them "
                           "has no local structure to find; use cnn1d (over time) or another head",
-    ("features44", "cnn2d"): "the 44 feature rows are six different measures side by side (MFCC, chroma, centroid, "
-                             "contrast, ...), so a 2-D kernel across them mixes unrelated units; use cnn1d "
-                             "(over time), or --input mel / mfcc / cqt for cnn2d",
 }
 
 
