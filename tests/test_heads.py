@@ -1,15 +1,23 @@
-"""Heads on patch embeddings: the NumPy forward passes, fitting, saving, and the model folder."""
+"""Heads on sequences: the NumPy forward passes (equal to Keras' and scikit-learn's), saving and loading,
+the linear head's fit, and the model folder. Fitting the other heads: test_head_fit.py."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from musictag.heads import GruAttentionHead, LinearHead, gru_sequence, load_head, softmax
+from musictag.errors import UsageError
+from musictag.heads import HEADS, VECTOR_HEADS, LinearHead, gru_sequence, load_head, softmax
 from musictag.training.head_fit import fit_linear
+from musictag.training.head_networks import KERAS_HEADS
 from musictag.training.metrics import recommended_min_confidence
+
+#: Sequence lengths every forward pass is checked on: one step, even and odd.
+LENGTHS = (1, 2, 5, 8, 13)
 
 
 def _clusters(n_per: int = 12, dim: int = 16, genres: int = 3, seed: int = 0):
@@ -72,21 +80,88 @@ def test_gru_sequence_matches_the_equations():
 
 
 @pytest.mark.filterwarnings("ignore:You are using a softmax over axis 1")  # length 1: attention is trivially 1
-def test_gru_attention_numpy_equals_keras():
-    """The head scan runs (NumPy) gives Keras' own probabilities for any sequence length."""
-    pytest.importorskip("keras")
-    from musictag.training.head_fit import build_gru_attention, keras_to_head
+@pytest.mark.parametrize("kind", KERAS_HEADS)
+def test_keras_head_numpy_equals_keras(kind, tmp_path):
+    """The head scan runs (NumPy) gives Keras' own probabilities and penultimate vector for any length,
+    and survives a save and load."""
+    keras = pytest.importorskip("keras")
+    from musictag.training.head_networks import build_head_network, keras_to_head
 
-    model = build_gru_attention(dim=16, n_genres=3)
+    model = build_head_network(kind, dim=16, n_genres=3)
     rng = np.random.default_rng(3)
     for w in model.weights:  # away from the initial zeros of the biases
         w.assign(rng.normal(0, 0.3, w.shape).astype(np.float32))
-    head = keras_to_head(model, np.zeros(16, np.float32), np.ones(16, np.float32))
-    assert isinstance(head, GruAttentionHead)
-    for length in (1, 5, 8):
+    shift, scale = rng.normal(0, 1, 16).astype(np.float32), rng.uniform(0.5, 2, 16).astype(np.float32)
+    head = keras_to_head(model, shift, scale)
+    assert head.kind == kind
+    head.save(tmp_path / "head.npz")
+    again = load_head(kind, tmp_path / "head.npz")
+    penultimate = keras.Model(model.input, model.get_layer("embedding").output)
+    for length in LENGTHS:
         x = rng.normal(0, 1, (length, 16)).astype(np.float32)
-        want = model.predict(x[None], verbose=0)[0]
+        scaled = ((x - shift) * scale)[None]  # Keras reads standardised sequences
+        want = np.asarray(model(scaled, training=False))[0]
         np.testing.assert_allclose(head.track_probabilities(x), want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(head.embed(x), np.asarray(penultimate(scaled, training=False))[0],
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(again.logits(x), head.logits(x))
+
+
+def _forest_data(seed: int = 4):
+    """Overlapping clusters of genres 0, 1 and 3 of 4 (genre 2 has no tracks), so trees are deep."""
+    seqs, labels = _clusters(n_per=40, dim=6, genres=3, seed=seed)
+    noisy = [s + np.random.default_rng(i).normal(0, 4, s.shape).astype(np.float32) for i, s in enumerate(seqs)]
+    return noisy, [(0, 1, 3)[g] for g in labels]
+
+
+def test_forest_head_numpy_equals_sklearn(tmp_path):
+    """The exported trees give scikit-learn's predict_proba, with a column of zeros for the absent genre."""
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import RandomForestClassifier
+
+    from musictag.training.forest_fit import forest_to_head
+    from musictag.training.head_fit import standardiser
+
+    seqs, labels = _forest_data()
+    means = np.stack([s.mean(axis=0) for s in seqs])
+    shift, scale = standardiser([means])
+    forest = RandomForestClassifier(50, random_state=0).fit((means - shift) * scale, labels)
+    head = forest_to_head(forest, shift, scale, n_genres=4)
+    assert int(head.w["depth"]) > 3
+    head.save(tmp_path / "head.npz")
+    again = load_head("rf", tmp_path / "head.npz")
+    rng = np.random.default_rng(5)
+    queries = [s[: rng.integers(1, len(s) + 1)] for s in seqs[::3]] + [rng.normal(0, 4, (n, 6)) for n in LENGTHS]
+    for x in queries:
+        x = np.asarray(x, np.float32)
+        want = np.zeros(4)
+        want[[0, 1, 3]] = forest.predict_proba(head.embed(x)[None])[0]
+        np.testing.assert_allclose(head.track_probabilities(x), want, atol=1e-6)
+        np.testing.assert_array_equal(again.track_probabilities(x), head.track_probabilities(x))
+
+
+@pytest.mark.parametrize("kind", HEADS)
+def test_load_head_names_a_missing_weight(kind, tmp_path):
+    from musictag.heads import _WEIGHTS
+
+    dropped = sorted(_WEIGHTS[kind])[0]
+    np.savez(tmp_path / "head.npz", **{name: np.zeros(2) for name in _WEIGHTS[kind] - {dropped}})
+    with pytest.raises(UsageError, match=f"no {dropped}"):
+        load_head(kind, tmp_path / "head.npz")
+
+
+def test_every_head_has_a_class_and_is_trained_somewhere():
+    from musictag.heads import _KINDS
+
+    assert set(_KINDS) == set(HEADS) == {*KERAS_HEADS, "rf", "linear"}
+    assert set(VECTOR_HEADS) < set(HEADS)
+
+
+def test_importing_heads_loads_no_training_library():
+    code = ("import sys, musictag.heads, musictag.training.head_networks; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'sklearn'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_recommended_min_confidence():

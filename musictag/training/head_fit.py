@@ -1,8 +1,10 @@
-"""Fitting genre heads on tracks' backbone patch embeddings (the weights :mod:`musictag.heads` runs).
+"""Fitting genre heads on ``(n, dim)`` sequences (the weights :mod:`musictag.heads` runs).
 
 - ``linear``: NumPy/SciPy only (L-BFGS on the L2-penalised multinomial log-loss), no TensorFlow.
-- ``gru-attention``: Keras (the ``train`` extra), trained on random ordered sub-sequences of each
-  track's patches (2 to 8 of them, the number a scan sees), then copied into NumPy arrays.
+- ``rf``: scikit-learn (the ``train`` extra), :mod:`musictag.training.forest_fit`.
+- the others: Keras (the ``train`` extra) networks of :mod:`musictag.training.head_networks`, all
+  trained by one loop, then copied into NumPy arrays. A track's patch embeddings are trained on as
+  random ordered sub-sequences (2 to 8 patches, the number a scan sees); segments are used whole.
 
 Every training rendering of a track (plain and augmented) is one more example of its genre.
 """
@@ -14,18 +16,18 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from musictag.heads import Head, make_head
+from musictag.heads import VECTOR_HEADS, Head, make_head
+from musictag.training.head_networks import KERAS_HEADS, build_head_network, keras_to_head
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
 LINEAR_L2 = 1.0
-GRU_UNITS = 32
-ATTENTION_UNITS = 32
-#: Sequence lengths the GRU head is trained on: the patches a scan takes from a track (2 .. 8).
+#: Sequence lengths the sequence heads are trained on for patch embeddings: the patches a scan takes
+#: from a track (2 .. 8).
 TRAIN_LENGTHS = (2, 8)
 
 
 def standardiser(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension shift and scale that standardise the patch embeddings of training tracks."""
+    """Per-dimension shift and scale that standardise the steps of the training sequences."""
     x = np.concatenate(sequences)
     return x.mean(axis=0).astype(np.float32), (1.0 / np.maximum(x.std(axis=0), 1e-6)).astype(np.float32)
 
@@ -62,48 +64,32 @@ def fit_linear(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres:
 
 
 def _subsequence(rng: np.random.Generator, seq: np.ndarray, length: int) -> np.ndarray:
-    """``length`` patches of ``seq`` in time order (drawn with replacement when it has fewer)."""
+    """``length`` steps of ``seq`` in time order (drawn with replacement when it has fewer)."""
     idx = np.sort(rng.choice(len(seq), size=length, replace=len(seq) < length))
     return seq[idx]
 
 
-def build_gru_attention(dim: int, n_genres: int, learning_rate: float = 1e-3):
-    """The Keras model whose weights :class:`musictag.heads.GruAttentionHead` runs."""
-    import keras
-    from keras import layers, ops
-
-    inp = keras.Input((None, dim), name="patches")
-    x = layers.Dropout(0.2)(inp)
-    h = layers.Bidirectional(layers.GRU(GRU_UNITS, return_sequences=True), merge_mode="concat", name="bigru")(x)
-    score = layers.Dense(1, use_bias=False, name="att_vector")(
-        layers.Dense(ATTENTION_UNITS, activation="tanh", name="att")(h))
-    alpha = layers.Softmax(axis=1)(score)
-    context = layers.Lambda(lambda t: ops.sum(t[0] * t[1], axis=1), name="pool")([alpha, h])
-    out = layers.Dense(n_genres, activation="softmax", name="genres")(layers.Dropout(0.3)(context))
-    model = keras.Model(inp, out, name="gru_attention")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model
+def _crop(rng: np.random.Generator, seq: np.ndarray, length: int) -> np.ndarray:
+    """A random contiguous ``length`` steps of ``seq``."""
+    start = int(rng.integers(0, len(seq) - length + 1))
+    return seq[start:start + length]
 
 
-def keras_to_head(model, shift: np.ndarray, scale: np.ndarray) -> Head:
-    """Copy a :func:`build_gru_attention` model's weights into a NumPy head."""
-    bi = model.get_layer("bigru")
-    fw_kernel, fw_recurrent, fw_bias = bi.forward_layer.get_weights()
-    bw_kernel, bw_recurrent, bw_bias = bi.backward_layer.get_weights()
-    att_kernel, att_bias = model.get_layer("att").get_weights()
-    (att_vector,) = model.get_layer("att_vector").get_weights()
-    kernel, bias = model.get_layer("genres").get_weights()
-    return make_head("gru-attention", {
-        "shift": shift, "scale": scale, "fw_kernel": fw_kernel, "fw_recurrent": fw_recurrent,
-        "fw_bias": fw_bias, "bw_kernel": bw_kernel, "bw_recurrent": bw_recurrent, "bw_bias": bw_bias,
-        "att_kernel": att_kernel, "att_bias": att_bias, "att_vector": att_vector, "kernel": kernel, "bias": bias})
+def _batch(rng: np.random.Generator, seqs: list[np.ndarray], lengths: tuple[int, int] | None) -> np.ndarray:
+    """One batch ``(b, n, dim)``: ordered sub-sequences of one random length in ``lengths``, or (None) the
+    sequences whole, each cropped to the shortest."""
+    if lengths is None:
+        length = min(len(s) for s in seqs)
+        return np.stack([_crop(rng, s, length) for s in seqs])
+    length = int(rng.integers(lengths[0], lengths[1] + 1))
+    return np.stack([_subsequence(rng, s, length) for s in seqs])
 
 
-def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
-                      batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
-                      on_epoch: Callable[[int, dict], None] | None = None) -> tuple[Head, dict]:
-    """Train the GRU-attention head; returns it (as NumPy weights) and the loss history."""
+def fit_keras_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int,
+                   epochs: int = 60, batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
+                   on_epoch: Callable[[int, dict], None] | None = None,
+                   lengths: tuple[int, int] | None = TRAIN_LENGTHS) -> tuple[Head, dict]:
+    """Train the Keras network of ``kind``; returns it as a NumPy head and the per-epoch loss and accuracy."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from musictag.audio import quiet_native_stderr
 
@@ -111,13 +97,16 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
         import keras
 
     keras.utils.set_random_seed(seed)
-    shift, scale = standardiser(sequences)
-    scaled = [((s - shift) * scale).astype(np.float32) for s in sequences]
+    # Vector heads average over time first: standardising the steps by the spread of the means
+    # standardises the means.
+    fitted = [np.stack([s.mean(axis=0) for s in sequences])] if kind in VECTOR_HEADS else sequences
+    shift, scale = standardiser(fitted)
+    scaled = [((np.asarray(s, np.float32) - shift) * scale).astype(np.float32) for s in sequences]
     y = keras.utils.to_categorical(np.asarray(labels), n_genres)
-    model = build_gru_attention(scaled[0].shape[1], n_genres, learning_rate)
+    model = build_head_network(kind, scaled[0].shape[1], n_genres, learning_rate)
 
-    # A plain loop of train_on_batch: each batch has its own sequence length (Keras' fit() fixes the
-    # shape it saw first), and there are only TRAIN_LENGTHS' few lengths to trace.
+    # A plain loop of train_on_batch: each batch may have its own sequence length (Keras' fit() fixes
+    # the shape it saw first); Keras retraces once for a new shape, then runs one relaxed trace.
     rng = np.random.default_rng(seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     for epoch in range(1, epochs + 1):
@@ -125,9 +114,7 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
         per_batch = []  # (loss, accuracy, size): train_on_batch reports each batch on its own
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            length = int(rng.integers(TRAIN_LENGTHS[0], TRAIN_LENGTHS[1] + 1))
-            x = np.stack([_subsequence(rng, scaled[j], length) for j in idx])
-            loss, accuracy = model.train_on_batch(x, y[idx])
+            loss, accuracy = model.train_on_batch(_batch(rng, [scaled[j] for j in idx], lengths), y[idx])
             per_batch.append((float(loss), float(accuracy), len(idx)))
         values = np.asarray(per_batch)
         logs = {"loss": float(np.average(values[:, 0], weights=values[:, 2])),
@@ -139,6 +126,14 @@ def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_
     return keras_to_head(model, shift, scale), history
 
 
+def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
+                      batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
+                      on_epoch: Callable[[int, dict], None] | None = None) -> tuple[Head, dict]:
+    """Train the GRU-attention head on patch embeddings (sub-sequences of :data:`TRAIN_LENGTHS`)."""
+    return fit_keras_head("gru-attention", sequences, labels, n_genres, epochs, batch_size, learning_rate, seed,
+                          on_epoch)
+
+
 def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
              batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
              on_epoch: Callable[[int, dict], None] | None = None,
@@ -146,12 +141,17 @@ def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], 
     """Fit a head of ``kind`` (one of :data:`musictag.heads.HEADS`) on ``(n_i, dim)`` sequences.
 
     ``lengths``: each batch is ordered sub-sequences of one random length in that range (a track's
-    patch embeddings); None: the sequences are fixed-length segments, used whole. Returns the head
-    and its per-epoch history ({} for heads fitted in closed form or by a solver).
+    patch embeddings); None: the sequences are segments, used whole (a batch of unequal ones is
+    randomly cropped to its shortest). ``linear`` and ``rf`` read whole time-means either way. Returns
+    the head and its per-epoch history ({} for heads fitted in closed form or by a solver).
     """
     if kind == "linear":
         return fit_linear(sequences, labels, n_genres), {}
-    if kind == "gru-attention":
-        return fit_gru_attention(sequences, labels, n_genres, epochs, batch_size, learning_rate, seed, on_epoch)
-    raise ValueError(f"unknown head {kind!r}")
+    if kind == "rf":
+        from musictag.training.forest_fit import fit_forest
 
+        return fit_forest(sequences, labels, n_genres, seed), {}
+    if kind in KERAS_HEADS:
+        return fit_keras_head(kind, sequences, labels, n_genres, epochs, batch_size, learning_rate, seed, on_epoch,
+                              lengths)
+    raise ValueError(f"unknown head {kind!r}")
