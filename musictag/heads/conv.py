@@ -55,7 +55,7 @@ class Cnn1dHead(Head):
 
 class Cnn2dHead(Head):
     """The sequence as a one-channel time x dim image (each layer: Conv2D 3x3 'same', ReLU, max-pool 2x2),
-    global average, dense softmax."""
+    the mean over time only (each pooled frequency row and filter keeps its place), dense softmax."""
 
     kind = "cnn2d"
     required = Cnn1dHead.required
@@ -64,4 +64,4 @@ class Cnn2dHead(Head):
         x = self._standardise(np.asarray(sequence, np.float32))[:, :, None]
         for i in range(CONV_LAYERS):
             x = max_pool_same(relu(conv2d_same(x, self.w[f"conv{i}_kernel"], self.w[f"conv{i}_bias"])), (0, 1))
-        return x.mean(axis=(0, 1))
+        return x.mean(axis=0).reshape(-1)

@@ -65,7 +65,10 @@ def _cnn2d(x):
     for i, filters in enumerate(CNN2D_FILTERS):
         x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"conv{i}")(x)
         x = layers.MaxPooling2D(2, padding="same")(x)
-    return layers.GlobalAveragePooling2D()(x)
+    # the mean over time only: where along the frequency axis a pattern sits is what tells genres apart
+    from keras import ops
+
+    return layers.Flatten()(layers.Lambda(lambda t: ops.mean(t, axis=1), name="time_mean")(x))
 
 
 def _transformer(x):
