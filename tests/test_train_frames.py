@@ -185,3 +185,34 @@ def test_evaluate_and_info_use_a_frame_model(real):
     starts = [w["start"] for w in info["windows"]]
     assert len(starts) == int(info["duration"] // 3.0) >= 5 and starts == [3.0 * i for i in range(len(starts))]
     assert all(w["end"] - w["start"] == 3.0 for w in info["windows"])
+
+
+#: Every head through train -> model folder -> scan, each on another input so that every input is covered too.
+EVERY_HEAD = [("rf", "features44"), ("mlp", "mfcc"), ("lstm-attention", "cqt"), ("gru-attention", "mel"),
+              ("cnn1d", "musicnn"), ("cnn2d", "mel"), ("transformer", "musicnn"), ("linear", "cqt")]
+
+
+@pytest.mark.parametrize(("head", "name"), EVERY_HEAD)
+def test_every_head_trains_and_tags_files_through_scan(tiny, tmp_path, head, name):
+    """``musictag train --head H --input I`` writes a folder ``scan --model`` runs (without TensorFlow: scan's
+    workers never import it); every file gets a genre of the model, the library holds its embeddings."""
+    from musictag.library import Library
+    from musictag.runtime import ModelInfo
+    from musictag.tags import read_genres
+
+    out, music, db = tmp_path / "model", tmp_path / "music", tmp_path / "lib.db"
+    res = CliRunner().invoke(cli, ["train", str(tiny), "--input", name, "--head", head, "--epochs", "3",
+                                   "--augment", "none", "--cache", "none", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "model.json").read_text())
+    assert (meta["input"], meta["head"]) == (name, head)
+    shutil.copytree(tiny, music)
+    res = CliRunner().invoke(cli, ["scan", str(music), "--model", str(out), "--db", str(db), "--min-confidence", "0",
+                                   "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    files = sorted(music.rglob("*.wav"))
+    assert all(read_genres(f) and read_genres(f)[0].lower() in {"hum", "hiss"} for f in files)
+    assert {r["model_id"] for r in track_rows(db).values()} == {ModelInfo.read(out).model_id}
+    with Library(db, readonly=True) as lib:
+        _, vectors = lib.all_embeddings()
+    assert vectors.shape == (len(files), meta["embedding_dim"])
