@@ -234,6 +234,25 @@ def engine_overhead(workers: int, n: int = 2000) -> tuple[float, float]:
     return round_trip * 1000, pipelined * 1000
 
 
+def start_seconds(address: str, jobs: int, model_dir: Path | None, probe: Path) -> tuple[float, float]:
+    """Seconds until the scan's engines are ready (workers started, model loaded): the local pool of
+    ``jobs``, then the cluster at ``address`` (probe included)."""
+    from musictag.runtime import ModelInfo
+    from musictag.scan_cluster import Cluster
+    from musictag.scan_pool import Pool
+
+    info = ModelInfo.read(model_dir)
+    started = time.perf_counter()
+    with Pool(os.fspath(info.dir), jobs, model_id=info.model_id) as pool:
+        pool.start()
+        pool_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with Cluster(address, os.fspath(info.dir), model_id=info.model_id, probe_path=str(probe)) as cluster:
+        cluster.start()
+        cluster_s = time.perf_counter() - started
+    return pool_s, cluster_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100, help="four-minute MP3s to scan (default 100)")
@@ -262,11 +281,14 @@ def main() -> None:
         cluster_db = args.workdir / "cluster.db"
         for leftover in args.workdir.glob("cluster.db*"):
             leftover.unlink()
-        cluster_summary, cluster_s, _ = _musictag("scan", str(args.workdir / "mp3"), "--db", str(cluster_db),
-                                                  "--cluster", args.cluster, *model)
+        cluster_summary, cluster_s, cluster_peaks = _musictag("scan", str(args.workdir / "mp3"), "--db",
+                                                              str(cluster_db), "--cluster", args.cluster, *model,
+                                                              sample=True)
+        cluster_main_cpu = cluster_peaks.pop(-1, (0.0, 0.0))[0]
         _musictag("restore", "--db", str(cluster_db))
         n_workers = int(args.cluster.removeprefix("local:")) if args.cluster.startswith("local:") else args.jobs
         round_trip_ms, pipelined_ms = engine_overhead(n_workers)
+        pool_start_s, cluster_start_s = start_seconds(args.cluster, args.jobs, args.model, paths[0])
     rescan_s, _ = rescan(args.workdir / "rescan", args.workdir / "rescan.db", args.rescan_tracks, model)
     figures = {
         "tracks": args.tracks, "jobs": args.jobs, "analysed": summary["analysed"], "failed": summary["failed"],
@@ -285,6 +307,11 @@ def main() -> None:
                         "cluster_tracks_per_minute": round(cluster_rate, 1),
                         "cluster_over_pool": round(cluster_rate / rate, 3),
                         "cluster_scan_over_decode": round(cluster_s / decode_s, 2),
+                        "cluster_main_cpu_s_per_track": round(cluster_main_cpu / max(1, cluster_summary["analysed"]),
+                                                              4),
+                        "pool_start_s": round(pool_start_s, 2), "cluster_start_s": round(cluster_start_s, 2),
+                        "cluster_over_pool_after_start": round((seconds - pool_start_s) / (cluster_s - cluster_start_s),
+                                                               3),
                         "engine_round_trip_ms": round(round_trip_ms, 2),
                         "engine_pipelined_ms_per_file": round(pipelined_ms, 3)})
     print(f"scan of {args.tracks} four-minute MP3s, --jobs {args.jobs}: {seconds:.1f} s, "
@@ -302,6 +329,9 @@ def main() -> None:
         print(f"scan with --cluster {args.cluster}, same files: {cluster_s:.1f} s, {cluster_rate:.0f} tracks/min = "
               f"{cluster_rate / rate:.2f} x the local pool (target >= 0.85); scan / decode = "
               f"{cluster_s / decode_s:.2f}")
+        print(f"ready to analyse after: local pool {pool_start_s:.1f} s, cluster {cluster_start_s:.1f} s; after "
+              f"that, cluster / pool throughput = {figures['cluster_over_pool_after_start']:.2f}; main process "
+              f"{figures['cluster_main_cpu_s_per_track'] * 1000:.0f} ms CPU per track with the cluster")
         print(f"Dask's own cost per file (no-op tasks, {n_workers} workers): {round_trip_ms:.2f} ms one at a time, "
               f"{pipelined_ms:.3f} ms each with {IN_FLIGHT_PER_THREAD} per worker in flight")
     if args.json:

@@ -457,7 +457,8 @@ class _Scan:
         if self.options.cluster is not None:
             from musictag.scan_cluster import Cluster
 
-            engine: Any = Cluster(self.options.cluster, self.model_dir, model_id=self.model_id, probe_path=tasks[0][1])
+            probe = next((path for _, path, _ in tasks if os.path.isfile(path)), None)  # each worker must see it
+            engine: Any = Cluster(self.options.cluster, self.model_dir, model_id=self.model_id, probe_path=probe)
         else:
             engine = Pool(self.model_dir, max(1, min(self.options.jobs or usable_cpus(), len(tasks))),
                           model_id=self.model_id)

@@ -8,8 +8,11 @@ the main process keeps the walk, the library, the tag writes and the index; a wo
 - **Where**: ``local:N`` starts N worker processes here (one thread each); ``tcp://host:port`` uses
   an existing scheduler, whose workers must see the files under the same paths and have the same
   musictag and model: :meth:`Cluster.start` runs a probe on every worker and names what is missing.
-- **A model per worker process**, loaded (and the analysis stack warmed) once, kept in
-  ``_MODELS`` by model folder and model id.
+- **A model per worker thread** (LiteRT interpreters are not shared between threads), loaded
+  (and the analysis stack warmed) once, kept in ``_MODELS`` by model folder, model id and thread.
+  Workers are meant to run one thread each (``local:N`` does; ``dask worker --nthreads 1
+  --nworkers N`` elsewhere), with BLAS and OpenMP held to one thread (the nanny's default
+  environment does that).
 - **A file that kills its worker** is tried once more elsewhere, then reported failed alone:
   the scheduler runs with ``allowed-failures: 1`` (a task whose worker died twice under it is
   erred with ``KilledWorker``) and ``worker-saturation: 1.0`` (a worker holds only the task it
@@ -17,7 +20,8 @@ the main process keeps the walk, the library, the tag writes and the index; a wo
   scheduler needs the same two settings in its own configuration (Dask's defaults are 3 and 1.1).
 - **A per-file time limit**: a worker whose file runs past ``timeout`` logs the file's key to the
   scheduler (event topic ``musictag-overrun``) and exits, which Dask treats as a death.
-- **Bounded work in flight**: at most ``IN_FLIGHT_PER_THREAD`` futures per worker thread.
+- **Bounded work in flight**: at most ``IN_FLIGHT_PER_THREAD`` futures per worker thread. A result
+  waits on its worker until fetched; one lost with a dying worker is computed again by Dask.
 
 Dask is imported here only, and only once a cluster is used.
 """
@@ -53,7 +57,7 @@ _OVERRUN_EXIT = 75
 _POLL_S = 0.2
 _START_TIMEOUT_S = 600.0
 
-_MODELS: dict[tuple[str | None, str | None], Any] = {}
+_MODELS: dict[tuple[str | None, str | None, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
 
@@ -186,6 +190,8 @@ class Cluster:
                     done = wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED").done
                 except TimeoutError:
                     continue
+                # a result kept on a worker that has died since is computed again: wait for it once more
+                done = [future for future in done if future.status in ("finished", "error", "cancelled")]
                 for _ in range(min(window - len(pending) + len(done), len(queue))):  # refill first: workers stay busy
                     key, path = queue.popleft()
                     pending[self._submit(path)] = key
@@ -264,17 +270,18 @@ def _mismatch(found: dict[str, Any], model_id: str | None, probe_path: str | Non
 
 
 def _model(model_dir: str | None, model_id: str | None) -> Any:
-    """This worker process's model (loaded and warmed up once per folder and id)."""
+    """This worker thread's model (loaded and warmed up once per folder, id and thread)."""
     from musictag.runtime import load_model
     from musictag.scan_worker import warm_up
 
+    thread = threading.get_ident()
     with _MODELS_LOCK:
-        model = _MODELS.get((model_dir, model_id))
+        model = _MODELS.get((model_dir, model_id, thread))
         if model is None:
             model = load_model(model_dir)
             with contextlib.suppress(Exception):  # only an optimisation: a real problem shows in the results
                 warm_up()
-            _MODELS[(model_dir, model.model_id)] = model
+            _MODELS[(model_dir, model.model_id, thread)] = model
         return model
 
 
