@@ -309,18 +309,20 @@ def _analyse_remote(path: str, model_dir: str | None, model_id: str | None, time
     model = _model(model_dir, model_id)
     if model_id is not None and model.model_id != model_id:
         return Outcome(error=f"the Dask worker loaded the model {model.model_id}, not {model_id}", transient=True)
-    worker = get_worker()
-    watchdog = threading.Timer(timeout, _overrun, (worker, worker.get_current_task()))
+    worker, overran = get_worker(), threading.Event()
+    watchdog = threading.Timer(timeout, _overrun, (worker, worker.get_current_task(), overran))
     watchdog.daemon = True
     watchdog.start()
-    try:
-        return scan_worker.analyse_file(model, path)
-    finally:
-        watchdog.cancel()
+    outcome = scan_worker.analyse_file(model, path)
+    watchdog.cancel()
+    if overran.is_set():  # too late: the watchdog is ending this process, the result must not go out first
+        threading.Event().wait()
+    return outcome
 
 
-def _overrun(worker: Any, key: str) -> None:
+def _overrun(worker: Any, key: str, overran: threading.Event) -> None:
     """Tell the scheduler that ``key`` ran out of time, then end this worker process (its nanny starts another)."""
+    overran.set()
     worker.log_event(_OVERRUN_TOPIC, {"key": key})
     time.sleep(1.0)  # the event goes out on the worker's batched stream
     os._exit(_OVERRUN_EXIT)

@@ -1,5 +1,6 @@
 """``musictag scan --cluster``: a local Dask cluster of two workers analyses exactly as the local pool does;
-a file that kills its worker fails alone; a missing extra or an unreachable scheduler is one line.
+a file that kills its worker fails alone, one past the time limit is stopped and named; a missing extra
+or an unreachable scheduler is one line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import pytest
 
 from musictag.library import Library
 from musictag.scan import ScanOptions, scan
+from musictag.scan_cluster import Cluster
 from musictag.tags import read_genres
+from tests import audiogen
 from tests.cli_checks import run_musictag
 from tests.scan_checks import copy_library, require_model, track_rows
 
@@ -80,3 +83,10 @@ def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, P
     assert res.returncode == 1 and len(lines) == 1, res.stderr
     assert lines[0].startswith("musictag: error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (no answer"
                                ), res.stderr
+
+
+def test_a_file_past_the_time_limit_is_stopped_and_named(tmp_path: Path) -> None:
+    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0, sr=48000), 48000, "wav")
+    with Cluster("local:2", None, timeout=0.01) as cluster:
+        out = dict(cluster.imap([("slow", str(slow))]))
+    assert out["slow"].error == "analysis took longer than 0 s and was stopped", out
