@@ -9,6 +9,8 @@
    build seconds, peak RSS of the child (VmHWM, with the vectors it was given), the index's size
    on disk, and the median time of a k = 10 query.
 
+Also: the seconds and memory (RSS growth) of the scan's plan reading every row (``scan_state``).
+
 Run from the repository root (needs the shipped model, or ``--model``):
 
     python bench/bench_catalogue.py [--rows 20000] [--items 1000000] [--json FILE]
@@ -62,8 +64,21 @@ def sqlite_rate(rows: int, model_dir: Path | None, data: Path, folder: Path) -> 
                                           status="ok", scores=scores, embedding=embedding, summary=summary)
         seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in folder.glob("catalogue.db*"))
+    with Library(db, readonly=True) as library:
+        before = _rss()
+        started = time.perf_counter()
+        state = library.scan_state()
+        plan_s = time.perf_counter() - started
+        plan_mb = (_rss() - before) / 2**20
+        del state
     return {"rows": rows, "sqlite_s": round(seconds, 2), "rows_per_s": round(rows / seconds),
-            "bytes_per_track": round(size / rows), "embedding_dim": len(embedding) // 4}
+            "bytes_per_track": round(size / rows), "embedding_dim": len(embedding) // 4,
+            "scan_state_s": round(plan_s, 3), "scan_state_mb": round(plan_mb, 1)}
+
+
+def _rss() -> int:
+    """This process's resident memory now, in bytes (Linux)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def annoy_child(items: int, dim: int, out: Path) -> None:
@@ -90,10 +105,23 @@ def annoy_child(items: int, dim: int, out: Path) -> None:
                       "query_ms": round(float(np.median(queries)) * 1000, 3), "cpus": os.cpu_count()}))
 
 
+def annoy_figures(items: int, dim: int, out: Path) -> dict:
+    """Run :func:`annoy_child` in a child process (its own peak memory); print and return its figures."""
+    child = subprocess.run([sys.executable, __file__, "--annoy-child", str(items), str(dim), str(out)],
+                           capture_output=True, text=True, check=True)
+    annoy = json.loads(child.stdout)
+    print(f"Annoy, {annoy['items']:,} x {annoy['dim']}-d, {annoy['trees']} trees: build {annoy['build_s']} s, "
+          f"peak RSS {annoy['peak_rss_mb']:,} MB (vectors {annoy['vectors_mb']:,} MB, before the build "
+          f"{annoy['rss_before_build_mb']:,} MB), file {annoy['file_mb']:,} MB, query (k = 10) "
+          f"{annoy['query_ms']} ms")
+    return annoy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000, help="tracks written to SQLite (default 20,000)")
-    parser.add_argument("--items", type=int, default=1_000_000, help="items in the Annoy index (default 1,000,000)")
+    parser.add_argument("--items", type=int, default=1_000_000,
+                        help="items in the Annoy index (default 1,000,000; 0: no index)")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -108,15 +136,10 @@ def main() -> None:
         print(f"SQLite, one writer, Library.save_analysis, 64 rows a commit: {figures['rows']:,} tracks in "
               f"{figures['sqlite_s']} s = {figures['rows_per_s']:,} rows/s; {figures['bytes_per_track']:,} bytes a "
               "track in the library", flush=True)
-        child = subprocess.run([sys.executable, __file__, "--annoy-child", str(args.items),
-                                str(figures["embedding_dim"]), str(Path(tmp) / "catalogue.annoy")],
-                               capture_output=True, text=True, check=True)
-    annoy = json.loads(child.stdout)
-    figures["annoy"] = annoy
-    print(f"Annoy, {annoy['items']:,} x {annoy['dim']}-d, {annoy['trees']} trees: build {annoy['build_s']} s, "
-          f"peak RSS {annoy['peak_rss_mb']:,} MB (vectors {annoy['vectors_mb']:,} MB, before the build "
-          f"{annoy['rss_before_build_mb']:,} MB), file {annoy['file_mb']:,} MB, query (k = 10) "
-          f"{annoy['query_ms']} ms")
+        print(f"the scan's plan reads every row (Library.scan_state): {figures['scan_state_s']} s and "
+              f"{figures['scan_state_mb']} MB for {figures['rows']:,} rows", flush=True)
+        if args.items:
+            figures["annoy"] = annoy_figures(args.items, figures["embedding_dim"], Path(tmp) / "catalogue.annoy")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return None
