@@ -73,8 +73,10 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     from musictag.scan import scan as run_scan
 
     if cluster is not None and jobs is not None:
-        raise click.UsageError("--jobs is for the local worker processes; with --cluster the cluster's workers "
-                               "analyse (local:N starts N)")
+        from musictag.errors import UsageError
+
+        raise UsageError("--jobs is for the local worker processes; with --cluster the cluster's workers analyse "
+                         "(local:N starts N)")
     cores = usable_cpus()
     if jobs is not None and jobs > cores:  # more workers than cores is no faster, and each holds ~330 MB
         click.echo(f"musictag: --jobs {jobs} is more than the {cores} CPU cores musictag may use here; "

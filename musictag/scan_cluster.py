@@ -147,10 +147,10 @@ class Cluster:
 
     def _check_workers(self) -> None:
         """Run the probe on each worker: musictag importable, same version and model, the files visible."""
-        workers = self._client.scheduler_info(n_workers=-1)["workers"]
+        workers = self._client.nthreads()  # {address: threads}, every worker
         if not workers:
             raise MusictagError(f"the Dask scheduler at {self.address} has no workers")
-        self.threads = sum(w["nthreads"] for w in workers.values())
+        self.threads = sum(workers.values())
         probes = {address: self._client.submit(_probe, self._worker_model, self.model_id, self.probe_path,
                                                workers=[address], allow_other_workers=False, pure=False)
                   for address in workers}

@@ -16,7 +16,7 @@ from musictag.scan import ScanOptions, scan
 from musictag.scan_cluster import Cluster
 from musictag.tags import read_genres
 from tests import audiogen
-from tests.cli_checks import run_musictag
+from tests.cli_checks import one_line_error, run_musictag
 from tests.scan_checks import copy_library, require_model, track_rows
 
 require_model()
@@ -78,6 +78,10 @@ def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, P
                        env={"PYTHONPATH": f"{hide.parent}:{Path(__file__).parents[1]}"})
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and len(lines) == 1 and "pip install 'musictag[cluster]'" in lines[0], res.stderr
+    one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "sched:8786"),
+                   "tcp://host:8786", "local:N")
+    one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "local:2", "-j", "2"),
+                   "--jobs")
     res = run_musictag("scan", str(music), "--db", str(tmp_path / "b.db"), "--cluster", "tcp://127.0.0.1:1")
     lines = [line for line in res.stderr.splitlines() if "error" in line or "Traceback" in line]
     assert res.returncode == 1 and len(lines) == 1, res.stderr
