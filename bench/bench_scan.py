@@ -9,10 +9,16 @@
 3. Decodes the same files fully (``musictag.audio.load``) with J processes: scan time / decode time.
 4. Rescan with nothing changed: a library of ``--rescan-tracks`` synthetic rows (tiny files,
    rows with their size and mtime, written straight into the DB), timed end to end.
+5. With ``--cluster local:N`` (or a scheduler's address): the same files scanned again with
+   ``--cluster`` into another fresh library, its throughput against step 2's in the same run; and
+   the engine's own cost per file: no-op tasks through a local cluster of N workers set up as
+   ``musictag.scan_cluster`` sets it up, one at a time (round trip) and kept 4 per worker in
+   flight as the scan keeps them (per-file cost at full pipeline).
 
 Run from the repository root (needs the shipped model, or ``--model``):
 
-    python bench/bench_scan.py --tracks 100 --jobs 2 [--rescan-tracks 10000] [--workdir DIR] [--json FILE]
+    python bench/bench_scan.py --tracks 100 --jobs 2 [--cluster local:2] [--rescan-tracks 10000] [--workdir DIR]
+        [--json FILE]
 """
 
 from __future__ import annotations
@@ -192,6 +198,61 @@ def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dic
     return seconds, summary
 
 
+def _noop(i: int) -> int:
+    return i
+
+
+def engine_overhead(workers: int, n: int = 2000) -> tuple[float, float]:
+    """Milliseconds per no-op task through a local Dask cluster set up as the scan's: one at a time
+    (a round trip), and with ``IN_FLIGHT_PER_THREAD`` per worker outstanding (the scan's pipeline)."""
+    import dask
+    from distributed import Client, LocalCluster, wait
+
+    from musictag.scan_cluster import IN_FLIGHT_PER_THREAD, SCHEDULER_CONFIG
+
+    with dask.config.set(SCHEDULER_CONFIG), LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                         dashboard_address=None, silence_logs=50) as cluster, \
+            Client(cluster) as client:
+        client.submit(_noop, -1, pure=False).result()
+        started = time.perf_counter()
+        for i in range(n // 4):
+            client.submit(_noop, i, pure=False).result()
+        round_trip = (time.perf_counter() - started) / (n // 4)
+        window = IN_FLIGHT_PER_THREAD * workers
+        started = time.perf_counter()
+        pending = set(client.map(_noop, range(window), pure=False))
+        submitted = window
+        while pending:
+            done = wait(list(pending), return_when="FIRST_COMPLETED").done
+            for future in done:
+                pending.discard(future)
+                future.result()
+                if submitted < n:
+                    pending.add(client.submit(_noop, submitted, pure=False))
+                    submitted += 1
+        pipelined = (time.perf_counter() - started) / n
+    return round_trip * 1000, pipelined * 1000
+
+
+def start_seconds(address: str, jobs: int, model_dir: Path | None, probe: Path) -> tuple[float, float]:
+    """Seconds until the scan's engines are ready (workers started, model loaded): the local pool of
+    ``jobs``, then the cluster at ``address`` (probe included)."""
+    from musictag.runtime import ModelInfo
+    from musictag.scan_cluster import Cluster
+    from musictag.scan_pool import Pool
+
+    info = ModelInfo.read(model_dir)
+    started = time.perf_counter()
+    with Pool(os.fspath(info.dir), jobs, model_id=info.model_id) as pool:
+        pool.start()
+        pool_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with Cluster(address, os.fspath(info.dir), model_id=info.model_id, probe_path=str(probe)) as cluster:
+        cluster.start()
+        cluster_s = time.perf_counter() - started
+    return pool_s, cluster_s
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=100, help="four-minute MP3s to scan (default 100)")
@@ -200,6 +261,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/musictag-bench-scan"))
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--cluster", default=None, help="also scan with --cluster ADDRESS (e.g. local:2) and compare")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     model = ["--model", str(args.model)] if args.model else []
@@ -215,6 +277,18 @@ def main() -> None:
     workers = sorted(peaks.items(), key=lambda kv: -kv[1][0])[: args.jobs]
     rate = summary["analysed"] / seconds * 60
     decode_s = decode_only(paths, args.jobs)
+    if args.cluster:
+        cluster_db = args.workdir / "cluster.db"
+        for leftover in args.workdir.glob("cluster.db*"):
+            leftover.unlink()
+        cluster_summary, cluster_s, cluster_peaks = _musictag("scan", str(args.workdir / "mp3"), "--db",
+                                                              str(cluster_db), "--cluster", args.cluster, *model,
+                                                              sample=True)
+        cluster_main_cpu = cluster_peaks.pop(-1, (0.0, 0.0))[0]
+        _musictag("restore", "--db", str(cluster_db))
+        n_workers = int(args.cluster.removeprefix("local:")) if args.cluster.startswith("local:") else args.jobs
+        round_trip_ms, pipelined_ms = engine_overhead(n_workers)
+        pool_start_s, cluster_start_s = start_seconds(args.cluster, args.jobs, args.model, paths[0])
     rescan_s, _ = rescan(args.workdir / "rescan", args.workdir / "rescan.db", args.rescan_tracks, model)
     figures = {
         "tracks": args.tracks, "jobs": args.jobs, "analysed": summary["analysed"], "failed": summary["failed"],
@@ -226,6 +300,20 @@ def main() -> None:
         "main_cpu_s_per_track": round(main_cpu / max(1, summary["analysed"]), 4),
         "rescan_tracks": args.rescan_tracks, "rescan_s": round(rescan_s, 2), "cpus": os.cpu_count(),
     }
+    if args.cluster:
+        cluster_rate = cluster_summary["analysed"] / cluster_s * 60
+        figures.update({"cluster": args.cluster, "cluster_analysed": cluster_summary["analysed"],
+                        "cluster_failed": cluster_summary["failed"], "cluster_scan_s": round(cluster_s, 2),
+                        "cluster_tracks_per_minute": round(cluster_rate, 1),
+                        "cluster_over_pool": round(cluster_rate / rate, 3),
+                        "cluster_scan_over_decode": round(cluster_s / decode_s, 2),
+                        "cluster_main_cpu_s_per_track": round(cluster_main_cpu / max(1, cluster_summary["analysed"]),
+                                                              4),
+                        "pool_start_s": round(pool_start_s, 2), "cluster_start_s": round(cluster_start_s, 2),
+                        "cluster_over_pool_after_start": round((seconds - pool_start_s) / (cluster_s - cluster_start_s),
+                                                               3),
+                        "engine_round_trip_ms": round(round_trip_ms, 2),
+                        "engine_pipelined_ms_per_file": round(pipelined_ms, 3)})
     print(f"scan of {args.tracks} four-minute MP3s, --jobs {args.jobs}: {seconds:.1f} s, "
           f"{rate:.0f} tracks/min (target >= {TARGETS['tracks_per_minute']})")
     print(f"decode only, same files, {args.jobs} processes: {decode_s:.1f} s; scan / decode = "
@@ -235,6 +323,17 @@ def main() -> None:
           f"{TARGETS['rescan_10000_s']} s for 10,000)")
     print(f"peak memory per worker: {figures['worker_peak_mb']:.0f} MB RSS, of which its own share (PSS) "
           f"{figures['worker_peak_pss_mb']:.0f} MB (target <= {TARGETS['worker_peak_mb']} MB)")
+    if args.cluster:
+        from musictag.scan_cluster import IN_FLIGHT_PER_THREAD
+
+        print(f"scan with --cluster {args.cluster}, same files: {cluster_s:.1f} s, {cluster_rate:.0f} tracks/min = "
+              f"{cluster_rate / rate:.2f} x the local pool (target >= 0.85); scan / decode = "
+              f"{cluster_s / decode_s:.2f}")
+        print(f"ready to analyse after: local pool {pool_start_s:.1f} s, cluster {cluster_start_s:.1f} s; after "
+              f"that, cluster / pool throughput = {figures['cluster_over_pool_after_start']:.2f}; main process "
+              f"{figures['cluster_main_cpu_s_per_track'] * 1000:.0f} ms CPU per track with the cluster")
+        print(f"Dask's own cost per file (no-op tasks, {n_workers} workers): {round_trip_ms:.2f} ms one at a time, "
+              f"{pipelined_ms:.3f} ms each with {IN_FLIGHT_PER_THREAD} per worker in flight")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
 

@@ -30,6 +30,10 @@ _LISTED = 20  # uncertain tracks and changes listed in the human summary
                                  "else the shipped model].")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Worker processes (default: one per CPU core).")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Analyse on a Dask cluster: a scheduler's address (tcp://host:8786; its workers must see the "
+                   "files under the same paths and have musictag installed) or local:N for N local worker "
+                   "processes. Needs pip install 'musictag[cluster]'.")
 @click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
 @click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
                                                "without it writes them).")
@@ -49,8 +53,8 @@ _LISTED = 20  # uncertain tracks and changes listed in the human summary
                                                     "be), as it is.")
 @click.pass_context
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
-         dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool, min_confidence: float | None,
-         top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
+         cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool,
+         min_confidence: float | None, top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
     """Analyse audio files, store them, tag their genres.
 
     Finds the audio files under DIRS and stores each one's genre scores and embedding in the
@@ -63,17 +67,23 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
       musictag scan ~/Music                       # tag empty genres, store the analysis
       musictag scan ~/Music --dry-run --overwrite # show what replacing every genre would do
       musictag scan ~/Music --no-write -v         # analyse only, write nothing
+      musictag scan ~/Music --cluster tcp://sched:8786 # analyse on a Dask cluster
     """
     from musictag.scan import ScanOptions, interruptible, usable_cpus
     from musictag.scan import scan as run_scan
 
+    if cluster is not None and jobs is not None:
+        from musictag.errors import UsageError
+
+        raise UsageError("--jobs is for the local worker processes; with --cluster the cluster's workers analyse "
+                         "(local:N starts N)")
     cores = usable_cpus()
     if jobs is not None and jobs > cores:  # more workers than cores is no faster, and each holds ~330 MB
         click.echo(f"musictag: --jobs {jobs} is more than the {cores} CPU cores musictag may use here; "
                    f"using {cores}", err=True)
         jobs = cores
 
-    options = ScanOptions(model_dir=model_dir, jobs=jobs, dry_run=dry_run, write_tags=not no_write,
+    options = ScanOptions(model_dir=model_dir, jobs=jobs, cluster=cluster, dry_run=dry_run, write_tags=not no_write,
                           overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,
                           retry_failed=retry_failed,
                           on_change=_change_printer(dry_run) if verbose and not as_json else None)

@@ -57,6 +57,7 @@ class ScanOptions:
     model_dir: str | os.PathLike | None = None  # None: the library's last --model, else the shipped one
     write_tags: bool = True  # False (--no-write): analyse and store, leave every file as it is
     jobs: int | None = None  # worker processes; None: one per CPU core
+    cluster: str | None = None  # --cluster: analyse on a Dask cluster (scheduler address, or local:N) instead
     dry_run: bool = False
     overwrite: bool = False
     min_confidence: float | None = None  # None: the model's recommendation, else DEFAULT_MIN_CONFIDENCE
@@ -219,6 +220,11 @@ def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None
     for root in roots:
         if not os.path.lexists(root):
             raise UsageError(f"no such file or folder: {display_path(root)}")
+    if options.cluster is not None:
+        from musictag.scan_cluster import local_workers, require_dask
+
+        local_workers(options.cluster)
+        require_dask()
     return _Scan(roots, db, options, progress or (lambda *a: None), should_stop).run()
 
 
@@ -447,9 +453,16 @@ class _Scan:
         from musictag.scan_pool import Pool, PoolDied
 
         stats = {key: (path, st) for key, path, st in tasks}
-        jobs = max(1, min(self.options.jobs or usable_cpus(), len(tasks)))
         self.progress("starting", 0, len(tasks))
-        with Pool(self.model_dir, jobs, model_id=self.model_id) as pool:
+        if self.options.cluster is not None:
+            from musictag.scan_cluster import Cluster
+
+            probe = next((path for _, path, _ in tasks if os.path.isfile(path)), None)  # each worker must see it
+            engine: Any = Cluster(self.options.cluster, self.model_dir, model_id=self.model_id, probe_path=probe)
+        else:
+            engine = Pool(self.model_dir, max(1, min(self.options.jobs or usable_cpus(), len(tasks))),
+                          model_id=self.model_id)
+        with engine as pool:
             pool.start()
             self.progress("analysing", 0, len(tasks))
             results = pool.imap([(k, p) for k, p, _ in tasks], self.should_stop)

@@ -42,8 +42,9 @@ class PoolDied(MusictagError):
 
 #: A file whose analysis takes longer than this is given up (its worker is killed).
 FILE_TIMEOUT_S = 300.0
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+#: Environment variables that hold BLAS, OpenMP and numba to one thread in a worker process.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 _POLL_S = 0.2
 _START_TIMEOUT_S = 600.0
 
@@ -59,8 +60,8 @@ def _context() -> Any:
 @contextlib.contextmanager
 def _one_thread_env() -> Iterator[None]:
     """Set the thread-count variables to 1 while processes start (they copy the environment)."""
-    saved = {name: os.environ.get(name) for name in _THREAD_VARS}
-    os.environ.update(dict.fromkeys(_THREAD_VARS, "1"))
+    saved = {name: os.environ.get(name) for name in THREAD_VARS}
+    os.environ.update(dict.fromkeys(THREAD_VARS, "1"))
     try:
         yield
     finally:
@@ -72,7 +73,7 @@ def _one_thread_env() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
+def sigint_ignored() -> Iterator[None]:
     """Ignore Ctrl-C while child processes start: they inherit it, and so load the analysis stack
     without a KeyboardInterrupt traceback when the terminal interrupts the whole process group.
     The main process's own handling is back as soon as they are started."""
@@ -125,11 +126,11 @@ class Pool:
             if ctx.get_start_method() == "forkserver":
                 from multiprocessing import forkserver
 
-                with _sigint_ignored():  # the server inherits that; start() waits until it has loaded
+                with sigint_ignored():  # the server inherits that; start() waits until it has loaded
                     forkserver.ensure_running()
                 process.start()
             else:
-                with _sigint_ignored():  # spawn: start() does not wait for the child's imports
+                with sigint_ignored():  # spawn: start() does not wait for the child's imports
                     process.start()
         child.close()
         worker = _Worker(process, parent)

@@ -1,0 +1,96 @@
+"""``musictag scan --cluster``: a local Dask cluster of two workers analyses exactly as the local pool does;
+a file that kills its worker fails alone, one past the time limit is stopped and named; a missing extra
+or an unreachable scheduler is one line.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musictag.library import Library
+from musictag.scan import ScanOptions, scan
+from musictag.scan_cluster import Cluster
+from musictag.tags import read_genres
+from tests import audiogen
+from tests.cli_checks import one_line_error, run_musictag
+from tests.scan_checks import copy_library, require_model, track_rows
+
+require_model()
+dask = pytest.importorskip("dask", reason="Dask distributed is not installed: pip install 'musictag[cluster]'")
+pytest.importorskip("distributed", reason="Dask distributed is not installed: pip install 'musictag[cluster]'")
+
+CLUSTER = ScanOptions(min_confidence=0.0, cluster="local:2")  # tag every track, on two Dask workers
+POOL = ScanOptions(min_confidence=0.0, jobs=2)
+
+
+def _embeddings(db: Path) -> dict[str, np.ndarray]:
+    with Library(db, readonly=True) as lib:
+        return {Path(r["path"]).name: lib.embedding(r["id"]) for r in lib.tracks()}
+
+
+def test_the_cluster_analyses_and_tags_exactly_as_the_local_pool(tagged_files: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    by_pool = copy_library(tagged_files, tmp_path / "pool")
+    by_cluster = copy_library(tagged_files, tmp_path / "cluster")
+    pool = scan([tmp_path / "pool"], tmp_path / "pool.db", POOL)
+    cluster = scan([tmp_path / "cluster"], tmp_path / "cluster.db", CLUSTER)
+    assert cluster.exit_code == pool.exit_code == 0, cluster.errors
+    assert cluster.analysed == pool.analysed == len(tagged_files) and cluster.tagged == pool.tagged
+    rows_pool = {Path(k).name: r for k, r in track_rows(tmp_path / "pool.db").items()}
+    rows_cluster = {Path(k).name: r for k, r in track_rows(tmp_path / "cluster.db").items()}
+    assert rows_pool.keys() == rows_cluster.keys()
+    for name, row in rows_pool.items():
+        assert (rows_cluster[name]["genre"], rows_cluster[name]["status"]) == (row["genre"], row["status"]), name
+        assert rows_cluster[name]["confidence"] == pytest.approx(row["confidence"], abs=1e-6), name
+    emb_pool, emb_cluster = _embeddings(tmp_path / "pool.db"), _embeddings(tmp_path / "cluster.db")
+    for name, vector in emb_pool.items():
+        np.testing.assert_allclose(emb_cluster[name], vector, atol=1e-6, err_msg=name)
+    for fmt in tagged_files:
+        assert read_genres(by_cluster[fmt]) == read_genres(by_pool[fmt]), fmt
+
+
+def test_a_file_that_kills_its_worker_fails_alone_after_one_retry(tagged_files: dict[str, Path],
+                                                                  tmp_path: Path) -> None:
+    files = copy_library(tagged_files, tmp_path / "music")
+    shutil.copy(files["flac"], tmp_path / "music" / "crash.flac")
+    with dask.config.set({"distributed.worker.preload": ["tests.cluster_crash"]}):
+        report = scan([tmp_path / "music"], tmp_path / "lib.db", CLUSTER)
+    assert report.failed == 1 and report.exit_code == 1, report.errors
+    assert report.errors[0]["path"].endswith("crash.flac")
+    assert report.errors[0]["reason"] == ("the analysis process died while analysing this file "
+                                          "(tried on 2 Dask workers)")
+    assert report.analysed == len(files) and report.pool_died is None
+    statuses = {Path(k).name: r["status"] for k, r in track_rows(tmp_path / "lib.db").items()}
+    assert statuses.pop("crash.flac") == "failed" and set(statuses.values()) == {"ok"}
+
+
+def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, Path], tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    copy_library({"wav": tagged_files["wav"]}, music)
+    hide = tmp_path / "no-dask" / "distributed"
+    hide.mkdir(parents=True)
+    (hide / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    res = run_musictag("scan", str(music), "--db", str(tmp_path / "a.db"), "--cluster", "local:2",
+                       env={"PYTHONPATH": f"{hide.parent}:{Path(__file__).parents[1]}"})
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and "pip install 'musictag[cluster]'" in lines[0], res.stderr
+    one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "sched:8786"),
+                   "tcp://host:8786", "local:N")
+    one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "local:2", "-j", "2"),
+                   "--jobs")
+    res = run_musictag("scan", str(music), "--db", str(tmp_path / "b.db"), "--cluster", "tcp://127.0.0.1:1")
+    lines = [line for line in res.stderr.splitlines() if "error" in line or "Traceback" in line]
+    assert res.returncode == 1 and len(lines) == 1, res.stderr
+    assert lines[0].startswith("musictag: error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (no answer"
+                               ), res.stderr
+
+
+def test_a_file_past_the_time_limit_is_stopped_and_named(tmp_path: Path) -> None:
+    slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0, sr=48000), 48000, "wav")
+    with Cluster("local:2", None, timeout=0.01) as cluster:
+        out = dict(cluster.imap([("slow", str(slow))]))
+    assert out["slow"].error == "analysis took longer than 0 s and was stopped", out
