@@ -283,7 +283,7 @@ def _model(model_dir: str | None, model_id: str | None) -> Any:
             model = load_model(model_dir)
             with contextlib.suppress(Exception):  # only an optimisation: a real problem shows in the results
                 warm_up()
-            _MODELS[(model_dir, model.model_id, thread)] = model
+            _MODELS[(model_dir, model_id, thread)] = model
         return model
 
 
