@@ -168,8 +168,9 @@ class Cluster:
              ) -> Iterator[tuple[str, Outcome]]:
         """Analyse ``(key, path)`` tasks; yield ``(key, Outcome)`` in the order they finish.
 
-        A file whose worker died under it on two workers, or that overran :attr:`timeout`, yields a
-        failed outcome. Stops early (work in flight is cancelled) once ``should_stop()`` is true.
+        A file whose worker died under it on two workers, or that overran :attr:`timeout` (once: it is
+        not tried again), yields a failed outcome. Stops early (work in flight is cancelled) once
+        ``should_stop()`` is true.
         Raises :class:`PoolDied` when the connection to the scheduler is lost.
         """
         from distributed import wait
@@ -191,15 +192,21 @@ class Cluster:
                 try:
                     done = wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED").done
                 except TimeoutError:
-                    continue
+                    done = set()
                 # a result kept on a worker that has died since is computed again: wait for it once more
                 done = [future for future in done if future.status in ("finished", "error", "cancelled")]
-                for _ in range(min(window - len(pending) + len(done), len(queue))):  # refill first: workers stay busy
+                # a file that ran out of time is not tried again on another worker: that would double the limit
+                overruns = self._overruns()
+                overran = [future for future in pending if future not in done and future.key in overruns]
+                for _ in range(min(window - len(pending) + len(done) + len(overran), len(queue))):  # refill first
                     key, path = queue.popleft()
                     pending[self._submit(path)] = key
                 for future in done:
                     yield pending.pop(future), self._outcome(future)
                     future.release()
+                for future in overran:
+                    future.cancel()
+                    yield pending.pop(future), self._overrun_outcome()
         except _Lost as e:
             raise PoolDied(str(e), len(queue) + len(pending)) from None
         finally:
@@ -221,11 +228,14 @@ class Cluster:
         error = future.exception()
         if isinstance(error, KilledWorker):
             if future.key in self._overruns():
-                return Outcome(error=f"analysis took longer than {self.timeout:.0f} s and was stopped")
+                return self._overrun_outcome()
             return Outcome(error="the analysis process died while analysing this file (tried on "
                                  f"{error.allowed_failures + 1} Dask workers)")
         return Outcome(error=f"the Dask worker could not analyse this file ({type(error).__name__}: "
                              f"{short_reason(error)})", transient=True)
+
+    def _overrun_outcome(self) -> Outcome:
+        return Outcome(error=f"analysis took longer than {self.timeout:.0f} s and was stopped")
 
     def _overruns(self) -> set[str]:
         """Keys of the tasks whose workers stopped them for running past the time limit."""

@@ -6,6 +6,7 @@ or an unreachable scheduler is one line.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +90,11 @@ def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, P
                                ), res.stderr
 
 
-def test_a_file_past_the_time_limit_is_stopped_and_named(tmp_path: Path) -> None:
+def test_a_file_past_the_time_limit_is_stopped_named_and_not_tried_again(tmp_path: Path) -> None:
     slow = audiogen.write_audio(tmp_path / "slow.wav", audiogen.sweep(89.0, sr=48000), 48000, "wav")
     with Cluster("local:2", None, timeout=0.01) as cluster:
         out = dict(cluster.imap([("slow", str(slow))]))
+        time.sleep(3.0)  # long enough for a retry on the other worker to run out of time too
+        overruns = cluster._client.get_events("musictag-overrun")
     assert out["slow"].error == "analysis took longer than 0 s and was stopped", out
+    assert len(overruns) == 1, overruns  # stopped once: a second worker never spent the limit on it again
