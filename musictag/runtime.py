@@ -96,9 +96,9 @@ def segment_analysis(head: Head, segments: np.ndarray) -> tuple[np.ndarray, np.n
 
     The one place this is decided: :class:`FrameModel` and the held-out figures of training use it alike.
     """
-    per_segment = np.stack([head.track_probabilities(s) for s in segments])
-    vector = np.mean([head.embed(s) for s in segments], axis=0)
-    return track_scores(per_segment), unit_vector(np.asarray(vector, np.float32)), per_segment
+    probabilities, embeddings = zip(*(head.probabilities_and_embedding(s) for s in segments), strict=True)
+    per_segment = np.stack(probabilities)
+    return track_scores(per_segment), unit_vector(np.mean(embeddings, axis=0).astype(np.float32)), per_segment
 
 
 def _file_digest(*paths: Path, extra: str = "") -> str:

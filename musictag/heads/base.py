@@ -45,13 +45,22 @@ class Head:
         vector; the standardised time-mean for heads without a hidden layer)."""
         raise NotImplementedError
 
+    def classify(self, embedding: np.ndarray) -> np.ndarray:
+        """Genre logits from the vector :meth:`embed` gives (the dense classifier)."""
+        return embedding @ self.w["kernel"] + self.w["bias"]
+
     def logits(self, sequence: np.ndarray) -> np.ndarray:
         """Genre logits of one ``(n, dim)`` sequence."""
-        return self.embed(sequence) @ self.w["kernel"] + self.w["bias"]
+        return self.classify(self.embed(sequence))
 
     def track_probabilities(self, sequence: np.ndarray) -> np.ndarray:
         """Genre probabilities of one track from its ``(n, dim)`` sequence."""
         return softmax(self.logits(np.asarray(sequence, np.float32)))
+
+    def probabilities_and_embedding(self, sequence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`track_probabilities` and :meth:`embed` of one sequence, from one forward pass."""
+        embedding = self.embed(np.asarray(sequence, np.float32))
+        return softmax(self.classify(embedding)), embedding
 
     def patch_probabilities(self, sequence: np.ndarray) -> np.ndarray:
         """``(n, genres)``: each step classified on its own (the genre timeline)."""

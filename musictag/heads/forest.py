@@ -27,19 +27,16 @@ class ForestHead(Head):
     def embed(self, sequence: np.ndarray) -> np.ndarray:
         return self._standardise(np.asarray(sequence, np.float32).mean(axis=0))
 
-    def probabilities(self, sequence: np.ndarray) -> np.ndarray:
-        """The forest's genre probabilities: the mean over trees of the leaf each tree sends the sequence to."""
-        w, x = self.w, self.embed(sequence)
+    def classify(self, embedding: np.ndarray) -> np.ndarray:
+        """Log of the forest's probabilities (clipped), so that their softmax is the probabilities: the mean
+        over trees of the leaf each tree sends the standardised time-mean to."""
+        w = self.w
         trees = np.arange(len(w["left"]))
         node = np.zeros(len(trees), np.int64)
         for _ in range(int(w["depth"])):  # one level of every tree at a time
-            go_left = x[w["feature"][trees, node]] <= w["threshold"][trees, node]
+            go_left = embedding[w["feature"][trees, node]] <= w["threshold"][trees, node]
             node = np.where(go_left, w["left"][trees, node], w["right"][trees, node])
-        return w["value"][trees, node].mean(axis=0)
-
-    def logits(self, sequence: np.ndarray) -> np.ndarray:
-        """Log of the forest's probabilities (clipped), so that their softmax is the probabilities."""
-        return np.log(np.maximum(self.probabilities(sequence), MIN_PROBABILITY))
+        return np.log(np.maximum(w["value"][trees, node].mean(axis=0), MIN_PROBABILITY))
 
     def save(self, path: Path) -> None:
         """Write the trees to ``path``, compressed (the padded arrays are mostly zeros)."""
