@@ -5,7 +5,14 @@ or an unreachable scheduler is one line.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -98,3 +105,49 @@ def test_a_file_past_the_time_limit_is_stopped_named_and_not_tried_again(tmp_pat
         overruns = cluster._client.get_events("musictag-overrun")
     assert out["slow"].error == "analysis took longer than 0 s and was stopped", out
     assert len(overruns) == 1, overruns  # stopped once: a second worker never spent the limit on it again
+
+
+def test_ctrl_c_stops_a_cluster_scan_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the whole process group: the scan stores what finished, exits 130 without
+    a traceback, leaves no worker behind, and the next scan analyses exactly the rest."""
+    music = tmp_path / "music"
+    music.mkdir()
+    total = 40
+    for i in range(total):
+        audiogen.write_audio(music / f"{i:02d}.flac", audiogen.sweep(20.0, sr=22050, seed=i), 22050, "flac")
+    db = tmp_path / "lib.db"
+    proc = subprocess.Popen([sys.executable, "-m", "musictag", "scan", str(music), "--db", str(db), "--cluster",
+                             "local:2", "--min-confidence", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline, committed = time.monotonic() + 120, 0
+        while committed < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            with contextlib.suppress(sqlite3.OperationalError):  # no file, or no schema yet
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+                    committed = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+        assert proc.poll() is None, "the scan ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the Dask workers and their nannies end with the scan
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("Dask worker processes outlived the interrupted scan")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = conn.execute("SELECT COUNT(*) FROM tracks WHERE status = 'ok'").fetchone()[0]
+    assert 2 <= stored < total
+    rerun = run_musictag("scan", str(music), "--db", str(db), "--json", "--min-confidence", "0")
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["analysed"] == total - stored and summary["skipped"] == stored
