@@ -163,6 +163,26 @@ def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_p
     assert "my-genres (this library's; --model changes it)" in again.stdout
 
 
+def test_learn_with_any_head_writes_that_head_and_scan_uses_it(library, tmp_path):
+    """``--from-library --head rf``: the folder holds a forest (not another kind's weights) that scan re-scores with;
+    a head that does not fit backbone embeddings is refused in one line."""
+    from musictag.runtime import load_model
+
+    model = tmp_path / "forest"
+    res = run_musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5", "--head", "rf",
+                       "--out", str(model))
+    assert res.returncode == 0, res.stderr
+    assert json.loads((model / "model.json").read_text())["head"] == "rf"
+    assert type(load_model(model).head).__name__ == "ForestHead"
+    db = _copy(library, tmp_path)
+    res = run_musictag("scan", str(library["music"]), "--db", str(db), "--model", str(model), "--no-write", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["rescored"] == len(library["files"])
+    one_line_error(run_musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5",
+                                "--head", "cnn2d", "--out", str(tmp_path / "no")), "--head cnn2d does not fit")
+    assert not (tmp_path / "no").exists()
+
+
 def _copy(library: dict, tmp_path: Path) -> Path:
     db = tmp_path / "copy.db"
     with sqlite3.connect(library["db"]) as src, sqlite3.connect(db) as dst:

@@ -106,15 +106,19 @@ class CrossValidation:
 
 
 def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, seed: int = 0):
-    """Fit a ``linear`` or ``gru-attention`` head (the latter needs the ``train`` extra)."""
-    from musictag.training.head_fit import fit_gru_attention, fit_linear
+    """Fit a head of ``kind`` on the tracks' patch embeddings (any but ``linear`` needs the ``train`` extra)."""
+    from musictag.training import head_fit
+    from musictag.training.config import REFUSED
 
+    why = REFUSED.get(("musicnn", kind))
+    if why:
+        raise UsageError(f"--head {kind} does not fit the library's backbone analyses: {why}")
     if kind == "linear":
-        return fit_linear(sequences, labels, n_genres, ftol=LINEAR_FTOL)
+        return head_fit.fit_linear(sequences, labels, n_genres, ftol=LINEAR_FTOL)
     try:
-        return fit_gru_attention(sequences, labels, n_genres, seed=seed)[0]
+        return head_fit.fit_head(kind, sequences, labels, n_genres, seed=seed)[0]
     except ImportError:
-        raise UsageError("--head gru-attention needs TensorFlow: pip install 'musictag[train]', "
+        raise UsageError(f"--head {kind} needs the training libraries: pip install 'musictag[train]', "
                          "or use --head linear") from None
 
 

@@ -126,14 +126,6 @@ def fit_keras_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[
     return keras_to_head(model, shift, scale), history
 
 
-def fit_gru_attention(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
-                      batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
-                      on_epoch: Callable[[int, dict], None] | None = None) -> tuple[Head, dict]:
-    """Train the GRU-attention head on patch embeddings (sub-sequences of :data:`TRAIN_LENGTHS`)."""
-    return fit_keras_head("gru-attention", sequences, labels, n_genres, epochs, batch_size, learning_rate, seed,
-                          on_epoch)
-
-
 def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int, epochs: int = 60,
              batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
              on_epoch: Callable[[int, dict], None] | None = None,
