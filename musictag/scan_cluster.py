@@ -42,7 +42,7 @@ from typing import Any
 import musictag
 from musictag.errors import MusictagError, UsageError, short_reason
 from musictag.paths import display_path
-from musictag.scan_pool import FILE_TIMEOUT_S, THREAD_VARS, PoolDied, sigint_ignored
+from musictag.scan_pool import FILE_TIMEOUT_S, POLL_S, START_TIMEOUT_S, THREAD_VARS, PoolDied, sigint_ignored
 from musictag.scan_worker import Outcome
 
 INSTALL_HINT = "pip install 'musictag[cluster]'"
@@ -56,8 +56,6 @@ SCHEDULER_CONFIG = {"distributed.scheduler.allowed-failures": 1, "distributed.sc
 _LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 _OVERRUN_TOPIC = "musictag-overrun"
 _OVERRUN_EXIT = 75
-_POLL_S = 0.2
-_START_TIMEOUT_S = 600.0
 
 _MODELS: dict[tuple[str | None, str | None, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
@@ -133,6 +131,10 @@ class Cluster:
                                                dashboard_address=None, silence_logs=logging.CRITICAL,
                                                env=dict.fromkeys(THREAD_VARS, "1"), preload=preload)
                 self._client = Client(self._local)
+        except ValueError as e:  # an address Dask cannot parse (unknown protocol, no port)
+            self.close()
+            raise UsageError(f"--cluster {self.address!r} is not a scheduler address Dask understands "
+                             f"({short_reason(e)}); give tcp://host:8786 or local:N") from None
         except (OSError, TimeoutError) as e:
             self.close()
             reason = short_reason(e)
@@ -150,13 +152,19 @@ class Cluster:
         workers = self._client.nthreads()  # {address: threads}, every worker
         if not workers:
             raise MusictagError(f"the Dask scheduler at {self.address} has no workers")
+        crowded = {address: n for address, n in workers.items() if n > 1}
+        if crowded:
+            address, n = next(iter(crowded.items()))
+            raise MusictagError(f"the Dask worker {address} runs {n} threads: start the workers with one thread each "
+                                "(dask worker ... --nthreads 1 --nworkers N), so that a file that crashes its "
+                                "worker takes no other file with it")
         self.threads = sum(workers.values())
         probes = {address: self._client.submit(_probe, self._worker_model, self.model_id, self.probe_path,
                                                workers=[address], allow_other_workers=False, pure=False)
                   for address in workers}
         for address, future in probes.items():
             try:
-                found = future.result(timeout=_START_TIMEOUT_S)
+                found = future.result(timeout=START_TIMEOUT_S)
             except Exception as e:  # noqa: BLE001 - whatever stops a worker running musictag is said in one line
                 raise MusictagError(f"the Dask worker {address} cannot run musictag ({type(e).__name__}: "
                                     f"{short_reason(e)}): install it there ({INSTALL_HINT})") from None
@@ -190,9 +198,11 @@ class Cluster:
                 if should_stop():
                     return
                 try:
-                    done = wait(list(pending), timeout=_POLL_S, return_when="FIRST_COMPLETED").done
+                    done = wait(list(pending), timeout=POLL_S, return_when="FIRST_COMPLETED").done
                 except TimeoutError:
                     done = set()
+                except OSError as e:  # the connection to the scheduler is gone
+                    raise _Lost(f"lost the connection to the Dask scheduler at {self.address}") from e
                 # a result kept on a worker that has died since is computed again: wait for it once more
                 done = [future for future in done if future.status in ("finished", "error", "cancelled")]
                 # a file that ran out of time is not tried again on another worker: that would double the limit
@@ -202,7 +212,8 @@ class Cluster:
                     key, path = queue.popleft()
                     pending[self._submit(path)] = key
                 for future in done:
-                    yield pending.pop(future), self._outcome(future)
+                    outcome = self._outcome(future)  # before the pop: a lost scheduler leaves it counted as not done
+                    yield pending.pop(future), outcome
                     future.release()
                 for future in overran:
                     future.cancel()
@@ -239,7 +250,11 @@ class Cluster:
 
     def _overruns(self) -> set[str]:
         """Keys of the tasks whose workers stopped them for running past the time limit."""
-        for _, message in self._client.get_events(_OVERRUN_TOPIC):
+        try:
+            events = self._client.get_events(_OVERRUN_TOPIC)
+        except OSError as e:
+            raise _Lost(f"lost the connection to the Dask scheduler at {self.address}") from e
+        for _, message in events:
             self._events_seen.add(message["key"])
         return self._events_seen
 
@@ -325,8 +340,10 @@ def _analyse_remote(path: str, model_dir: str | None, model_id: str | None, time
     watchdog = threading.Timer(timeout, _overrun, (worker, worker.get_current_task(), overran))
     watchdog.daemon = True
     watchdog.start()
-    outcome = scan_worker.analyse_file(model, path)
-    watchdog.cancel()
+    try:
+        outcome = scan_worker.analyse_file(model, path)
+    finally:
+        watchdog.cancel()
     if overran.is_set():  # too late: the watchdog is ending this process, the result must not go out first
         threading.Event().wait()
     return outcome

@@ -45,8 +45,10 @@ FILE_TIMEOUT_S = 300.0
 #: Environment variables that hold BLAS, OpenMP and numba to one thread in a worker process.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
-_POLL_S = 0.2
-_START_TIMEOUT_S = 600.0
+#: How often a waiting loop looks at its workers again, seconds.
+POLL_S = 0.2
+#: Longest wait for the workers to start (imports, model) before giving up.
+START_TIMEOUT_S = 600.0
 
 
 def _context() -> Any:
@@ -141,7 +143,7 @@ class Pool:
         """Start the workers and wait until each has loaded the model (raises if one cannot)."""
         for _ in range(self.jobs - len(self._workers)):
             self._start_worker()
-        deadline = time.monotonic() + _START_TIMEOUT_S
+        deadline = time.monotonic() + START_TIMEOUT_S
         for worker in self._workers:
             while not worker.ready:
                 self._await_ready(worker, deadline)
@@ -200,7 +202,7 @@ class Pool:
             if not busy:
                 break
             next_deadline = min(w.started for w in busy) + self.timeout - time.monotonic()
-            ready = wait([w.conn for w in busy], timeout=max(0.0, min(_POLL_S, next_deadline)))
+            ready = wait([w.conn for w in busy], timeout=max(0.0, min(POLL_S, next_deadline)))
             for worker in busy:
                 if worker.conn in ready:
                     result = self._receive(worker)

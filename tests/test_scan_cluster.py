@@ -90,6 +90,8 @@ def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, P
                    "tcp://host:8786", "local:N")
     one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "local:2", "-j", "2"),
                    "--jobs")
+    one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "foo://host:1"),
+                   "not a scheduler address Dask understands", "tcp://host:8786")
     res = run_musictag("scan", str(music), "--db", str(tmp_path / "b.db"), "--cluster", "tcp://127.0.0.1:1")
     lines = [line for line in res.stderr.splitlines() if "error" in line or "Traceback" in line]
     assert res.returncode == 1 and len(lines) == 1, res.stderr
@@ -151,3 +153,14 @@ def test_ctrl_c_stops_a_cluster_scan_cleanly_and_the_rerun_finishes(tmp_path: Pa
     assert rerun.returncode == 0, rerun.stderr
     summary = json.loads(rerun.stdout)
     assert summary["analysed"] == total - stored and summary["skipped"] == stored
+
+
+def test_workers_with_several_threads_are_refused_before_any_file(tmp_path: Path) -> None:
+    """A file that crashes a worker of two threads would take the file beside it down too: say so and stop."""
+    from distributed import LocalCluster
+
+    from musictag.errors import MusictagError
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as local:
+        with pytest.raises(MusictagError, match=r"runs 2 threads: start the workers with one thread each"):
+            Cluster(local.scheduler_address, None).start()
