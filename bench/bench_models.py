@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.training.config import TrainConfig
+from musictag.training.config import HEADS, INPUTS, TrainConfig
 from musictag.training.from_folder import ROBUSTNESS_CHECK, Trainer
 
 BASE = TrainConfig(input="features44")
@@ -81,8 +81,6 @@ def sklearn_reference(fs, folds: int, seed: int = 0) -> tuple[float, float, floa
     return float(np.mean(accuracies)), float(np.std(accuracies)), float(np.mean(robust))
 
 
-MATRIX_INPUTS = ("features44", "mel", "mfcc", "cqt", "musicnn")
-MATRIX_HEADS = ("rf", "mlp", "lstm-attention", "gru-attention", "cnn1d", "cnn2d", "transformer", "linear")
 #: The second study's track accuracy (100 GTZAN songs) where it reported a cell. Its pretrained
 #: column is EnCodecMAE (wav2vec2 with rf: 0.66); musicnn stands in for it here.
 STUDY = {("rf", "mel"): 0.27, ("rf", "mfcc"): 0.14, ("rf", "cqt"): 0.32, ("rf", "musicnn"): 0.79,
@@ -154,8 +152,8 @@ def main() -> None:
     ap.add_argument("--sklearn", action="store_true",
                     help="also the scikit-learn logistic-regression reference (all training tracks)")
     ap.add_argument("--matrix", action="store_true", help="every head on every input (the second study's table)")
-    ap.add_argument("--inputs", default=",".join(MATRIX_INPUTS), help="--matrix: the inputs (columns)")
-    ap.add_argument("--heads", default=",".join(MATRIX_HEADS), help="--matrix: the heads (rows)")
+    ap.add_argument("--inputs", default=",".join(INPUTS), help="--matrix: the inputs (columns)")
+    ap.add_argument("--heads", default=",".join(HEADS), help="--matrix: the heads (rows)")
     args = ap.parse_args()
     if args.matrix:
         inputs, heads = [i for i in args.inputs.split(",") if i], [h for h in args.heads.split(",") if h]

@@ -33,7 +33,7 @@ from musictag.backbone import BackboneInfo, find_backbone, shipped_models_dir
 from musictag.errors import UsageError
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
 from musictag.scaling import Scaler
-from musictag.track_summary import TrackSummary
+from musictag.track_summary import TrackSummary, unit_vector
 
 if TYPE_CHECKING:
     from musictag.heads import Head
@@ -75,18 +75,12 @@ class TrackAnalysis:
 
 
 def track_scores(window_scores: np.ndarray) -> np.ndarray:
-    """A window network's track-level genre probabilities: the mean of its ``(n, genres)`` window scores.
+    """A track's genre probabilities from its windows' or frame segments' ``(n, genres)`` scores: their mean.
 
-    The one place this is decided: inference (:class:`WindowModel`) and the held-out figures of
-    training use it alike.
+    The one place this is decided: inference (:class:`WindowModel`, :class:`FrameModel`) and the
+    held-out figures of training use it alike.
     """
     return window_scores.mean(axis=0)
-
-
-def unit_vector(vector: np.ndarray) -> np.ndarray:
-    """``vector`` L2-normalised (unchanged when it is all zeros): a track's embedding for ``similar``."""
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm > 0 else vector
 
 
 def segment_analysis(head: Head, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -360,9 +360,6 @@ def _overrun(worker: Any, key: str, overran: threading.Event) -> None:
 def dask_setup(worker: Any) -> None:
     """Dask preload hook, for ``local:N`` workers only: Ctrl-C is the main process's to handle, and the C
     libraries' chatter (LiteRT, mpg123) stays off the terminal."""
-    import signal
+    from musictag.scan_worker import quiet_worker_process
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    quiet_worker_process()

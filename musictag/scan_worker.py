@@ -88,6 +88,16 @@ def peak_rss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+def quiet_worker_process() -> None:
+    """In a worker process: leave Ctrl-C to the main process, and point file descriptors 1 and 2 at
+    /dev/null, where the C libraries' own chatter (LiteRT, mpg123) goes instead of the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def serve(conn: Connection, model_dir: str | None) -> None:
     """A worker's life: load the model, then analyse each ``(key, path)`` received until ``None``.
 
@@ -95,10 +105,7 @@ def serve(conn: Connection, model_dir: str | None) -> None:
     per request. Ctrl-C is left to the main process; the C libraries' own chatter on the
     terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1 and 2 at /dev/null.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
+    quiet_worker_process()
     try:
         model = load_model(model_dir)
     except MusictagError as e:

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def unit_vector(vector: np.ndarray) -> np.ndarray:
+    """``vector`` L2-normalised (unchanged when it is all zeros): a track's embedding for ``similar``."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
 @dataclass
 class TrackSummary:
     """A track's patch embeddings (rounded to float16) and mean tag probabilities."""
@@ -41,9 +47,7 @@ class TrackSummary:
 
     def embedding(self) -> np.ndarray:
         """The track's embedding for ``similar``: the mean patch embedding, L2-normalised."""
-        v = self.mean
-        norm = float(np.linalg.norm(v))
-        return (v / norm if norm > 0 else v).astype(np.float32)
+        return unit_vector(self.mean).astype(np.float32)
 
     def to_row(self) -> dict:
         """The columns stored in the library's ``track_summaries`` table (besides ids)."""

@@ -13,7 +13,8 @@ pass is tested equal to the Keras (or scikit-learn) model it was copied from:
 - ``cnn1d``, ``cnn2d`` (:mod:`.conv`): convolutions over time, or over the time x dim image.
 - ``transformer`` (:mod:`.transformer`): one self-attention encoder block with sinusoidal positions.
 
-Per-step probabilities (for ``info``'s timeline) are the head run on each step alone.
+Per-step probabilities (``patch_probabilities``: ``info``'s timeline of a backbone model) are the head
+run on each step alone; a model on frames shows each segment's probabilities instead.
 """
 
 from __future__ import annotations

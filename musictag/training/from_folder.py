@@ -55,7 +55,7 @@ class TrainingResult:
 
     fitted: object  # the learner's fitted model: (Keras model, Scaler) for a window network, a Head for a head
     train_tracks: list[int]  # indices into the FeatureSet of the tracks ``fitted`` learned from
-    history: dict  # per-epoch figures of the first fit (k-fold: fold 1); {} for the linear head
+    history: dict  # per-epoch figures of the first fit (k-fold: fold 1), {} for heads fitted without epochs: linear, rf
     metrics: dict  # held-out figures, the split described under "split"
     genres: list[str]  # the model's genres, in the order of its outputs
     heldout_embeddings: np.ndarray  # (n, dim): each held-out track as the fit that did not see it embeds it

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from musictag.backbone import BackboneInfo
-from musictag.runtime import segment_analysis, track_scores, unit_vector
+from musictag.runtime import segment_analysis, track_scores
 from musictag.scaling import Scaler
-from musictag.track_summary import TrackSummary
+from musictag.track_summary import TrackSummary, unit_vector
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet
 from musictag.training.head_fit import TRAIN_LENGTHS, fit_head
