@@ -203,8 +203,9 @@ def _noop(i: int) -> int:
 
 
 def engine_overhead(workers: int, n: int = 2000) -> tuple[float, float]:
-    """Milliseconds per no-op task through a local Dask cluster set up as the scan's: one at a time
-    (a round trip), and with ``IN_FLIGHT_PER_THREAD`` per worker outstanding (the scan's pipeline)."""
+    """Milliseconds per no-op task through a local Dask cluster with the scan's scheduler settings and one
+    thread a worker (the workers load nothing): one at a time (a round trip), and with
+    ``IN_FLIGHT_PER_THREAD`` per worker outstanding (the scan's pipeline)."""
     import dask
     from distributed import Client, LocalCluster, wait
 
