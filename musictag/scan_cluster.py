@@ -213,6 +213,8 @@ class Cluster:
                     pending[self._submit(path)] = key
                 for future in done:
                     outcome = self._outcome(future)  # before the pop: a lost scheduler leaves it counted as not done
+                    if outcome is None:  # lost with a worker since the wait: wait for it once more
+                        continue
                     yield pending.pop(future), outcome
                     future.release()
                 for future in overran:
@@ -228,14 +230,19 @@ class Cluster:
         return self._client.submit(_analyse_remote, path, model_dir=self._worker_model, model_id=self.model_id,
                                    timeout=self.timeout, pure=False)
 
-    def _outcome(self, future: Any) -> Outcome:
-        """The finished future's Outcome; a worker death or an overrun as a failed one."""
+    def _outcome(self, future: Any) -> Outcome | None:
+        """The finished future's Outcome; a worker death or an overrun as a failed one. None when it is
+        not finished after all: its result was lost with a worker since it finished, and Dask computes it
+        again (the status moves back to pending)."""
         from distributed import KilledWorker
 
-        if future.status == "finished":
+        status = future.status
+        if status == "finished":
             return future.result()
-        if future.status == "cancelled":
+        if status == "cancelled":
             raise _Lost(f"lost the connection to the Dask scheduler at {self.address}")
+        if status != "error":
+            return None
         error = future.exception()
         if isinstance(error, KilledWorker):
             if future.key in self._overruns():
