@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +47,23 @@ def require_model() -> None:
         have = False
     if not have:
         pytest.skip("no model: neither the shipped one nor $MUSICTAG_MODEL", allow_module_level=True)
+
+
+def write_sweeps(folder: Path, count: int) -> None:
+    """``count`` distinct 20 s FLAC sweeps ``00.flac`` ... in ``folder`` (created)."""
+    from tests import audiogen
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        audiogen.write_audio(folder / f"{i:02d}.flac", audiogen.sweep(20.0, sr=22050, seed=i), 22050, "flac")
+
+
+def wait_for_rows(proc: subprocess.Popen, db: Path, rows: int, timeout: float = 120.0) -> None:
+    """Wait until the scan ``proc`` has committed ``rows`` tracks to ``db``; fail if it ends first."""
+    deadline, committed = time.monotonic() + timeout, 0
+    while committed < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        with contextlib.suppress(sqlite3.OperationalError):  # no file, or no schema yet
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+                committed = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+    assert proc.poll() is None, "the scan ended before it could be stopped"

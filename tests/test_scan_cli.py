@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ from musictag.paths import key_to_path, path_to_key
 from musictag.tags import read_genres
 from tests import audiogen
 from tests.cli_checks import run_musictag
-from tests.scan_checks import ROOT, copy_library, require_model, track_rows
+from tests.scan_checks import ROOT, copy_library, require_model, track_rows, wait_for_rows, write_sweeps
 
 require_model()
 
@@ -129,24 +128,14 @@ def test_bad_file_zoo_is_listed_with_reasons_and_exit_code_1(tagged_files: dict[
 
 def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest(
         tagged_files: dict[str, Path], tmp_path: Path) -> None:
-    music = tmp_path / "music"
-    music.mkdir()
-    total = 24
-    for i in range(total):
-        audiogen.write_audio(music / f"{i:02d}.flac", audiogen.sweep(20.0, sr=22050, seed=i), 22050, "flac")
+    music, total = tmp_path / "music", 24
+    write_sweeps(music, total)
     db = tmp_path / "lib.db"
     args = [sys.executable, "-m", "musictag", "scan", str(music), "--db", str(db), "--jobs", "1",
             "--min-confidence", "0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        committed = 0
-        while committed < 3 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-            with contextlib.suppress(sqlite3.OperationalError):  # no file, or no schema yet
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-                    committed = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
-        assert proc.poll() is None, "the scan ended before it could be killed"
+        wait_for_rows(proc, db, 3)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()

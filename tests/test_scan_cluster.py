@@ -5,7 +5,6 @@ or an unreachable scheduler is one line.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ from musictag.scan_cluster import Cluster
 from musictag.tags import read_genres
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
-from tests.scan_checks import copy_library, require_model, track_rows
+from tests.scan_checks import copy_library, require_model, track_rows, wait_for_rows, write_sweeps
 
 require_model()
 dask = pytest.importorskip("dask", reason="Dask distributed is not installed: pip install 'musictag[cluster]'")
@@ -112,23 +111,14 @@ def test_a_file_past_the_time_limit_is_stopped_named_and_not_tried_again(tmp_pat
 def test_ctrl_c_stops_a_cluster_scan_cleanly_and_the_rerun_finishes(tmp_path: Path) -> None:
     """Ctrl-C in a terminal reaches the whole process group: the scan stores what finished, exits 130 without
     a traceback, leaves no worker behind, and the next scan analyses exactly the rest."""
-    music = tmp_path / "music"
-    music.mkdir()
-    total = 40
-    for i in range(total):
-        audiogen.write_audio(music / f"{i:02d}.flac", audiogen.sweep(20.0, sr=22050, seed=i), 22050, "flac")
+    music, total = tmp_path / "music", 40
+    write_sweeps(music, total)
     db = tmp_path / "lib.db"
     proc = subprocess.Popen([sys.executable, "-m", "musictag", "scan", str(music), "--db", str(db), "--cluster",
                              "local:2", "--min-confidence", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
-        deadline, committed = time.monotonic() + 120, 0
-        while committed < 2 and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-            with contextlib.suppress(sqlite3.OperationalError):  # no file, or no schema yet
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-                    committed = conn.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
-        assert proc.poll() is None, "the scan ended before it could be interrupted"
+        wait_for_rows(proc, db, 2)
         os.killpg(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:
