@@ -95,42 +95,48 @@ def _walk(top: str, found: Found, seen: set[tuple[int, int]]) -> None:
         stack.extend(reversed(subfolders))
 
 
-def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0, grace_s: float = 10.0) -> int:
+def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -> int:
     """Delete tag-write working copies left by a killed process; returns how many went.
 
-    A tag write holds an exclusive ``flock`` on its copy for as long as it works on it (see
-    :mod:`musictag.tags`), so a copy that nobody holds and that is older than ``grace_s`` (the
-    moment between creating and locking it) is a dead writer's and goes at once. A copy untouched
-    for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's mtime). A tag
-    write running right now in another process is never disturbed, and the original file was
-    never replaced by an unfinished copy, so nothing of the user's is lost.
+    A tag write holds an exclusive ``flock`` on its copy for as long as it works on it, and after
+    taking the lock checks that the copy's name is still its own (see :mod:`musictag.tags`). So a
+    copy whose lock this sweep can take is a dead writer's, or one not yet locked whose writer
+    will notice and start another: it goes at once, unlinked while the lock is held. A copy
+    untouched for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's
+    mtime). A tag write running right now in another process is never disturbed, and the original
+    file was never replaced by an unfinished copy, so nothing of the user's is lost.
     """
     removed = 0
     now = time.time()
     for path in paths:
         with contextlib.suppress(OSError):
-            age = now - os.lstat(path).st_ctime
-            if age > older_than_s or (age > grace_s and not _held_by_a_writer(path)):
+            if now - os.lstat(path).st_ctime > older_than_s:
                 os.unlink(path)
+                removed += 1
+            elif _unlink_if_unheld(path):
                 removed += 1
     return removed
 
 
-def _held_by_a_writer(path: str) -> bool:
-    """Whether a running tag write holds the working copy ``path`` (its flock); links count as held."""
+def _unlink_if_unheld(path: str) -> bool:
+    """Unlink the working copy ``path`` if no tag write holds its flock; links are left alone."""
     import fcntl
 
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return True  # a link, or unreadable: leave it to the age rule
+        return False  # a link, or unreadable: leave it to the age rule
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+        held, named = os.fstat(fd), os.lstat(path)
+        if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+            return False  # the name changed hands since it was opened
+        os.unlink(path)  # under the lock: a writer waiting for it finds its name gone and starts anew
         return True
+    except OSError:
+        return False
     finally:
-        os.close(fd)  # also releases the lock just taken
-    return False
+        os.close(fd)
 
 
 def stat_failure(path: str) -> str:

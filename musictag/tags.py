@@ -463,18 +463,9 @@ def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
         st = os.fstat(source.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{base} is not a regular file")
-        for _ in range(100):
-            tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
-            try:
-                fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise OSError("no free name for the working copy")
+        tmp, fd = _locked_copy_name(dir_fd)
         copy = os.fdopen(fd, "r+b")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # "in use": a scan sweeping leftovers keeps its hands off
             shutil.copyfileobj(source, copy, 1 << 20)
             if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
                 os.fchown(fd, st.st_uid, st.st_gid)
@@ -486,6 +477,36 @@ def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
                 os.unlink(tmp, dir_fd=dir_fd)
             raise
     return tmp, copy, st
+
+
+def _locked_copy_name(dir_fd: int) -> tuple[str, int]:
+    """Create an empty working copy under a new random name and take its exclusive ``flock``.
+
+    The lock says "in use" to a scan sweeping leftovers (:func:`musictag.discover.remove_leftover_copies`).
+    A sweep can take the lock in the instant between creating and locking, and then unlinks the
+    name; so once locked, the name must still be this file, or another name is tried.
+    """
+    for _ in range(100):
+        tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            mine, named = os.fstat(fd), os.stat(tmp, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.close(fd)  # swept before it was locked
+            continue
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+        if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+            return tmp, fd
+        os.close(fd)  # the name is someone else's now: leave it
+    raise OSError("no free name for the working copy")
 
 
 def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
