@@ -9,6 +9,7 @@ folder once; a folder that cannot be read is reported, never fatal.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import time
 from collections.abc import Sequence
@@ -120,8 +121,6 @@ def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -
 
 def _unlink_if_unheld(path: str) -> bool:
     """Unlink the working copy ``path`` if no tag write holds its flock; links are left alone."""
-    import fcntl
-
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -129,7 +128,7 @@ def _unlink_if_unheld(path: str) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         held, named = os.fstat(fd), os.lstat(path)
-        if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+        if not os.path.samestat(held, named):
             return False  # the name changed hands since it was opened
         os.unlink(path)  # under the lock: a writer waiting for it finds its name gone and starts anew
         return True

@@ -446,8 +446,7 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
 
 def _same_version(a: os.stat_result, b: os.stat_result | None) -> bool:
     """Whether two stats are of the same file, unchanged (inode, size, modification time)."""
-    return b is not None and (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size,
-                                                                              b.st_mtime_ns)
+    return b is not None and os.path.samestat(a, b) and (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)
 
 
 def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
@@ -503,7 +502,7 @@ def _locked_copy_name(dir_fd: int) -> tuple[str, int]:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
             raise
-        if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+        if os.path.samestat(mine, named):
             return tmp, fd
         os.close(fd)  # the name is someone else's now: leave it
     raise OSError("no free name for the working copy")
@@ -515,7 +514,7 @@ def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -
         st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         st = None
-    if st is None or (st.st_dev, st.st_ino) != (written.st_dev, written.st_ino):
+    if st is None or not os.path.samestat(st, written):
         raise TagError(name, "cannot write the genre tag: its working copy was replaced by someone else "
                              "during the write")
 
