@@ -63,15 +63,25 @@ def _cache_dir(arg: str | None) -> Path | None:
               help="Mixup strength (Beta alpha); 0 turns it off.")
 @click.option("--augment", default="mp3,loud", show_default=True,
               help="Comma-separated augmentations of the training tracks (mp3, loud, mp3+loud) or 'none'.")
+@click.option("--skip-label", "skip_labels", multiple=True, metavar="LABEL",
+              help="Leave out the tracks of this label folder (repeatable): a label that is no style of its own "
+                   "(soundtrack), or too few tracks to learn from.")
 @click.option("--cache", "cache", default=None,
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
               show_default=True, help="Folder to write the model into.")
 def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file: Path | None, min_tracks: int,
           input_: str, head: str | None, arch: str, split: str, folds: int, seed: int, epochs: int,
-          batch_size: int, scaling: str, mixup: float, augment: str, cache: str | None, out: Path) -> None:
-    """Train a genre model on a folder laid out as <genre>/<track> (GTZAN, or any such tree), or
+          batch_size: int, scaling: str, mixup: float, augment: str, skip_labels: tuple[str, ...], cache: str | None,
+          out: Path) -> None:
+    """Train a genre model on folders laid out as <genre>/<track> (GTZAN, or any such tree), or
     with --from-library on the genres your own files already carry.
+
+    Several folders are learned from together (GTZAN and real recordings). A folder with a
+    LABELS.tsv (path, label, package per track) keeps each package's tracks on one side of every
+    split (--split kfold is then grouped by package), and a package an earlier folder gave is
+    taken from that folder only. The recommended --min-confidence written into the model is the
+    lowest at which 95 % of the held-out tracks it would tag were right.
 
     Splits are by track, never by window. A head (--input musicnn, the default, or any input with
     --head) writes head.npz and model.json (the backbone is referenced, not copied; frame inputs record
@@ -83,6 +93,7 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     Examples:
       musictag train gtzan/ --out my-model
       musictag train gtzan/ --input mel --head cnn2d --split kfold --out mel-cnn
+      musictag train gtzan/ real-dev/ --head linear --split kfold --skip-label soundtrack --out mixed
       musictag train --from-library --out ~/my-genres   # after a scan; then scan --model ~/my-genres
     """
     if from_library:
@@ -91,15 +102,15 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
                                    f"--input {input_}")
         _train_from_library(dirs, db, map_file, min_tracks, head or "linear", folds, seed, out)
         return
-    if len(dirs) != 1:
-        raise click.UsageError("give one folder laid out as <genre>/<track> (or --from-library)")
-    data_dir = dirs[0]
+    if not dirs:
+        raise click.UsageError("give a folder laid out as <genre>/<track> (or --from-library)")
     import time
 
+    from musictag.paths import printable
     from musictag.training.augmentations import AUGMENTATIONS
     from musictag.training.config import TrainConfig
     from musictag.training.from_folder import Trainer, write_outputs
-    from musictag.training.labelled_tree import find_labelled_tracks
+    from musictag.training.labelled_tree import find_in_trees
 
     chosen = tuple(a for a in augment.split(",") if a and a != "none")
     unknown = [a for a in chosen if a not in AUGMENTATIONS]
@@ -110,16 +121,32 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     cfg = TrainConfig(input=input_, head=head, arch=arch, epochs=epochs, batch_size=batch_size, seed=seed,
                       scaling=scaling, mixup=mixup, augment=chosen)
     trainer = Trainer(cfg, log=lambda line: click.echo(line, err=True))
-    tracks = find_labelled_tracks(data_dir)
+    tracks, repeated = find_in_trees(dirs, skip_labels)
+    if repeated:
+        click.echo(f"left out {len(repeated)} tracks of packages an earlier folder gave: "
+                   + ", ".join(sorted({printable(t.group or "") for t in repeated})), err=True)
+    data = ", ".join(str(d) for d in dirs)
     with StageProgress(len(tracks), "features") as bar:
-        fs = trainer.load(data_dir, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
+        fs = trainer.load(data, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
     result = trainer.run(fs, split, folds)
-    meta = write_outputs(out, trainer, result, fs, data_dir, time.monotonic() - start)
+    meta = write_outputs(out, trainer, result, fs, data, time.monotonic() - start)
     m = meta["metrics"]
     spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
                f"segment accuracy {m['segment_accuracy']:.3f} ({m['n_tracks']} tracks); "
                f"through {m['robustness']['augmentation']}: {m['robustness']['track_accuracy']:.3f}")
+    for tree, figures in m.get("by_tree", {}).items():
+        click.echo(f"  {printable(tree)}: {figures['track_accuracy']:.3f} of {figures['n_tracks']} tracks right, "
+                   f"{figures['robust_accuracy']:.3f} through {m['robustness']['augmentation']}")
+    cal = m.get("calibration")
+    if cal:
+        right = f"{cal['precision']:.0%}" if cal["precision"] is not None else "none"
+        part = cal.get("subset")
+        real = (f"; real recordings: {part['coverage']:.0%} tagged, {part['precision']:.0%} right"
+                if part and part["precision"] is not None else "")
+        click.echo(f"recommended --min-confidence {cal['threshold']:.3g}: {cal['coverage']:.0%} of the held-out "
+                   f"tracks would be tagged, {right} of them right{real}"
+                   + ("" if cal["reached"] else f" (the {cal['target']:.0%} target was not reached)"))
     click.echo(f"model written to {out}")
 
 

@@ -28,7 +28,7 @@ def _examples(command: click.Command) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(cli.commands))
 def test_every_command_has_examples_that_its_parser_accepts(name, tmp_path, monkeypatch):
-    for folder in ("home/Music", "home/my-genres", "work/gtzan", "work/my-model"):  # what the examples name
+    for folder in ("home/Music", "home/my-genres", "work/gtzan", "work/real-dev", "work/my-model"):  # examples name
         (tmp_path / folder).mkdir(parents=True)
     (tmp_path / "home/Music/song.mp3").write_bytes(b"")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

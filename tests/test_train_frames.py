@@ -58,7 +58,8 @@ def test_each_frame_input_trains_a_linear_head_into_a_model_folder(tiny, tmp_pat
     monkeypatch.setitem(sys.modules, "umap", None)  # umap-learn missing: no map, no error
     meta, _ = _train(tiny, tmp_path / name, name)
     out = tmp_path / name
-    assert {p.name for p in out.iterdir()} == {"head.npz", "model.json", "metrics.json", "confusion.png"}
+    assert {p.name for p in out.iterdir()} == {"head.npz", "model.json", "metrics.json", "confusion.png",
+                                               "heldout.json"}
     assert (meta["format"], meta["input"], meta["head"]) == (3, name, "linear")
     assert meta["frames"] == settings(name) and meta["embedding_dim"] == settings(name)["dim"]
     metrics = json.loads((out / "metrics.json").read_text())

@@ -62,3 +62,46 @@ def recommended_min_confidence(confidence: list[dict], target: float = 0.9) -> f
         if row["accuracy"] is not None and row["accuracy"] >= target and row["threshold"] > 0:
             return float(row["threshold"])
     return None
+
+
+#: What the genres a model writes must be: this share of the held-out tracks it would tag right.
+WRITE_PRECISION_TARGET = 0.95
+#: Thresholds :func:`calibrate` tries, lowest first (the heads are confident: the top end is finer).
+CALIBRATION_GRID = (*(round(0.3 + 0.01 * i, 2) for i in range(70)), 0.995, 0.999)
+
+
+def precision_coverage(track_true: np.ndarray, track_prob: np.ndarray, threshold: float) -> dict:
+    """What writing the best genre where it scores at least ``threshold`` gives on held-out tracks:
+    how many would be written (``coverage``, a share) and how many of those right (``precision``)."""
+    top, pred = track_prob.max(axis=1), track_prob.argmax(axis=1)
+    written = top >= threshold
+    n = int(written.sum())
+    return {"threshold": float(threshold), "written": n, "right": int((pred[written] == track_true[written]).sum()),
+            "n_tracks": int(len(track_true)), "coverage": n / len(track_true) if len(track_true) else 0.0,
+            "precision": float((pred[written] == track_true[written]).mean()) if n else None}
+
+
+def calibrate(track_true: np.ndarray, track_prob: np.ndarray, target: float = WRITE_PRECISION_TARGET,
+              also: np.ndarray | None = None) -> dict:
+    """The lowest threshold at which the held-out tracks a model would tag are ``target`` right, all of
+    them and (``also``, a bool per track: e.g. the real recordings) that subset on its own.
+
+    Returns :func:`precision_coverage` at that threshold (of all tracks; ``subset``: of ``also``'s) with
+    ``target`` and ``reached``; when no threshold of :data:`CALIBRATION_GRID` reaches it, the one that
+    comes closest (the lowest of the most precise, the worse of the two counting), ``reached`` False.
+    """
+    def at(t: float) -> tuple[dict, dict | None]:
+        whole = precision_coverage(track_true, track_prob, t)
+        return whole, (precision_coverage(track_true[also], track_prob[also], t) if also is not None else None)
+
+    def worst(pair: tuple[dict, dict | None]) -> float:
+        return min(r["precision"] if r["precision"] is not None else 1.0 for r in pair if r is not None)
+
+    rows = [at(t) for t in CALIBRATION_GRID]
+    rows = [r for r in rows if r[0]["precision"] is not None]
+    if not rows:
+        whole, part = at(CALIBRATION_GRID[-1])
+        return {**whole, "subset": part, "target": target, "reached": False}
+    good = [r for r in rows if worst(r) >= target]
+    whole, part = good[0] if good else max(rows, key=lambda r: (worst(r), -r[0]["threshold"]))
+    return {**whole, "subset": part, "target": target, "reached": bool(good)}

@@ -132,7 +132,8 @@ def save_head_model(out: Path, head: Head, kind: str, genres: list[str], source:
         "genres": genres,
         "embedding_dim": embedding_dim,
         "sampling": {"patches_per_track": PATCHES_PER_TRACK, "whole_track_limit_s": WHOLE_TRACK_LIMIT_S},
-        "recommended_min_confidence": recommended_min_confidence(metrics.get("confidence", [])),
+        "recommended_min_confidence": (metrics["calibration"]["threshold"] if "calibration" in metrics
+                                       else recommended_min_confidence(metrics.get("confidence", []))),
         "training": summary,
         "metrics": metrics,
     }
