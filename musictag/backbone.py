@@ -13,23 +13,15 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from musictag.errors import UsageError
+from musictag.shipped import shipped_models_dir
 
 DEFAULT_BACKBONE = "musicnn-msd"
 _REINSTALL = "reinstall musictag, or rebuild it with `python -m musictag.musicnn_convert`"
-
-
-def shipped_models_dir() -> Path:
-    """The folder of the model folders shipped with musictag (``musictag.models``, or ``models/`` of a checkout)."""
-    try:
-        return Path(str(resources.files("musictag.models")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "models"
 
 
 def sha256_file(path: Path) -> str:

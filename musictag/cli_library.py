@@ -70,7 +70,8 @@ def stats(db: Path | None, as_json: bool) -> None:
 @click.option("--tagged", "states", flag_value="tagged", multiple=True, help="Tracks whose genre musictag wrote.")
 @click.option("--kept", "states", flag_value="kept", multiple=True, help="Tracks that kept a genre of their own.")
 @click.option("--uncertain", "states", flag_value="uncertain", multiple=True,
-              help="Tracks left untagged: the best genre scored under --min-confidence.")
+              help="Tracks left untagged: the best genre scored under --min-confidence, or the track is unlike "
+                   "every track the model learned from; each with the backbone's strongest style tags.")
 @click.option("--failed", "states", flag_value="failed", multiple=True,
               help="Files that could not be analysed or tagged.")
 @click.option("--genre", default=None, help="Only tracks with this genre now (in the file; spelling, case and "
@@ -116,8 +117,13 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
         in_file = printable(", ".join(v.in_file)) if v.in_file else "(no genre)" if v.in_file is not None else "?"
         best = f"{display_name(v.predicted)} {v.confidence:.2f}" if v.predicted and v.confidence is not None else "—"
         extra = f"  ({printable(v.reason)})" if v.reason else ""
+        if v.style_tags:
+            extra += "  style: " + ", ".join(f"{printable(t)} {score:.2f}" for t, score in v.style_tags)
         click.echo(f"{v.state:<9} {display_path(v.path)}  [{in_file}]  best: {best}{extra}")
     click.echo(f"{len(views)} track(s)", err=True)
+    if any(v.state == "uncertain" for v in views):
+        click.echo("uncertain tracks were left as they are: tag them yourself, try --min-confidence or --top-k, "
+                   "or learn your own genres (musictag train --from-library)", err=True)
 
 
 @click.command(short_help="Files that could not be analysed or tagged.")

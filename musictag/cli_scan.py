@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from musictag.cli_common import console, db_option
+from musictag.cli_common import LazyHelpOption, console, db_option, shipped_calibration
 
 if TYPE_CHECKING:
     from musictag.restore import RestoreReport
@@ -40,10 +40,11 @@ _LISTED = 20  # uncertain tracks and changes listed in the human summary
 @click.option("--retry-failed", is_flag=True, help="Try again the files that failed before and have not changed "
                                                  "since (default: they are skipped, and counted).")
 @click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
-@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Leave a track untagged (uncertain) when its best genre scores below this "
-                   "[default: the model's recommendation, 0.8 for the shipped model: held out, 92% of the "
-                   "tracks reaching it were right].")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None, cls=LazyHelpOption,
+              help="Leave a track untagged (uncertain) when its best genre scores below this.",
+              help_text=lambda: "Leave a track untagged (uncertain) when its best genre scores below this "
+                                f"[default: the model's recommendation, {shipped_calibration()}]. A track unlike "
+                                "every track the model learned from is left uncertain whatever its score.")
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
               help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
@@ -179,7 +180,10 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             ("re-scored from the library (new head, same backbone)", report.rescored, False),
             ("skipped, unchanged", report.skipped, True), ("moved", report.moved, True),
             ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
+            ("of them: musictag's earlier genre updated (the model now says otherwise)", report.updated, False),
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
+            ("of them: musictag's earlier genre put back as it was (the model is now unsure)", report.withdrawn,
+             False),
             ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
             ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
@@ -205,7 +209,8 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
                       f"{printable(', '.join(c.new))}" for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
-    lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f})"
+    lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f}"
+              + ("; unlike every track the model learned from)" if t.get("unfamiliar") else ")")
               for t in report.uncertain_tracks[:_LISTED]]
     if len(report.uncertain_tracks) > _LISTED:
         lines.append(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")

@@ -151,6 +151,7 @@ class Library:
                 "written_at": str,
             }, pk="id", if_not_exists=True)
             db["tag_backups"].create_index(["track_id"], if_not_exists=True)
+            db["tag_backups"].create_index(["path"], if_not_exists=True)
             db["track_summaries"].create({
                 "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
                 "spread": bytes, "tags": bytes,
@@ -317,6 +318,17 @@ class Library:
         rows = list(self.db.query("SELECT * FROM track_summaries WHERE track_id = ?", [track_id]))
         return TrackSummary.from_row(rows[0]) if rows else None
 
+    def style_tags(self, track_id: int) -> tuple[str, np.ndarray] | None:
+        """The backbone id and mean style-tag scores stored for a track (None: no summary kept)."""
+        import numpy as np
+
+        if not self.db["track_summaries"].exists():
+            return None
+        rows = list(self.db.query("SELECT backbone, tags FROM track_summaries WHERE track_id = ?", [track_id]))
+        if not rows or rows[0]["tags"] is None:
+            return None
+        return rows[0]["backbone"], np.frombuffer(rows[0]["tags"], "<f4").astype(np.float32)
+
     def genre_counts(self) -> list[tuple[str, int]]:
         """``(genre key, tracks)`` over the analysed tracks, most common first."""
         return [(r["genre"], r["n"]) for r in self.db.query(
@@ -339,10 +351,13 @@ class Library:
         out: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             if wanted is None or any(covers(k, row["path"]) for k in wanted):
-                row["original"] = json.loads(row["original"])
-                row["written"] = json.loads(row["written"]) if row["written"] else None
-                out.setdefault(row["path"], []).append(row)
+                out.setdefault(row["path"], []).append(_decoded_backup(row))
         return out
+
+    def backups_at(self, path_key: str) -> list[dict[str, Any]]:
+        """The tag backups of the file at ``path_key``, oldest first (as :meth:`backups` gives them)."""
+        return [_decoded_backup(row) for row in
+                self.db.query("SELECT * FROM tag_backups WHERE path = ? ORDER BY id", [path_key])]
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -464,6 +479,13 @@ class Library:
     def _bump_generation(self) -> None:
         self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
                         [GENERATION_KEY])
+
+
+def _decoded_backup(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``tag_backups`` row with its JSON columns read."""
+    row["original"] = json.loads(row["original"])
+    row["written"] = json.loads(row["written"]) if row["written"] else None
+    return row
 
 
 def database_problem(path: Path | None, error: sqlite3.Error) -> str:

@@ -20,7 +20,8 @@ from musictag.paths import key_to_path
 STATES = {
     "tagged": "its genre written by musictag",
     "kept": "a genre of its own kept (no --overwrite)",
-    "uncertain": "left untagged: the best genre scored under --min-confidence",
+    "uncertain": "left untagged: the best genre scored under --min-confidence, or the track is unlike every "
+                 "track the model learned from",
     "failed": "could not be analysed or tagged",
 }
 
@@ -35,7 +36,8 @@ class TrackView:
     confidence: float | None
     in_file: list[str] | None  # the genre field now; None when never read
     duration: float | None
-    reason: str | None  # why it failed
+    reason: str | None  # why it failed, or (uncertain) why it was left untagged
+    style_tags: list[tuple[str, float]] | None = None  # uncertain: the backbone's strongest style tags
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, the path as printable text plus ``path_bytes`` where that is not the exact name."""
@@ -44,12 +46,34 @@ class TrackView:
         return {**asdict(self), **path_fields(self.path)}
 
 
+#: Style tags shown beside an uncertain track (strongest first).
+STYLE_TAGS_SHOWN = 3
+#: Why a track is uncertain, by its tag state.
+_UNCERTAIN_WHY = {"unfamiliar": "unlike every track the model learned from",
+                  "uncertain": "best genre under the confidence needed"}
+
+
 def _state(row: dict[str, Any]) -> str:
     if row["status"] == "failed" or row["tag_state"] == "failed":
         return "failed"
     if row["status"] == "silent":
         return "silent"
-    return {"written": "tagged", None: "pending"}.get(row["tag_state"], row["tag_state"])
+    return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row["tag_state"], row["tag_state"])
+
+
+def _style_tags(library: Library, track_id: int) -> list[tuple[str, float]] | None:
+    """The strongest style tags the backbone heard in a track, where the library kept them (None: not kept)."""
+    from musictag.backbone import DEFAULT_BACKBONE, find_backbone
+
+    stored = library.style_tags(track_id)
+    if stored is None:
+        return None
+    backbone_id, scores = stored
+    info = find_backbone(DEFAULT_BACKBONE)
+    if backbone_id != info.backbone_id or len(scores) != len(info.tags):
+        return None
+    order = scores.argsort()[::-1][:STYLE_TAGS_SHOWN]
+    return [(info.tags[i], round(float(scores[i]), 3)) for i in order]
 
 
 def track_views(library: Library) -> list[TrackView]:
@@ -66,8 +90,10 @@ def track_views(library: Library) -> list[TrackView]:
             in_file = list(json.loads(row["file_tags"]).get("genres") or [])
         else:
             in_file = None
+        uncertain = state == "uncertain"
         views.append(TrackView(key_to_path(row["path"]), state, row["genre"], row["confidence"], in_file,
-                               row["duration"], row["error"]))
+                               row["duration"], _UNCERTAIN_WHY.get(row["tag_state"]) if uncertain else row["error"],
+                               _style_tags(library, row["id"]) if uncertain else None))
     return views
 
 

@@ -55,6 +55,12 @@ def _written_last(entries: list[dict[str, Any]]) -> list[str]:
     return list(entries[-1]["written"] or [])
 
 
+def still_musictags(entries: list[dict[str, Any]], values: list[str]) -> bool:
+    """Whether a genre field holding ``values`` still holds exactly what musictag's newest write put there
+    (oldest-first backups of one file): nobody edited it since, so musictag may change or take it back."""
+    return bool(entries) and "; ".join(values) == "; ".join(_written_last(entries))
+
+
 def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
             dry_run: bool = False, force: bool = False) -> RestoreReport:
     """Put back the genre fields that scans changed, for every file or only those under ``paths``.
@@ -89,8 +95,7 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
             except TagError as e:
                 report.errors.append({"path": display_path(path), "reason": e.reason})
                 continue
-            written = _written_last(entries)
-            if not force and "; ".join(now["values"]) != "; ".join(written):
+            if not force and not still_musictags(entries, now["values"]):
                 report.changed.append({"path": display_path(path), "values": now["values"]})
                 continue
             if not dry_run:

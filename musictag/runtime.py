@@ -29,16 +29,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from musictag.audio import AudioInfo, quiet_native_stderr
-from musictag.backbone import BackboneInfo, find_backbone, shipped_models_dir
+from musictag.backbone import BackboneInfo, find_backbone
 from musictag.errors import UsageError
+from musictag.familiarity import Familiarity
 from musictag.features import FEATURE_VERSION, TrackFeatures, track_features
 from musictag.scaling import Scaler
+from musictag.shipped import DEFAULT_MODEL_NAME, shipped_models_dir
 from musictag.track_summary import TrackSummary, unit_vector
 
 if TYPE_CHECKING:
     from musictag.heads import Head
 
-DEFAULT_MODEL_NAME = "gtzan-musicnn"
 
 
 def default_model_dir() -> Path:
@@ -95,6 +96,24 @@ def segment_analysis(head: Head, segments: np.ndarray) -> tuple[np.ndarray, np.n
     return track_scores(per_segment), unit_vector(np.mean(embeddings, axis=0).astype(np.float32)), per_segment
 
 
+def check_description(meta_path: Path, meta: object) -> None:
+    """Refuse (:class:`UsageError`, one line naming the file and the field) a model.json whose genre list
+    or recommended threshold cannot be used as they stand."""
+    if not isinstance(meta, dict):
+        raise UsageError(f"{meta_path}: not a model description (a JSON object is needed)")
+    genres = meta.get("genres")
+    if not isinstance(genres, list) or not genres or \
+            not all(isinstance(g, str) and g.strip() for g in genres) or len(set(genres)) != len(genres):
+        raise UsageError(f"{meta_path}: genres must be a list of distinct, non-empty genre names")
+    threshold = meta.get("recommended_min_confidence")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0.0 <= threshold <= 1.0):
+        raise UsageError(f"{meta_path}: recommended_min_confidence must be a number from 0 to 1 (or absent)")
+    if "embedding_dim" in meta and (isinstance(meta["embedding_dim"], bool)
+                                    or not isinstance(meta["embedding_dim"], int) or meta["embedding_dim"] < 1):
+        raise UsageError(f"{meta_path}: embedding_dim must be a positive whole number")
+
+
 def _file_digest(*paths: Path, extra: str = "") -> str:
     h = hashlib.sha1(extra.encode())
     for p in paths:
@@ -111,6 +130,7 @@ class ModelInfo:
     genres: list[str]
     model_id: str  # folder name + hash of the weights: a new model means new genres for every track
     backbone: BackboneInfo | None = None  # heads: the checked backbone they run on
+    familiarity: Familiarity | None = None  # its training tracks, where the folder keeps them (model.json says)
 
     @property
     def kind(self) -> str:
@@ -131,10 +151,18 @@ class ModelInfo:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as e:
             raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
+        check_description(meta_path, meta)
         if meta.get("input") == "musicnn":
-            return cls._read_head(folder, meta)
-        if "frames" in meta:
-            return cls._read_frames(folder, meta)
+            info = cls._read_head(folder, meta)
+        elif "frames" in meta:
+            info = cls._read_frames(folder, meta)
+        else:
+            info = cls._read_windows(folder, meta)
+        info.familiarity = Familiarity.load(folder, meta.get("familiarity"), meta.get("embedding_dim"))
+        return info
+
+    @classmethod
+    def _read_windows(cls, folder: Path, meta: dict) -> ModelInfo:
         tflite_path = folder / "model.tflite"
         if not tflite_path.is_file():
             raise UsageError(f"{folder}: not a musictag model folder (needs model.tflite beside model.json)")

@@ -93,6 +93,8 @@ class ScanReport:
     known_failures: int = 0  # failed before and unchanged since: not tried again (``musictag errors`` lists them)
     silent: int = 0
     kept: int = 0  # had a genre already (no --overwrite)
+    updated: int = 0  # a genre musictag wrote earlier, unedited since, that this model changed (counted in tagged)
+    withdrawn: int = 0  # a genre musictag wrote earlier, unedited since, put back as it was: this model is unsure
     untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
     outside: int = 0  # reached through a link that leads out of the scanned folders: analysed, not tagged
     cleaned: int = 0  # working copies of interrupted tag writes removed
@@ -243,6 +245,7 @@ class _Scan:
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model = model
+        self.familiarity = model.familiarity
         self.backbone_id = model.backbone.backbone_id if model.backbone else None
         self.min_confidence = options.min_confidence
         if self.min_confidence is None:
@@ -443,7 +446,7 @@ class _Scan:
             row.update(values)
             self._queue(lambda row=row, scores=scores, values=values:
                         self.library.save_scores(row["id"], scores, **values))
-            self._tag(row, key_to_path(row["path"]), scores)
+            self._tag(row, key_to_path(row["path"]), scores, summary.embedding())
             self.progress("re-scoring", done, len(rows))
             self._maybe_flush()
 
@@ -499,7 +502,9 @@ class _Scan:
             key, file, model_id=self.model_id, status="silent" if outcome.silent else "ok", scores=scores,
             embedding=embedding, summary=summary)))
         if scores is not None:
-            self._tag(track, path, scores)
+            import numpy as np
+
+            self._tag(track, path, scores, np.frombuffer(embedding, np.float32) if embedding else None)
 
     def _record_failure(self, key: str, path: str, reason: str, file: dict[str, Any] | None = None,
                         judged: bool = True) -> None:
@@ -520,13 +525,18 @@ class _Scan:
                 return
             scores = self.library.predictions(row["id"]) if self.library else {}
             if scores:
-                self._tag(dict(row), key_to_path(row["path"]), scores)
+                self._tag(dict(row), key_to_path(row["path"]), scores, self.library.embedding(row["id"]))
             self.progress("tagging", done, len(rows))
             self._maybe_flush()
 
-    def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float]) -> None:
-        """Decide and write the genre tag of an analysed track (``row`` is its tracks row)."""
+    def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float], embedding: Any = None) -> None:
+        """Decide and write the genre tag of an analysed track (``row`` is its tracks row; ``embedding`` its
+        unit embedding, which tells whether it is like anything the model learned from).
 
+        A genre the file already has is kept, unless ``--overwrite`` or it is still exactly what
+        musictag wrote there (nobody edited it since): that one follows the model, updated when this
+        model names another genre, put back as it was before musictag when this model is unsure.
+        """
         report, options = self.report, self.options
         if row.get("format") not in tags.GENRE_FIELDS:
             report.untaggable += 1
@@ -544,18 +554,21 @@ class _Scan:
         if not self._inside_roots(path):
             report.outside += 1
             return self._set_tag_state(row, "outside", file_tags=file_tags)
-        chosen = choose_genres(scores, self.min_confidence, options.top_k)
-        if not chosen:
-            best = max(scores, key=scores.__getitem__)
-            report.uncertain += 1
-            report.uncertain_tracks.append({**path_fields(path), "genre": best,
-                                            "confidence": round(scores[best], 4)})
-            return self._set_tag_state(row, "uncertain", file_tags=file_tags)
-        wanted = [self.genre_text(g) for g in chosen]
+        familiar = self.familiarity is None or embedding is None or self.familiarity.familiar(embedding)
+        chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
+        history = self.library.backups_at(row["path"]) if current and self.library is not None else []
+        from musictag.restore import still_musictags
+
+        ours = still_musictags(history, current)
         try:
-            if (current and not options.overwrite) or current == wanted:
+            if not chosen:
+                if ours and not options.overwrite:
+                    return self._withdraw(row, path, tag_file, history, fields)
+                return self._uncertain(row, path, scores, familiar, file_tags)
+            wanted = [self.genre_text(g) for g in chosen]
+            if current == wanted or (current and not options.overwrite and not ours):
                 report.kept += 1
-                return self._set_tag_state(row, "kept", file_tags=file_tags)
+                return self._set_tag_state(row, "written" if ours else "kept", file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tag_file.snapshot()
                 self._flush()  # the track row (and so its id) first
@@ -570,10 +583,40 @@ class _Scan:
             report.fail(path, reason)
             return self._set_tag_state(row, "failed", reason, file_tags=file_tags)
         report.tagged += 1
+        report.updated += bool(ours and current)
         report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
         if options.on_change:
             options.on_change(report.changes[-1])
         return self._set_tag_state(row, "written", stat_after_write=path, file_tags=file_tags)
+
+    def _uncertain(self, row: dict[str, Any], path: str, scores: dict[str, float], familiar: bool,
+                   file_tags: str) -> None:
+        """Leave a track untagged: its best genre is under the threshold, or (``familiar`` False) it is
+        unlike every track the model learned from."""
+        best = max(scores, key=scores.__getitem__)
+        self.report.uncertain += 1
+        self.report.uncertain_tracks.append({**path_fields(path), "genre": best, "confidence": round(scores[best], 4),
+                                             "unfamiliar": not familiar})
+        self._set_tag_state(row, "uncertain" if familiar else "unfamiliar", file_tags=file_tags)
+
+    def _withdraw(self, row: dict[str, Any], path: str, tag_file: tags.TagFile, history: list[dict[str, Any]],
+                  fields: dict[str, Any]) -> None:
+        """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
+        model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
+        from musictag.restore import original_snapshot
+
+        snapshot = original_snapshot(history)
+        before = snapshot["values"] if snapshot["present"] else []
+        if not self.options.dry_run and self.library is not None:
+            tag_file.restore(snapshot)
+            with self.library.transaction():
+                self.library.delete_backups(entry["id"] for entry in history)
+        self.report.withdrawn += 1
+        self.report.uncertain += 1
+        self.report.changes.append(TagChange(**path_fields(path), old=fields["genres"], new=before))
+        if self.options.on_change:
+            self.options.on_change(self.report.changes[-1])
+        self._set_tag_state(row, "uncertain", stat_after_write=path, file_tags=json.dumps({**fields, "genres": before}))
 
     def _inside_roots(self, path: str) -> bool:
         """Whether the file that ``path`` leads to (links followed) lies in a scanned folder: only those are written."""
