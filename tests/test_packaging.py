@@ -15,7 +15,9 @@ def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True, cwd=tmp_path)
     wheel = next(tmp_path.glob("musictag-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("musictag/models/gtzan-musicnn/head.npz", "musictag/models/gtzan-musicnn/model.json",
+    for name in ("musictag/models/genres-musicnn/head.npz", "musictag/models/genres-musicnn/model.json",
+                 "musictag/models/genres-musicnn/reference.npz", "musictag/models/genres-musicnn/heldout.json",
+                 "musictag/models/gtzan-musicnn/head.npz", "musictag/models/gtzan-musicnn/model.json",
                  "musictag/models/musicnn-msd/backbone.tflite", "musictag/models/musicnn-msd/manifest.json",
                  "musictag/models/musicnn-msd/LICENSE", "musictag/models/musicnn-msd/NOTICE",
                  "musictag/models/gtzan-crnn/model.tflite", "musictag/models/gtzan-crnn/model.json",
@@ -29,6 +31,7 @@ def test_default_model_is_found_without_flags():
 
     model = load_model()
     assert isinstance(model, HeadModel)
-    assert model.dir.name == "gtzan-musicnn"
+    assert model.dir.name == "genres-musicnn"
     assert model.info.backbone.name == "musicnn-msd"
-    assert len(model.genres) == 10
+    assert "electronic" in model.genres and len(model.genres) == 11  # GTZAN's ten and Electronic
+    assert model.info.familiarity is not None
