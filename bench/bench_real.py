@@ -131,7 +131,7 @@ def markdown(info: ModelInfo, s: dict, threshold: float) -> str:
     def pct(x: float | None) -> str:
         return "–" if x is None else f"{x:.0%}"
 
-    lines = [f"**{info.dir.name}** (`{s['model']}`), written at ≥ {threshold:.2f}:", "",
+    lines = [f"**{info.dir.name}** (`{s['model']}`), written at ≥ {threshold:.3g}:", "",
              "| label | tracks | written right | written wrong | left uncertain | written as |",
              "|---|---|---|---|---|---|"]
     for label, r in sorted(s["labels"].items()):

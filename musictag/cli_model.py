@@ -258,6 +258,9 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
               "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
               "style_tags": [{"tag": t, "score": s} for t, s in style],
               "windows": windows, "current_genre_tag": current}
+    familiarity = model.info.familiarity
+    if familiarity is not None and not a.silent:
+        result["familiar"] = familiarity.familiar(a.embedding)
     if as_json:
         click.echo(json.dumps(result, indent=1))
         return
@@ -266,6 +269,8 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
         click.echo("digital silence: no genre can be given")
         return
     click.echo("current genre tag: " + (printable("; ".join(current)) if current else "(none)"))
+    if result.get("familiar") is False:
+        click.echo("unlike every track the model learned from: scan leaves it uncertain whatever its scores")
     for g in result["genres"]:
         click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
     if style:
