@@ -15,10 +15,14 @@
    ``musictag.scan_cluster`` sets it up, one at a time (round trip) and kept 4 per worker in
    flight as the scan keeps them (per-file cost at full pipeline).
 
+6. With ``--runtimes litert,openvino-f32,openvino-bf16``: the same files scanned once per backbone
+   runtime (``--no-write``, fresh libraries), each beside the decode floor and bliss-rs (PyPI
+   ``bliss-audio``, skipped with a note when absent) analysing the same files in the same run.
+
 Run from the repository root (needs the shipped model, or ``--model``):
 
     python bench/bench_scan.py --tracks 100 --jobs 2 [--cluster local:2] [--rescan-tracks 10000] [--workdir DIR]
-        [--json FILE]
+        [--runtimes litert,openvino-f32,openvino-bf16] [--json FILE]
 """
 
 from __future__ import annotations
@@ -126,12 +130,13 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _musictag(*args: str, sample: bool = False) -> tuple[dict, float, dict[int, tuple[float, float]]]:
-    """Run ``musictag ARGS --json``; return its summary, wall seconds, and per-process memory peaks
-    (with ``sample``; key -1 then holds the main process's CPU seconds, as last seen)."""
+def _musictag(*args: str, sample: bool = False, env: dict[str, str] | None = None
+              ) -> tuple[dict, float, dict[int, tuple[float, float]]]:
+    """Run ``musictag ARGS --json`` (``env`` added to the environment); return its summary, wall seconds, and
+    per-process memory peaks (with ``sample``; key -1 then holds the main process's CPU seconds, as last seen)."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "musictag", *args, "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     peaks: dict[int, tuple[float, float]] = {}
     done = threading.Event()
 
@@ -170,6 +175,45 @@ def decode_only(paths: list[Path], jobs: int) -> float:
         started = time.perf_counter()
         pool.map(_decode, paths, chunksize=1)
         return time.perf_counter() - started
+
+
+def _bliss(path: Path) -> int:
+    import bliss_audio
+
+    return len(bliss_audio.Song(str(path)).analysis)
+
+
+def bliss_only(paths: list[Path], jobs: int) -> float | None:
+    """Seconds for bliss-rs (PyPI ``bliss-audio``, what blissify runs) to analyse every file with ``jobs``
+    processes; None (and a note) when it is not installed."""
+    try:
+        import bliss_audio  # noqa: F401
+    except ImportError:
+        print("bliss-audio is not installed (pip install bliss-audio): no bliss-rs figure", file=sys.stderr)
+        return None
+    with Pool(jobs) as pool:
+        pool.map(_bliss, paths[:jobs])  # imports, outside the timing
+        started = time.perf_counter()
+        pool.map(_bliss, paths, chunksize=1)
+        return time.perf_counter() - started
+
+
+#: ``--runtimes``: what runs the backbone, as the environment tells a scan (musictag.backbone).
+RUNTIMES = {"litert": {"MUSICTAG_RUNTIME": "litert"},
+            "openvino-f32": {"MUSICTAG_RUNTIME": "openvino", "MUSICTAG_PRECISION": "f32"},
+            "openvino-bf16": {"MUSICTAG_RUNTIME": "openvino", "MUSICTAG_PRECISION": "bf16"}}
+
+
+def scan_with(runtime: str, folder: Path, db: Path, jobs: int, model: list[str]) -> dict:
+    """One end-to-end scan of ``folder`` into a fresh library with the backbone on ``runtime``; its figures."""
+    for leftover in db.parent.glob(db.name + "*"):
+        leftover.unlink()
+    summary, seconds, peaks = _musictag("scan", str(folder), "--db", str(db), "--jobs", str(jobs), "--no-write",
+                                        *model, sample=True, env=RUNTIMES[runtime])
+    peaks.pop(-1, None)
+    worker = max((p[0] for p in peaks.values()), default=0.0)
+    return {"runtime": summary.get("runtime"), "note": summary.get("runtime_note"), "scan_s": round(seconds, 2),
+            "tracks_per_minute": round(summary["analysed"] / seconds * 60, 1), "worker_peak_mb": round(worker, 1)}
 
 
 def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
@@ -264,6 +308,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--cluster", default=None, help="also scan with --cluster ADDRESS (e.g. local:2) and compare")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--runtimes", default=None,
+                        help=f"also scan the same files once per backbone runtime ({', '.join(RUNTIMES)}), "
+                             "beside the decode floor and bliss-rs in the same run")
     args = parser.parse_args()
     model = ["--model", str(args.model)] if args.model else []
 
@@ -290,6 +337,24 @@ def main() -> None:
         n_workers = int(args.cluster.removeprefix("local:")) if args.cluster.startswith("local:") else args.jobs
         round_trip_ms, pipelined_ms = engine_overhead(n_workers)
         pool_start_s, cluster_start_s = start_seconds(args.cluster, args.jobs, args.model, paths[0])
+    if args.runtimes:
+        bliss_s = bliss_only(paths, args.jobs)
+        compared = {}
+        for name in args.runtimes.split(","):
+            if name not in RUNTIMES:
+                sys.exit(f"bench_scan: unknown runtime {name!r}; choose from {', '.join(RUNTIMES)}")
+            compared[name] = row = scan_with(name, args.workdir / "mp3", args.workdir / f"{name}.db", args.jobs,
+                                             model)
+            row["over_decode"] = round(row["scan_s"] / decode_s, 2)
+            row["bliss_over_scan"] = round(bliss_s / row["scan_s"], 2) if bliss_s else None
+            print(f"{name:14s} ({row['runtime']}): {row['tracks_per_minute']:.0f} tracks/min, scan / decode "
+                  f"{row['over_decode']:.2f}, bliss-rs time / scan time "
+                  f"{row['bliss_over_scan'] if bliss_s else '–'}, worker peak {row['worker_peak_mb']:.0f} MB"
+                  + (f" ({row['note']})" if row["note"] else ""))
+        figures_runtimes = {"bliss_s": round(bliss_s, 2) if bliss_s else None, "runtimes": compared}
+        if bliss_s:
+            print(f"bliss-rs, same files, {args.jobs} processes: {bliss_s:.1f} s, "
+                  f"{len(paths) / bliss_s * 60:.0f} tracks/min")
     rescan_s, _ = rescan(args.workdir / "rescan", args.workdir / "rescan.db", args.rescan_tracks, model)
     figures = {
         "tracks": args.tracks, "jobs": args.jobs, "analysed": summary["analysed"], "failed": summary["failed"],
@@ -301,6 +366,8 @@ def main() -> None:
         "main_cpu_s_per_track": round(main_cpu / max(1, summary["analysed"]), 4),
         "rescan_tracks": args.rescan_tracks, "rescan_s": round(rescan_s, 2), "cpus": os.cpu_count(),
     }
+    if args.runtimes:
+        figures.update(figures_runtimes)
     if args.cluster:
         cluster_rate = cluster_summary["analysed"] / cluster_s * 60
         figures.update({"cluster": args.cluster, "cluster_analysed": cluster_summary["analysed"],

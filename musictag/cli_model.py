@@ -258,6 +258,9 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
               "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
               "style_tags": [{"tag": t, "score": s} for t, s in style],
               "windows": windows, "current_genre_tag": current}
+    result["runtime"] = model.runtime
+    if model.runtime.get("note"):
+        click.echo(f"musictag: {model.runtime['note']}", err=True)
     familiarity = model.info.familiarity
     if familiarity is not None and not a.silent:
         result["familiar"] = familiarity.familiar(a.embedding)

@@ -95,6 +95,8 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     else:
         _print_scan(report, listed_already=verbose)
     _print_errors(report.errors)
+    if report.runtime_note:
+        click.echo(f"musictag: {report.runtime_note}", err=True)
     if report.db_created:
         from musictag.paths import display_path
 
@@ -198,7 +200,9 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
         table.add_row("model", printable(report.model_name) + (" (this library's; --model changes it)"
                                                                if report.model_remembered else ""))
     if report.min_confidence is not None:
-        table.add_row("confidence needed to tag", f"{report.min_confidence:.2f}")
+        table.add_row("confidence needed to tag", f"{report.min_confidence:.3g}")
+    if report.runtime:
+        table.add_row("model run by", report.runtime)
     table.add_row("time", f"{report.seconds:.1f} s")
     out.print(table)
     lines = []

@@ -218,6 +218,7 @@ class WindowModel:
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._outputs = self._interpreter.get_output_details()
         self._n = -1
+        self.runtime = {"runtime": "litert", "precision": "f32", "note": None}  # what runs the network
 
     def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Genre probabilities ``(n, genres)`` and embeddings ``(n, dim)`` of raw ``(n, 44, 216)`` windows."""
@@ -255,6 +256,7 @@ class HeadModel:
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
         self.head = load_head(self.meta["head"], self.dir / "head.npz")
         self.backbone = Backbone(info.backbone, threads)
+        self.runtime = self.backbone.describe()  # what runs the backbone (OpenVINO or LiteRT, its precision)
 
     def summarise(self, patches: np.ndarray) -> TrackSummary:
         """Run the backbone on ``(n, 187, 96)`` log-mel patches: what the library keeps of a track."""
@@ -289,6 +291,7 @@ class FrameModel:
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
         self.input = self.meta["input"]
         self.head = load_head(self.meta["head"], self.dir / "head.npz")
+        self.runtime = {"runtime": "numpy", "precision": "f32", "note": None}  # the head alone runs
 
     def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
         """Decode the segments of one file and classify it (raises DecodeError for bad files)."""

@@ -117,6 +117,8 @@ class ScanReport:
     not_written: int = 0  # tags left undecided because of --no-write (a later scan decides them)
     pool_died: str | None = None  # why the analysis stopped early: no worker process could be started
     not_analysed: int = 0  # files never started because the worker processes died
+    runtime: str | None = None  # what ran the model in the workers: "openvino f32", "litert f32", ...
+    runtime_note: str | None = None  # why not OpenVINO, when it was wanted and could not be used
 
     @property
     def exit_code(self) -> int:
@@ -467,6 +469,9 @@ class _Scan:
                           model_id=self.model_id)
         with engine as pool:
             pool.start()
+            if pool.runtime:
+                self.report.runtime = f"{pool.runtime['runtime']} {pool.runtime['precision']}"
+                self.report.runtime_note = pool.runtime.get("note")
             self.progress("analysing", 0, len(tasks))
             results = pool.imap([(k, p) for k, p, _ in tasks], self.should_stop)
             try:

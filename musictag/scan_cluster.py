@@ -96,6 +96,7 @@ class Cluster:
     probe_path: str | None = None
     timeout: float = FILE_TIMEOUT_S
     threads: int = 0  # worker threads in the cluster, known once started
+    runtime: dict | None = None  # what runs the model on the workers, from their probes
     _client: Any = None
     _local: Any = None
     _worker_model: str | None = None
@@ -171,6 +172,7 @@ class Cluster:
             problem = _mismatch(found, self.model_id, self.probe_path)
             if problem:
                 raise MusictagError(f"the Dask worker {address} {problem}")
+            self.runtime = found.get("runtime")
 
     def imap(self, tasks: Iterable[tuple[str, str]], should_stop: Callable[[], bool] = lambda: False
              ) -> Iterator[tuple[str, Outcome]]:
@@ -323,7 +325,8 @@ def _probe(model_dir: str | None, model_id: str | None, path: str | None) -> dic
     """Run on each worker at start: its musictag version, the model it loads, whether it sees ``path``."""
     found: dict[str, Any] = {"version": musictag.__version__}
     try:
-        found["model_id"] = _model(model_dir, model_id).model_id
+        model = _model(model_dir, model_id)
+        found["model_id"], found["runtime"] = model.model_id, model.runtime
     except MusictagError as e:
         found["model_error"] = str(e)
     if path is not None:

@@ -111,6 +111,7 @@ class Pool:
     jobs: int
     timeout: float = FILE_TIMEOUT_S
     model_id: str | None = None
+    runtime: dict | None = None  # what runs the model in the workers, from their start-up message
     _workers: list[_Worker] = field(default_factory=list)
 
     def __enter__(self) -> Pool:
@@ -122,7 +123,9 @@ class Pool:
     def _start_worker(self) -> _Worker:
         ctx = _context()
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=serve, args=(child, self.model_dir), daemon=True,
+        from musictag.backbone import runtime_settings
+
+        process = ctx.Process(target=serve, args=(child, self.model_dir, runtime_settings()), daemon=True,
                               name="musictag-scan-worker")
         with _one_thread_env():
             if ctx.get_start_method() == "forkserver":
@@ -171,6 +174,7 @@ class Pool:
                 raise MusictagError(f"the model changed on disk while the scan started (workers loaded {message[1]}, "
                                     f"not {self.model_id}); run the scan again")
             worker.ready = True
+            self.runtime = message[2]
             return None
         worker.task = None
         return message[1], message[2]

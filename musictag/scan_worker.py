@@ -98,20 +98,25 @@ def quiet_worker_process() -> None:
     os.close(devnull)
 
 
-def serve(conn: Connection, model_dir: str | None) -> None:
+def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | None = None) -> None:
     """A worker's life: load the model, then analyse each ``(key, path)`` received until ``None``.
 
-    Sends ``("ready", model_id)`` or ``("fatal", message)`` first, then ``("done", key, Outcome)``
-    per request. Ctrl-C is left to the main process; the C libraries' own chatter on the
-    terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1 and 2 at /dev/null.
+    ``settings``: environment variables of the scan's process that choose how the model runs
+    (:func:`musictag.backbone.runtime_settings`), set here before the model is loaded.
+
+    Sends ``("ready", model_id, runtime)`` (the model's ``runtime``: what runs it) or ``("fatal", message)``
+    first, then ``("done", key, Outcome)`` per request. Ctrl-C is left to the main process; the C
+    libraries' own chatter on the terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1
+    and 2 at /dev/null.
     """
     quiet_worker_process()
+    os.environ.update(settings or {})  # the scan's runtime choice, not the fork server's environment
     try:
         model = load_model(model_dir)
     except MusictagError as e:
         conn.send(("fatal", str(e)))
         return
-    conn.send(("ready", model.model_id))
+    conn.send(("ready", model.model_id, model.runtime))
     while True:
         try:
             request = conn.recv()
@@ -127,7 +132,10 @@ def serve(conn: Connection, model_dir: str | None) -> None:
 
 
 def warm_up() -> None:
-    """Import the decoders and LiteRT, run the feature and log-mel code once on a short synthetic signal."""
+    """Import the decoders and LiteRT, run the feature and log-mel code once on a short synthetic signal.
+
+    OpenVINO is left to each worker: it starts threads, and a fork server must hold none when it forks.
+    """
     import ai_edge_litert.interpreter  # noqa: F401
     import av  # noqa: F401
     import soundfile  # noqa: F401

@@ -1,4 +1,4 @@
-"""The shipped musicnn-msd backbone reproduces musicnn's own MSD network, under LiteRT alone.
+"""The shipped musicnn-msd backbone reproduces musicnn's own MSD network, under OpenVINO and LiteRT alike.
 
 ``tests/data/musicnn_reference.npz`` holds four real log-mel patches (GTZAN classical, metal,
 hip-hop, jazz) with the embedding and tags that musicnn 0.1.0's own TF1 graph gave for them (see
@@ -33,11 +33,18 @@ def reference() -> dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
-def run_backbone(manifest: dict, patches: np.ndarray) -> dict[str, np.ndarray]:
-    """Run the shipped backbone through musictag's own LiteRT runtime; outputs keyed by role."""
-    from musictag.backbone import Backbone, BackboneInfo
+def run_backbone(manifest: dict, patches: np.ndarray, runtime: str = "auto") -> dict[str, np.ndarray]:
+    """Run the shipped backbone through musictag's own runtime (``runtime`` as $MUSICTAG_RUNTIME); outputs by role."""
+    import os
+    from unittest import mock
 
-    embedding, tags = Backbone(BackboneInfo.read(BACKBONE), threads=2).run(patches)
+    from musictag.backbone import RUNTIME_ENV, Backbone, BackboneInfo
+
+    with mock.patch.dict(os.environ, {RUNTIME_ENV: runtime}):
+        backbone = Backbone(BackboneInfo.read(BACKBONE), threads=2)
+    if runtime != "auto":
+        assert backbone.runtime == runtime and backbone.precision == "f32", backbone.describe()
+    embedding, tags = backbone.run(patches)
     return {"embedding": embedding, "tags": tags}
 
 
@@ -45,10 +52,11 @@ def relative_diff(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.max(np.abs(got - want)) / max(float(np.max(np.abs(want))), 1e-6))
 
 
-def test_backbone_matches_musicnn_reference(manifest, reference):
+@pytest.mark.parametrize("runtime", ["openvino", "litert"])
+def test_backbone_matches_musicnn_reference(manifest, reference, runtime):
     patches = reference["patches"]
     assert patches.shape == (4, 187, 96) and patches.dtype == np.float32
-    out = run_backbone(manifest, patches)
+    out = run_backbone(manifest, patches, runtime)
     assert out["embedding"].shape == (4, 200)
     assert out["tags"].shape == (4, 50)
     for key in ("embedding", "tags"):
@@ -75,3 +83,21 @@ def test_manifest_checksums_and_tags(manifest):
     assert manifest["licence"] == "ISC"
     assert set(manifest["outputs"]) == {"embedding", "tags"}
     assert "ISC" in (BACKBONE / "NOTICE").read_text() and "CC BY-NC-SA" in (BACKBONE / "NOTICE").read_text()
+
+
+def test_both_runtimes_agree_and_bf16_stays_close(manifest, reference, monkeypatch):
+    from musictag.backbone import PRECISION_ENV, Backbone, BackboneInfo, native_bf16
+    from musictag.track_summary import unit_vector
+
+    patches = reference["patches"]
+    ov, lite = run_backbone(manifest, patches, "openvino"), run_backbone(manifest, patches, "litert")
+    for key in ("embedding", "tags"):
+        assert relative_diff(ov[key], lite[key]) <= TOLERANCE, key
+    if not native_bf16():
+        pytest.skip("no native bf16 on this CPU")
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    backbone = Backbone(BackboneInfo.read(BACKBONE), threads=2)
+    assert (backbone.runtime, backbone.precision) == ("openvino", "bf16")
+    embedding, tags = backbone.run(patches)
+    cosine = float(unit_vector(embedding.mean(axis=0)) @ unit_vector(ov["embedding"].mean(axis=0)))
+    assert cosine >= 0.999 and float(np.max(np.abs(tags - ov["tags"]))) <= 0.05
