@@ -13,7 +13,7 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -252,12 +252,33 @@ def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = 
     Raises :class:`DecodeError` with a reason when the file cannot be decoded, holds no audio,
     or stops well before the length its header announces.
     """
-    import numpy as np  # here, not at the top: the CLI imports this module for --help
     with _opened(path) as (p, f):
         if f is not None:
-            mono, native_sr, expected = _read_soundfile(p, f, offset, duration)
+            read = _read_soundfile(p, f, offset, duration)
         else:
-            mono, native_sr, expected = _read_av(p, offset, duration)
+            read = _read_av(p, offset, duration)
+    return _finished(p, *read, offset, sr)
+
+
+def load_excerpts(path: str | os.PathLike, offsets: Sequence[float], duration: float,
+                  sr: int = SAMPLE_RATE) -> list[np.ndarray]:
+    """:func:`load` of ``duration`` seconds at each of ``offsets``, all decoded from one opening of the file
+    (one libsndfile handle, or one FFmpeg container seeked from excerpt to excerpt); errors as :func:`load`."""
+    with _opened(path) as (p, f):
+        if f is not None:
+            reads = [_read_soundfile(p, f, offset, duration) for offset in offsets]
+        else:
+            with _open_av(p) as (container, stream):
+                seen: dict = {}
+                reads = [_read_av_stream(p, container, stream, offset, duration, seen) for offset in offsets]
+    return [_finished(p, *read, offset, sr) for read, offset in zip(reads, offsets, strict=True)]
+
+
+def _finished(p: Path, mono: np.ndarray, native_sr: int, expected: float | None, offset: float,
+              sr: int) -> np.ndarray:
+    """A decoded read checked (cut short, empty) and resampled to ``sr``."""
+    import numpy as np  # here, not at the top: the CLI imports this module for --help
+
     got = len(mono) / native_sr if native_sr else 0.0
     if expected is not None and got + _TRUNCATION_TOLERANCE_S < expected:
         raise DecodeError(p, f"truncated: the audio stops at {format_time(offset + got)} "
@@ -306,6 +327,8 @@ def _read_soundfile(path: Path, f, offset: float, duration: float | None):
         return np.zeros(0, np.float32), rate, None
     remaining = want
     try:
+        if f.tell():  # libsndfile's Vorbis seek from where a read stopped lands off (up to 0.5 away,
+            f.seek(0)  # measured); from the top it is sample-exact, so a handle read before goes back first
         if start:
             f.seek(start)
         blocks = []
@@ -382,73 +405,86 @@ def _counted(position: int, frames: Iterable) -> Iterator[tuple[int, object]]:
         position += frame.samples
 
 
-def _av_frames(path: Path, container, stream, rate: int, start: int) -> Iterator[tuple[int, object]]:
+def _av_frames(path: Path, container, stream, rate: int, start: int, seen: dict) -> Iterator[tuple[int, object]]:
     """Yield ``(position, frame)`` from the first frame at or before sample ``start``.
 
     Positions count samples from the first one the decoder gives when reading from the beginning
-    (the same timeline as a full decode). A start further in than the preroll seeks there, placing
-    the first frame by its time stamp; a seek that lands past ``start``, or frames without time
-    stamps, fall back to decoding from the beginning in a fresh container.
+    (the same timeline as a full decode). ``seen`` is what earlier reads of this container learned: on
+    the first read (``seen`` empty) the container is fresh, its first frame gives that origin (kept in
+    ``seen["origin"]``) and a start within the preroll is decoded straight on. A start further in
+    seeks there, placing the first frame by its time stamp; a seek that lands past ``start``, frames
+    without time stamps, or a later read within the preroll decode from the beginning in a fresh
+    container.
     """
-    frames = container.decode(stream)
-    first = next(frames, None)
-    if first is None:
-        return
-    if first.pts is None or start <= _SEEK_PREROLL_S * rate:
-        yield from _counted(0, itertools.chain([first], frames))
-        return
-    origin = first.pts
-    container.seek(int((start / rate - _SEEK_PREROLL_S) * 1_000_000))
-    frames = container.decode(stream)
-    first = next(frames, None)
-    if first is not None and first.pts is not None:
-        position = int(round((first.pts - origin) * stream.time_base * rate))
-        if position <= start:
-            yield from _counted(position, itertools.chain([first], frames))
+    if "origin" not in seen:
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is None:
             return
+        seen["origin"] = first.pts
+        if first.pts is None or start <= _SEEK_PREROLL_S * rate:
+            yield from _counted(0, itertools.chain([first], frames))
+            return
+        frames.close()
+    origin = seen["origin"]
+    if origin is not None and start > _SEEK_PREROLL_S * rate:
+        container.seek(int((start / rate - _SEEK_PREROLL_S) * 1_000_000))
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is not None and first.pts is not None:
+            position = int(round((first.pts - origin) * stream.time_base * rate))
+            if position <= start:
+                yield from _counted(position, itertools.chain([first], frames))
+                return
+        frames.close()
     with _open_av(path) as (container, stream):
         yield from _counted(0, container.decode(stream))
 
 
 def _read_av(path: Path, offset: float, duration: float | None):
+    with _open_av(path) as (container, stream):
+        return _read_av_stream(path, container, stream, offset, duration, {})
+
+
+def _read_av_stream(path: Path, container, stream, offset: float, duration: float | None, seen: dict):
+    """Decode from an opened container (``seen``: what earlier reads of it learned, see :func:`_av_frames`)."""
     import av
     import numpy as np
 
-    with _open_av(path) as (container, stream):
-        rate = stream.rate
-        if not rate:
-            raise DecodeError(path, f"unsupported codec {stream.codec_context.name!r}")
-        total = _av_duration(container, stream)
-        expected = None
-        if total > 0:
-            expected = max(0.0, total - offset) if duration is None else min(duration, total - offset)
-        start = int(round(offset * rate))
-        stop = None if duration is None else start + int(round(duration * rate))
-        length = _exact_length(stream, rate)
-        if length is not None:
-            stop = length if stop is None else min(stop, length)
-        # planar float, channels kept: the downmix is the channel mean, as for libsndfile (FFmpeg's own
-        # stereo-to-mono matrix sums at 0.707 each, 3 dB louder)
-        resampler = av.AudioResampler(format="fltp")
-        blocks: list[np.ndarray] = []
-        position = start
-        frames = _av_frames(path, container, stream, rate, start)
-        try:
-            for position, frame in frames:
-                if stop is not None and position >= stop:
-                    break
-                if position + frame.samples <= start:
-                    continue
-                planes = [out.to_ndarray() for out in resampler.resample(frame)]
-                if planes:
-                    mono = np.concatenate(planes, axis=1).mean(axis=0)
-                    blocks.append(mono[max(0, start - position): None if stop is None else stop - position])
-        except av.error.FFmpegError as e:
-            raise DecodeError(path, f"corrupt audio data at {format_time(position / rate)} "
-                                    f"({short_reason(e)})") from None
-        except ValueError as e:
-            raise DecodeError(path, f"unsupported codec ({short_reason(e)})") from None
-        finally:
-            frames.close()
-        mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-        return mono, rate, expected
+    rate = stream.rate
+    if not rate:
+        raise DecodeError(path, f"unsupported codec {stream.codec_context.name!r}")
+    total = _av_duration(container, stream)
+    expected = None
+    if total > 0:
+        expected = max(0.0, total - offset) if duration is None else min(duration, total - offset)
+    start = int(round(offset * rate))
+    stop = None if duration is None else start + int(round(duration * rate))
+    length = _exact_length(stream, rate)
+    if length is not None:
+        stop = length if stop is None else min(stop, length)
+    # planar float, channels kept: the downmix is the channel mean, as for libsndfile (FFmpeg's own
+    # stereo-to-mono matrix sums at 0.707 each, 3 dB louder)
+    resampler = av.AudioResampler(format="fltp")
+    blocks: list[np.ndarray] = []
+    position = start
+    frames = _av_frames(path, container, stream, rate, start, seen)
+    try:
+        for position, frame in frames:
+            if stop is not None and position >= stop:
+                break
+            if position + frame.samples <= start:
+                continue
+            planes = [out.to_ndarray() for out in resampler.resample(frame)]
+            if planes:
+                mono = np.concatenate(planes, axis=1).mean(axis=0)
+                blocks.append(mono[max(0, start - position): None if stop is None else stop - position])
+    except av.error.FFmpegError as e:
+        raise DecodeError(path, f"corrupt audio data at {format_time(position / rate)} "
+                                f"({short_reason(e)})") from None
+    except ValueError as e:
+        raise DecodeError(path, f"unsupported codec ({short_reason(e)})") from None
+    finally:
+        frames.close()
+    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    return mono, rate, expected

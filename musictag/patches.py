@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from musictag.audio import AudioInfo, load, probe
+from musictag.audio import AudioInfo, load, load_excerpts, probe
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -135,7 +135,8 @@ def sampled_audio(path: str | os.PathLike, info: AudioInfo | None = None,
                   transform: Callable[[np.ndarray], np.ndarray] | None = None, count: int = PATCHES_PER_TRACK,
                   seconds: float = PATCH_SECONDS, sr: int = SAMPLE_RATE) -> SampledAudio:
     """Decode what a track is analysed from at ``sr``: all of it up to :data:`WHOLE_TRACK_LIMIT_S`, else
-    ``count`` excerpts of ``seconds`` at :func:`patch_offsets`, each decoded on its own by seeking.
+    ``count`` excerpts of ``seconds`` at :func:`patch_offsets`, all decoded from one opening of the file by
+    seeking (:func:`musictag.audio.load_excerpts`).
 
     ``info`` is what :func:`musictag.audio.probe` said of the file (probed here when not given);
     ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
@@ -148,7 +149,7 @@ def sampled_audio(path: str | os.PathLike, info: AudioInfo | None = None,
         block = transform(y)
         return SampledAudio([block], np.zeros(1), len(y) / sr, True, _is_silent(block))
     offsets = patch_offsets(info.duration, count, seconds)
-    blocks = [transform(load(path, offset=o, duration=seconds, sr=sr)) for o in offsets]
+    blocks = [transform(b) for b in load_excerpts(path, offsets, seconds, sr=sr)]
     return SampledAudio(blocks, np.asarray(offsets), info.duration, False, all(_is_silent(b) for b in blocks))
 
 
