@@ -109,7 +109,7 @@ def main() -> None:
     floor = t["full_decode_22050_s"]
     print(f"\n(b) one four-minute MP3, one core, one thread (load {os.getloadavg()[0]:.2f}); "
           f"full decode to 22,050 Hz: {floor * 1000:.0f} ms")
-    print("| patches | decode + log-mel | + backbone = total | total / full decode | head (GRU-attention) |\n"
+    print("| patches | decode + log-mel | + backbone = total | total / full decode | head (shipped) |\n"
           "|---|---|---|---|---|")
     for k in TIMED_K:
         total = t[f"total_k{k}_s"]
