@@ -17,7 +17,8 @@
 
 6. With ``--runtimes litert,openvino-f32,openvino-bf16``: the same files scanned once per backbone
    runtime (``--no-write``, fresh libraries), each beside the decode floor and bliss-rs (PyPI
-   ``bliss-audio``, skipped with a note when absent) analysing the same files in the same run.
+   ``bliss-audio``, skipped with a note when absent) analysing the same files in the same run, and
+   the time from starting a scan of a folder of one track to its end (start-up to the first track).
 
 Run from the repository root (needs the shipped model, or ``--model``):
 
@@ -216,6 +217,24 @@ def scan_with(runtime: str, folder: Path, db: Path, jobs: int, model: list[str])
             "tracks_per_minute": round(summary["analysed"] / seconds * 60, 1), "worker_peak_mb": round(worker, 1)}
 
 
+def first_track(path: Path, workdir: Path, runtime: str, model: list[str]) -> float:
+    """Seconds from starting ``musictag scan`` on a folder of one track to its end (one track analysed):
+    start-up, fork server warm-up, the worker's model load and compile, one analysis."""
+    one = workdir / "first"
+    one.mkdir(parents=True, exist_ok=True)
+    link = one / path.name
+    if not link.exists():
+        link.symlink_to(path)
+    db = workdir / f"first-{runtime}.db"
+    for leftover in workdir.glob(db.name + "*"):
+        leftover.unlink()
+    summary, seconds, _ = _musictag("scan", str(one), "--db", str(db), "--jobs", "1", "--no-write", *model,
+                                    env=RUNTIMES[runtime])
+    if summary["analysed"] != 1:
+        sys.exit(f"bench_scan: the first-track scan analysed {summary['analysed']} files")
+    return seconds
+
+
 def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
     """Seconds for ``musictag scan`` over ``n`` unchanged tracks already in the library."""
     from musictag.library import Library
@@ -346,10 +365,12 @@ def main() -> None:
             compared[name] = row = scan_with(name, args.workdir / "mp3", args.workdir / f"{name}.db", args.jobs,
                                              model)
             row["over_decode"] = round(row["scan_s"] / decode_s, 2)
+            row["first_track_s"] = round(first_track(paths[0], args.workdir, name, model), 2)
             row["bliss_over_scan"] = round(bliss_s / row["scan_s"], 2) if bliss_s else None
             print(f"{name:14s} ({row['runtime']}): {row['tracks_per_minute']:.0f} tracks/min, scan / decode "
                   f"{row['over_decode']:.2f}, bliss-rs time / scan time "
-                  f"{row['bliss_over_scan'] if bliss_s else '–'}, worker peak {row['worker_peak_mb']:.0f} MB"
+                  f"{row['bliss_over_scan'] if bliss_s else '–'}, worker peak {row['worker_peak_mb']:.0f} MB, "
+                  f"one track analysed {row['first_track_s']:.1f} s after start"
                   + (f" ({row['note']})" if row["note"] else ""))
         figures_runtimes = {"bliss_s": round(bliss_s, 2) if bliss_s else None, "runtimes": compared}
         if bliss_s:
