@@ -57,8 +57,11 @@ class BackboneInfo:
         return list(self.manifest["tags"])
 
     @classmethod
-    def read(cls, folder: str | os.PathLike) -> BackboneInfo:
-        """Read and verify ``folder``; raise :class:`UsageError` naming the first bad file."""
+    def read(cls, folder: str | os.PathLike, check_files: bool = True) -> BackboneInfo:
+        """Read and verify ``folder``; raise :class:`UsageError` naming the first bad file.
+
+        ``check_files`` False reads the manifest alone (its names and identity), for what only shows them.
+        """
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
         try:
@@ -70,7 +73,7 @@ class BackboneInfo:
             raise UsageError(f"{manifest_path}: unreadable backbone manifest ({e}); {_REINSTALL}") from None
         if "backbone.tflite" not in files:
             raise UsageError(f"{manifest_path}: names no backbone.tflite; {_REINSTALL}")
-        for name, want in files.items():
+        for name, want in files.items() if check_files else ():
             path = folder / name
             try:
                 got = sha256_file(path)

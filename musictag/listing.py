@@ -61,19 +61,30 @@ def _state(row: dict[str, Any]) -> str:
     return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row["tag_state"], row["tag_state"])
 
 
-def _style_tags(library: Library, track_id: int) -> list[tuple[str, float]] | None:
-    """The strongest style tags the backbone heard in a track, where the library kept them (None: not kept)."""
-    from musictag.backbone import DEFAULT_BACKBONE, find_backbone
+def _tag_names() -> tuple[str, list[str]] | None:
+    """The shipped backbone's id and style-tag names, from its manifest alone (None: no usable manifest)."""
+    from musictag.backbone import DEFAULT_BACKBONE, BackboneInfo
+    from musictag.errors import UsageError
+    from musictag.shipped import shipped_models_dir
 
+    try:
+        info = BackboneInfo.read(shipped_models_dir() / DEFAULT_BACKBONE, check_files=False)
+        return info.backbone_id, info.tags
+    except (UsageError, KeyError, TypeError):
+        return None
+
+
+def _style_tags(library: Library, track_id: int, names: tuple[str, list[str]] | None) -> list[tuple[str, float]] | None:
+    """The strongest style tags the backbone (``names``: its id and tag names) heard in a track, where the library
+    kept them (None: not kept, or kept from another backbone)."""
     stored = library.style_tags(track_id)
-    if stored is None:
+    if stored is None or names is None:
         return None
     backbone_id, scores = stored
-    info = find_backbone(DEFAULT_BACKBONE)
-    if backbone_id != info.backbone_id or len(scores) != len(info.tags):
+    if backbone_id != names[0] or len(scores) != len(names[1]):
         return None
     order = scores.argsort()[::-1][:STYLE_TAGS_SHOWN]
-    return [(info.tags[i], round(float(scores[i]), 3)) for i in order]
+    return [(names[1][i], round(float(scores[i]), 3)) for i in order]
 
 
 def track_views(library: Library) -> list[TrackView]:
@@ -82,6 +93,7 @@ def track_views(library: Library) -> list[TrackView]:
     for entries in library.backups().values():
         written[entries[-1]["track_id"]] = list(entries[-1]["written"] or [])
     views = []
+    names = _tag_names()  # read once: the manifest is small, the library may hold many uncertain tracks
     for row in library.tracks(by_path=True):
         state = _state(row)
         if state == "tagged" and row["id"] in written:
@@ -93,7 +105,7 @@ def track_views(library: Library) -> list[TrackView]:
         uncertain = state == "uncertain"
         views.append(TrackView(key_to_path(row["path"]), state, row["genre"], row["confidence"], in_file,
                                row["duration"], _UNCERTAIN_WHY.get(row["tag_state"]) if uncertain else row["error"],
-                               _style_tags(library, row["id"]) if uncertain else None))
+                               _style_tags(library, row["id"], names) if uncertain else None))
     return views
 
 

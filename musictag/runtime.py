@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from musictag.heads import Head
 
 
-
 def default_model_dir() -> Path:
     """The model shipped with musictag (``MUSICTAG_MODEL`` overrides it)."""
     env = os.environ.get("MUSICTAG_MODEL")
