@@ -60,15 +60,15 @@ def accuracy(data: Path, cache: Path, head: str, ks: tuple[int | None, ...]) -> 
 
 
 def timing(path: Path, repeats: int = 5) -> dict:
-    """Median seconds per track on one core: K patches end to end, and the full-decode floor."""
-    from musictag.audio import load, probe
+    """Median seconds per track on one core: K patches end to end (opening and checking the file included),
+    and the full-decode floor."""
+    from musictag.audio import load
     from musictag.patches import track_patches
     from musictag.runtime import load_model
 
     model = load_model(threads=1)
     backbone, head = model.backbone, model.head
-    info = probe(path)
-    backbone.run(track_patches(path, info, count=2).patches)  # warm: imports, filter bank, interpreter
+    backbone.run(track_patches(path, count=2).patches)  # warm: imports, filter bank, interpreter
 
     def median(fn) -> float:
         times = []
@@ -80,9 +80,9 @@ def timing(path: Path, repeats: int = 5) -> dict:
 
     out = {"full_decode_22050_s": median(lambda: load(path))}
     for k in TIMED_K:
-        out[f"decode_mel_k{k}_s"] = median(lambda k=k: track_patches(path, info, count=k))
-        out[f"total_k{k}_s"] = median(lambda k=k: backbone.run(track_patches(path, info, count=k).patches))
-        sequence = model.summarise(track_patches(path, info, count=k).patches).sequence
+        out[f"decode_mel_k{k}_s"] = median(lambda k=k: track_patches(path, count=k))
+        out[f"total_k{k}_s"] = median(lambda k=k: backbone.run(track_patches(path, count=k).patches))
+        sequence = model.summarise(track_patches(path, count=k).patches).sequence
         out[f"head_k{k}_s"] = median(lambda sequence=sequence: head.track_probabilities(sequence))
     return out
 

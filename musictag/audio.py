@@ -1,7 +1,7 @@
 """Decode any audio file to mono float32 at 22,050 Hz.
 
 libsndfile (through ``soundfile``) reads wav, aiff, flac, ogg/vorbis and opus; PyAV (FFmpeg) reads
-everything else (mp3, m4a with AAC or ALAC, wma, ...; see :func:`_open_soundfile` for why mp3).
+everything else (mp3, m4a with AAC or ALAC, wma, ...; see ``_SNDFILE_FORMATS`` for why mp3).
 Several channels are averaged to one; resampling uses soxr. Every failure is raised as
 :class:`DecodeError`, which carries the path and a one-line human reason.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from musictag.errors import DecodeError, short_reason
+from musictag.opened_file import OpenedFile, open_file
+from musictag.timefmt import format_time
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,17 +51,6 @@ class AudioInfo:
     codec: str
 
 
-def format_time(seconds: float, tenths: bool = False) -> str:
-    """Format seconds as ``mm:ss`` (or ``h:mm:ss``), whole seconds cut; with ``tenths``, rounded to
-    tenths (``00:02.9``, and 2.995 s is ``00:03.0``)."""
-    if tenths:
-        t = max(0, round(seconds * 10))
-        return f"{format_time(t // 10)}.{t % 10}"
-    s = max(0, int(seconds))
-    h, rem = divmod(s, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60:02d}:{rem % 60:02d}"
-
-
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """Silence what C decoders (mpg123 inside libsndfile) print straight to file descriptor 2.
@@ -86,192 +76,122 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def _check_readable(path: Path) -> None:
+#: Formats (as :func:`musictag.sniff.sniff` names them) given to libsndfile first; FFmpeg reads the others,
+#: and those libsndfile refuses. MP3 is FFmpeg's: python-soundfile seeks after every read to keep its
+#: position, and in libsndfile 1.2 that seek restarts mpg123 without its bit reservoir, so each read block
+#: after the first begins with a burst of wrong samples; FFmpeg decodes MP3 glitch-free, sample-exact after
+#: seeks (LAME gapless info honoured) and faster.
+_SNDFILE_FORMATS = frozenset({"wav", "aiff", "flac", "ogg", "opus", "au", "caf"})
+
+
+class AudioFile:
+    """One audio file, opened once (:func:`open_audio`): what the checks found of it (``format`` by content,
+    ``info`` from its header, :meth:`quick_hash`), and its audio decoded from the one open decoder.
+
+    Everything reads the one descriptor (:mod:`musictag.opened_file`): nothing opens the file again by name.
+    """
+
+    def __init__(self, opened: OpenedFile, fmt: str) -> None:
+        self.path, self.format, self._opened = opened.path, fmt, opened
+        self._sf, self._av, self._seen, self._hash = None, None, {}, None
+        with quiet_native_stderr():
+            if fmt in _SNDFILE_FORMATS:
+                self._sf = _open_soundfile(opened)
+            if self._sf is None:
+                self._av = _open_container(opened)
+        if self._sf is not None:
+            f = self._sf
+            self.info = AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels, f"{f.format}/{f.subtype}".lower())
+        else:
+            container, stream = self._av
+            self.info = AudioInfo(_av_duration(container, stream), stream.rate or 0, stream.channels or 0,
+                                  stream.codec_context.name)
+
+    def quick_hash(self) -> str:
+        """:func:`musictag.paths.quick_hash` of the file (read once, then remembered)."""
+        if self._hash is None:
+            self._hash = self._opened.quick_hash()
+        return self._hash
+
+    def load(self, offset: float = 0.0, duration: float | None = None, sr: int = SAMPLE_RATE) -> np.ndarray:
+        """The audio (or the part from ``offset`` for ``duration`` seconds) as mono float32 at ``sr``.
+
+        Raises :class:`DecodeError` with a reason when it cannot be decoded, holds no audio, or stops well
+        before the length its header announces.
+        """
+        return self.excerpts([offset], duration, sr)[0]
+
+    def excerpts(self, offsets: Sequence[float], duration: float | None, sr: int = SAMPLE_RATE) -> list[np.ndarray]:
+        """:meth:`load` of ``duration`` seconds at each of ``offsets``, seeking the one decoder from excerpt
+        to excerpt; errors as :meth:`load`."""
+        with quiet_native_stderr():
+            if self._sf is not None:
+                reads = [_read_soundfile(self.path, self._sf, offset, duration) for offset in offsets]
+            else:
+                container, stream = self._av
+                reads = [_read_av_stream(self._opened, container, stream, offset, duration, self._seen)
+                         for offset in offsets]
+        return [_finished(self.path, *read, offset, sr) for read, offset in zip(reads, offsets, strict=True)]
+
+    def close(self) -> None:
+        """Close the decoder and the file (again is harmless)."""
+        if self._sf is not None:
+            self._sf.close()
+        if self._av is not None:
+            self._av[0].close()
+        self._sf = self._av = None
+        self._opened.close()
+
+    def __enter__(self) -> AudioFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_audio(path: str | os.PathLike) -> AudioFile:
+    """Open ``path`` once and make the checks every command makes before analysing a file, in one order, so
+    that scan, similar and info give a bad file the same reason: a readable regular file, audio by its
+    content (:func:`musictag.sniff.sniff`), not cut short (:func:`musictag.truncation.cut_short`), a header
+    a decoder accepts. Raises :class:`DecodeError` (also for content that is no audio)."""
+    from musictag.sniff import sniff
+    from musictag.truncation import cut_short
+
+    opened = open_file(path)
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        kind = "broken symbolic link" if os.path.islink(path) else "file not found"
-        raise DecodeError(path, kind) from None
-    except OSError as e:
-        raise DecodeError(path, e.strerror or str(e)) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DecodeError(path, "is a directory, not an audio file")
-    if not stat.S_ISREG(st.st_mode):
-        raise DecodeError(path, "not a regular file")
-    if st.st_size == 0:
-        raise DecodeError(path, "empty file (0 bytes)")
-    if not os.access(path, os.R_OK):
-        raise DecodeError(path, "permission denied (cannot read the file)")
+        try:
+            fmt = sniff(opened)  # raises NotAudio, a DecodeError
+            cut = cut_short(opened, fmt)
+        except OSError as e:
+            raise DecodeError(path, f"cannot read the file: {e.strerror or e}") from None
+        if cut:
+            raise DecodeError(path, cut)
+        return AudioFile(opened, fmt)
+    except BaseException:
+        opened.close()
+        raise
+
+
+#: What the analysis reads a track from: a path, or a file already opened with :func:`open_audio`.
+AudioSource = str | os.PathLike | AudioFile
 
 
 @contextlib.contextmanager
-def _opened(path: str | os.PathLike) -> Iterator[tuple[Path, object]]:
-    """Check ``path`` is a readable file; yield it with its libsndfile handle (None: use PyAV).
-
-    Native decoder chatter on stderr is silenced for the duration.
-    """
-    p = Path(path)
-    _check_readable(p)
-    with quiet_native_stderr():
-        sf_file = _open_soundfile(p)
-        if sf_file is None:
-            yield p, None
-        else:
-            with sf_file as f:
-                yield p, f
-
-
-def inspect(path: str | os.PathLike) -> tuple[AudioInfo, str]:
-    """The checks every command makes before analysing a file, in one order, so that scan, similar
-    and info give a bad file the same reason: readable, audio by its content (:func:`musictag.sniff.sniff`),
-    not cut short, a header a decoder accepts. Returns what :func:`probe` found and the format.
-
-    Raises :class:`DecodeError` (also for content that is no audio).
-    """
-    from musictag.sniff import sniff
-
-    _check_readable(Path(path))
-    try:
-        fmt = sniff(path)  # raises NotAudio, a DecodeError
-    except OSError as e:
-        raise DecodeError(path, f"cannot read the file: {e.strerror or e}") from None
-    return probe(path), fmt
-
-
-def probe(path: str | os.PathLike) -> AudioInfo:
-    """Return duration, sample rate, channels and codec without decoding the audio.
-
-    Raises :class:`DecodeError` also for a file cut short whose container says so while its
-    decoder would not (see :func:`cut_short`).
-    """
-    _check_readable(Path(path))
-    cut = cut_short(path)
-    if cut:
-        raise DecodeError(path, cut)
-    with _opened(path) as (p, f):
-        if f is not None:
-            return AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels, f"{f.format}/{f.subtype}".lower())
-        with _open_av(p) as (container, stream):
-            return AudioInfo(_av_duration(container, stream), stream.rate or 0,
-                             stream.channels or 0, stream.codec_context.name)
-
-
-def cut_short(path: str | os.PathLike) -> str | None:
-    """Why a WAV, AIFF, Ogg or WMA file is truncated, from its container alone, or None.
-
-    libsndfile reads such files up to where they stop and reports that length as the track's, so
-    a cut file would pass as a short track: a WAV or AIFF whose audio chunk is shorter than its
-    header says, an Ogg (Vorbis, Opus, FLAC) stream whose last page is not marked as the end.
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1 << 16)
-            size = os.fstat(f.fileno()).st_size
-            if head[:4] == b"OggS":
-                f.seek(max(0, size - (1 << 16)))
-                return _ogg_cut(f.read())
-    except OSError:
-        return None  # the decoder's own checks report an unreadable file
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return _chunk_cut(head, size, "<I", b"data", 0)
-    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return _chunk_cut(head, size, ">I", b"SSND", 8)
-    if head[:16] == _ASF_HEADER:
-        return _asf_cut(head, size)
-    return None
-
-
-_ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
-_ASF_DATA = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
-_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
-
-
-def _asf_cut(head: bytes, size: int) -> str | None:
-    """A WMA (ASF) file whose data object ends past the end of the file: 'truncated: ...', else None.
-
-    FFmpeg estimates a cut ASF file's length from its size, so the decoder never notices.
-    """
-    import struct
-
-    header_size = struct.unpack("<Q", head[16:24])[0]
-    if header_size + 50 > len(head) or head[header_size:header_size + 16] != _ASF_DATA:
-        return None
-    data_size = struct.unpack("<Q", head[header_size + 16:header_size + 24])[0]
-    available = size - header_size
-    if data_size < 50 or available >= data_size:  # 0 or tiny: size unknown (a broadcast stream)
-        return None
-    props = head.find(_ASF_FILE_PROPERTIES, 30, header_size)
-    if props >= 0 and props + 88 <= len(head):  # play duration (100 ns units) less the preroll (ms)
-        play, _, preroll = struct.unpack("<QQQ", head[props + 64:props + 88])
-        seconds = play / 1e7 - preroll / 1e3
-        if seconds > 0:
-            return (f"truncated: the audio stops at {format_time(seconds * available / data_size)} of "
-                    f"{format_time(seconds)}")
-    return f"truncated: the file holds {100 * available / data_size:.0f}% of the audio its header announces"
-
-
-def _chunk_cut(head: bytes, size: int, fmt: str, audio_id: bytes, skip: int) -> str | None:
-    """A RIFF/IFF file whose audio chunk ends past the end of the file: 'truncated: ...', else None."""
-    import struct
-
-    pos, rate = 12, 0
-    while pos + 8 <= len(head):
-        chunk, length = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
-        if chunk == b"fmt " and pos + 20 <= len(head):
-            rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]  # WAV byte rate
-        if chunk == b"COMM" and pos + 26 <= len(head):  # AIFF: channels, frames, bits, 80-bit float rate
-            channels, _, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
-            exponent, mantissa = struct.unpack(">HQ", head[pos + 16:pos + 26])
-            rate = int(channels * ((bits + 7) // 8) * mantissa * 2.0 ** ((exponent & 0x7FFF) - 16383 - 63))
-        if chunk == audio_id:
-            declared, available = length - skip, size - (pos + 8 + skip)
-            if length in (0, 0xFFFFFFFF) or available >= declared:  # 0 / -1: length unknown (streamed)
-                return None
-            if rate:
-                return (f"truncated: the audio stops at {format_time(available / rate)} of "
-                        f"{format_time(declared / rate)}")
-            return f"truncated: the file holds {100 * available / declared:.0f}% of the audio its header announces"
-        pos += 8 + length + (length & 1)
-    return None
-
-
-def _ogg_cut(tail: bytes) -> str | None:
-    """An Ogg file whose last page is not an end-of-stream page: 'truncated: ...', else None."""
-    last = tail.rfind(b"OggS")
-    if last < 0 or len(tail) < last + 6:
-        return "truncated: the file stops in the middle of an Ogg page"
-    if tail[last + 5] & 0x04:  # header_type flag: end of stream
-        return None
-    return "truncated: the Ogg stream stops before its end (the file was cut)"
+def audio_file(source: AudioSource) -> Iterator[AudioFile]:
+    """``source`` itself when it is an :class:`AudioFile` (left open for its owner), else ``source`` opened
+    with :func:`open_audio` for the block."""
+    if isinstance(source, AudioFile):
+        yield source
+        return
+    with open_audio(source) as opened:
+        yield opened
 
 
 def load(path: str | os.PathLike, offset: float = 0.0, duration: float | None = None,
          sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Decode ``path`` (or the part from ``offset`` for ``duration`` seconds) to mono float32 at ``sr``.
-
-    Raises :class:`DecodeError` with a reason when the file cannot be decoded, holds no audio,
-    or stops well before the length its header announces.
-    """
-    with _opened(path) as (p, f):
-        if f is not None:
-            read = _read_soundfile(p, f, offset, duration)
-        else:
-            read = _read_av(p, offset, duration)
-    return _finished(p, *read, offset, sr)
-
-
-def load_excerpts(path: str | os.PathLike, offsets: Sequence[float], duration: float,
-                  sr: int = SAMPLE_RATE) -> list[np.ndarray]:
-    """:func:`load` of ``duration`` seconds at each of ``offsets``, all decoded from one opening of the file
-    (one libsndfile handle, or one FFmpeg container seeked from excerpt to excerpt); errors as :func:`load`."""
-    with _opened(path) as (p, f):
-        if f is not None:
-            reads = [_read_soundfile(p, f, offset, duration) for offset in offsets]
-        else:
-            with _open_av(p) as (container, stream):
-                seen: dict = {}
-                reads = [_read_av_stream(p, container, stream, offset, duration, seen) for offset in offsets]
-    return [_finished(p, *read, offset, sr) for read, offset in zip(reads, offsets, strict=True)]
+    """:meth:`AudioFile.load` of ``path``, opened for it."""
+    with open_audio(path) as f:
+        return f.load(offset, duration, sr)
 
 
 def _finished(p: Path, mono: np.ndarray, native_sr: int, expected: float | None, offset: float,
@@ -295,21 +215,15 @@ def _finished(p: Path, mono: np.ndarray, native_sr: int, expected: float | None,
 # --- libsndfile --------------------------------------------------------------------------
 
 
-def _open_soundfile(path: Path):
-    """Open with libsndfile, or return None when FFmpeg is to read the file.
-
-    That is every format libsndfile does not know, and MP3: python-soundfile seeks after every
-    read to keep its position, and in libsndfile 1.2 that seek restarts mpg123 without its bit
-    reservoir, so each read block after the first begins with a burst of wrong samples. FFmpeg
-    decodes MP3 glitch-free, sample-exact after seeks (LAME gapless info honoured) and faster.
-    """
+def _open_soundfile(opened: OpenedFile):
+    """A libsndfile handle reading ``opened``, or None when libsndfile does not take the file (FFmpeg then)."""
     import soundfile as sf
 
     try:
-        f = sf.SoundFile(path)
+        f = sf.SoundFile(opened.reader())
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
-    if f.format == "MP3":
+    if f.format == "MP3":  # sniffed as another container, yet MP3 inside: FFmpeg's (see _SNDFILE_FORMATS)
         f.close()
         return None
     return f
@@ -348,36 +262,26 @@ def _read_soundfile(path: Path, f, offset: float, duration: float | None):
 # --- FFmpeg (PyAV) ----------------------------------------------------------------------
 
 
-class _open_av:
-    """Context manager yielding ``(container, first audio stream)``, errors as DecodeError."""
+def _open_container(opened: OpenedFile):
+    """``(container, first audio stream)`` of FFmpeg reading ``opened``; errors as DecodeError."""
+    import av
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.container = None
-
-    def __enter__(self):
-        import av
-
-        try:
-            self.container = av.open(os.fsdecode(self.path), metadata_errors="ignore")
-        except (av.error.InvalidDataError, av.error.EOFError):
-            raise DecodeError(self.path, "not an audio file, or damaged beyond reading "
-                                         "(format not recognised)") from None
-        except av.error.FFmpegError as e:
-            raise DecodeError(self.path, f"cannot open: {short_reason(e)}") from None
-        streams = self.container.streams.audio
-        if not streams:
-            self.container.close()
-            raise DecodeError(self.path, "no audio stream in the file")
-        stream = streams[0]
-        if stream.codec_context is None or not stream.codec_context.name:
-            self.container.close()
-            raise DecodeError(self.path, "unsupported codec")
-        return self.container, stream
-
-    def __exit__(self, *exc) -> None:
-        if self.container is not None:
-            self.container.close()
+    path = opened.path
+    try:
+        container = av.open(opened.reader(), metadata_errors="ignore")
+    except (av.error.InvalidDataError, av.error.EOFError):
+        raise DecodeError(path, "not an audio file, or damaged beyond reading (format not recognised)") from None
+    except av.error.FFmpegError as e:
+        raise DecodeError(path, f"cannot open: {short_reason(e)}") from None
+    streams = container.streams.audio
+    if not streams:
+        container.close()
+        raise DecodeError(path, "no audio stream in the file")
+    stream = streams[0]
+    if stream.codec_context is None or not stream.codec_context.name:
+        container.close()
+        raise DecodeError(path, "unsupported codec")
+    return container, stream
 
 
 def _av_duration(container, stream) -> float:
@@ -405,7 +309,8 @@ def _counted(position: int, frames: Iterable) -> Iterator[tuple[int, object]]:
         position += frame.samples
 
 
-def _av_frames(path: Path, container, stream, rate: int, start: int, seen: dict) -> Iterator[tuple[int, object]]:
+def _av_frames(opened: OpenedFile, container, stream, rate: int, start: int,
+               seen: dict) -> Iterator[tuple[int, object]]:
     """Yield ``(position, frame)`` from the first frame at or before sample ``start``.
 
     Positions count samples from the first one the decoder gives when reading from the beginning
@@ -437,20 +342,19 @@ def _av_frames(path: Path, container, stream, rate: int, start: int, seen: dict)
                 yield from _counted(position, itertools.chain([first], frames))
                 return
         frames.close()
-    with _open_av(path) as (container, stream):
-        yield from _counted(0, container.decode(stream))
+    fresh, stream = _open_container(opened)
+    try:
+        yield from _counted(0, fresh.decode(stream))
+    finally:
+        fresh.close()
 
 
-def _read_av(path: Path, offset: float, duration: float | None):
-    with _open_av(path) as (container, stream):
-        return _read_av_stream(path, container, stream, offset, duration, {})
-
-
-def _read_av_stream(path: Path, container, stream, offset: float, duration: float | None, seen: dict):
+def _read_av_stream(opened: OpenedFile, container, stream, offset: float, duration: float | None, seen: dict):
     """Decode from an opened container (``seen``: what earlier reads of it learned, see :func:`_av_frames`)."""
     import av
     import numpy as np
 
+    path = opened.path
     rate = stream.rate
     if not rate:
         raise DecodeError(path, f"unsupported codec {stream.codec_context.name!r}")
@@ -468,7 +372,7 @@ def _read_av_stream(path: Path, container, stream, offset: float, duration: floa
     resampler = av.AudioResampler(format="fltp")
     blocks: list[np.ndarray] = []
     position = start
-    frames = _av_frames(path, container, stream, rate, start, seen)
+    frames = _av_frames(opened, container, stream, rate, start, seen)
     try:
         for position, frame in frames:
             if stop is not None and position >= stop:

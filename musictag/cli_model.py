@@ -238,7 +238,6 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
       musictag info ~/Music/song.mp3
       musictag info ~/Music/song.mp3 --top 5 --json
     """
-    from musictag.audio import inspect
     from musictag.errors import TagError
     from musictag.paths import display_path, path_fields, printable
     from musictag.runtime import load_model
@@ -246,7 +245,7 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
 
     require_file(file)
     model = load_model(model_dir)
-    a = model.analyse(file, inspect(file)[0])
+    a = model.analyse(file)
     try:
         current = read_genres(file)
     except TagError as e:

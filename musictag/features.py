@@ -12,14 +12,13 @@ length. Training and inference both call :func:`track_features`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE, AudioInfo, load, probe
+from musictag.audio import SAMPLE_RATE, AudioSource, audio_file
 
 #: Bumped whenever the numbers this module produces change; models record the version they need.
 FEATURE_VERSION = 1
@@ -160,24 +159,25 @@ def audio_features(y: np.ndarray, sr: int = SAMPLE_RATE, offset: float = 0.0) ->
     return TrackFeatures(windows, offset + idx * HOP / sr, len(y) / sr, silent)
 
 
-def track_features(path: str | os.PathLike,
-                   transform: Callable[[np.ndarray], np.ndarray] | None = None,
-                   info: AudioInfo | None = None) -> TrackFeatures:
-    """Decode ``path`` and return its feature windows (whole track, or evenly spaced excerpts).
+def track_features(source: AudioSource,
+                   transform: Callable[[np.ndarray], np.ndarray] | None = None) -> TrackFeatures:
+    """Decode ``source`` (a path, or a file opened with :func:`musictag.audio.open_audio`) and return its
+    feature windows (whole track, or evenly spaced excerpts, decoded from the one opening).
 
-    ``transform`` (an augmentation, for training) is applied to each decoded block first; ``info``
-    is what :func:`musictag.audio.probe` said of the file (probed here when not given).
+    ``transform`` (an augmentation, for training) is applied to each decoded block first.
     Raises :class:`musictag.audio.DecodeError` when the file cannot be decoded.
     """
     transform = transform or (lambda y: y)
-    duration = (info or probe(path)).duration
-    offsets = excerpt_offsets(duration)
-    if offsets == [0.0]:
-        y = load(path)
-        result = audio_features(transform(y))
-        result.duration = len(y) / SAMPLE_RATE
-        return result
-    parts = [audio_features(transform(load(path, offset=o, duration=EXCERPT_S)), offset=o) for o in offsets]
+    with audio_file(source) as f:
+        duration = f.info.duration
+        offsets = excerpt_offsets(duration)
+        if offsets == [0.0]:
+            y = f.load()
+            result = audio_features(transform(y))
+            result.duration = len(y) / SAMPLE_RATE
+            return result
+        blocks = f.excerpts(offsets, EXCERPT_S)
+    parts = [audio_features(transform(y), offset=o) for y, o in zip(blocks, offsets, strict=True)]
     return TrackFeatures(
         windows=np.concatenate([p.windows for p in parts]),
         starts=np.concatenate([p.starts for p in parts]),

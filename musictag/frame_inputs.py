@@ -19,13 +19,12 @@ model folder records and :mod:`musictag.runtime` compares before using the model
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from musictag.audio import AudioInfo
+from musictag.audio import AudioSource
 from musictag.features import FEATURE_VERSION, frame_features
 from musictag.patches import PATCHES_PER_TRACK, repeat_to, sampled_audio
 
@@ -128,18 +127,17 @@ def audio_segments(y: np.ndarray, name: str) -> np.ndarray:
     return cut_segments(frames(repeat_to(y, _segment_samples(spec)), name), spec["pool"])
 
 
-def track_segments(path: str | os.PathLike, name: str, info: AudioInfo | None = None,
+def track_segments(source: AudioSource, name: str,
                    transform: Callable[[np.ndarray], np.ndarray] | None = None,
                    count: int = PATCHES_PER_TRACK) -> TrackSegments:
-    """Decode ``path`` and return its ``name`` segments: every one of a short track, one per sampled
-    excerpt of a long one.
+    """Decode ``source`` (a path, or a file opened with :func:`musictag.audio.open_audio`) and return its
+    ``name`` segments: every one of a short track, one per sampled excerpt of a long one.
 
-    ``info`` is what :func:`musictag.audio.probe` said of the file (probed here when not given);
     ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
     :class:`musictag.audio.DecodeError` when the file cannot be decoded.
     """
     rate = _SPECS[name]["sample_rate"]
-    audio = sampled_audio(path, info, transform, count, excerpt_seconds(name), rate)
+    audio = sampled_audio(source, transform, count, excerpt_seconds(name), rate)
     if audio.whole:
         segments = audio_segments(audio.blocks[0], name)
         starts = np.arange(len(segments)) * settings(name)["segment_seconds"]

@@ -14,14 +14,13 @@ until it fills one.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from musictag.audio import AudioInfo, load, load_excerpts, probe
+from musictag.audio import AudioSource, audio_file
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -131,35 +130,36 @@ class SampledAudio:
     silent: bool  # every block is digital silence
 
 
-def sampled_audio(path: str | os.PathLike, info: AudioInfo | None = None,
+def sampled_audio(source: AudioSource,
                   transform: Callable[[np.ndarray], np.ndarray] | None = None, count: int = PATCHES_PER_TRACK,
                   seconds: float = PATCH_SECONDS, sr: int = SAMPLE_RATE) -> SampledAudio:
     """Decode what a track is analysed from at ``sr``: all of it up to :data:`WHOLE_TRACK_LIMIT_S`, else
     ``count`` excerpts of ``seconds`` at :func:`patch_offsets`, all decoded from one opening of the file by
-    seeking (:func:`musictag.audio.load_excerpts`).
+    seeking (:meth:`musictag.audio.AudioFile.excerpts`).
 
-    ``info`` is what :func:`musictag.audio.probe` said of the file (probed here when not given);
-    ``transform`` (an augmentation, for training) is applied to each decoded block. Raises
-    :class:`musictag.audio.DecodeError` when the file cannot be decoded.
+    ``source``: a path, or a file already opened with :func:`musictag.audio.open_audio`; ``transform`` (an
+    augmentation, for training) is applied to each decoded block. Raises :class:`musictag.audio.DecodeError`
+    when the file cannot be decoded.
     """
     transform = transform or (lambda y: y)
-    info = info or probe(path)
-    if info.duration <= WHOLE_TRACK_LIMIT_S:
-        y = load(path, sr=sr)
-        block = transform(y)
-        return SampledAudio([block], np.zeros(1), len(y) / sr, True, _is_silent(block))
-    offsets = patch_offsets(info.duration, count, seconds)
-    blocks = [transform(b) for b in load_excerpts(path, offsets, seconds, sr=sr)]
-    return SampledAudio(blocks, np.asarray(offsets), info.duration, False, all(_is_silent(b) for b in blocks))
+    with audio_file(source) as f:
+        duration = f.info.duration
+        if duration <= WHOLE_TRACK_LIMIT_S:
+            y = f.load(sr=sr)
+            block = transform(y)
+            return SampledAudio([block], np.zeros(1), len(y) / sr, True, _is_silent(block))
+        offsets = patch_offsets(duration, count, seconds)
+        blocks = [transform(b) for b in f.excerpts(offsets, seconds, sr=sr)]
+    return SampledAudio(blocks, np.asarray(offsets), duration, False, all(_is_silent(b) for b in blocks))
 
 
-def track_patches(path: str | os.PathLike, info: AudioInfo | None = None,
+def track_patches(source: AudioSource,
                   transform: Callable[[np.ndarray], np.ndarray] | None = None,
                   count: int = PATCHES_PER_TRACK) -> TrackPatches:
-    """Decode ``path`` and return its patches: every patch of a short track, ``count`` sampled ones of a long one
-    (:func:`sampled_audio`; ``info``, ``transform`` and errors as there).
+    """Decode ``source`` and return its patches: every patch of a short track, ``count`` sampled ones of a long
+    one (:func:`sampled_audio`; ``source``, ``transform`` and errors as there).
     """
-    audio = sampled_audio(path, info, transform, count)
+    audio = sampled_audio(source, transform, count)
     if audio.whole:
         result = audio_patches(audio.blocks[0])
         result.duration = audio.duration

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 _ESCAPE = "\U0010fffd"
@@ -89,14 +90,18 @@ def path_fields(path: str | bytes | os.PathLike) -> dict[str, str]:
 def quick_hash(path: str | bytes | os.PathLike) -> str:
     """A cheap content fingerprint: BLAKE2b of the size and the first, middle and last 64 KiB."""
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
-        if size <= 3 * _CHUNK:
-            h.update(f.read())
-        else:
-            for offset in (0, size // 2 - _CHUNK // 2, size - _CHUNK):
-                f.seek(offset)
-                h.update(f.read(_CHUNK))
+        fd = f.fileno()
+        return content_hash(os.fstat(fd).st_size, lambda offset, n: os.pread(fd, n, offset))
+
+
+def content_hash(size: int, read_at: Callable[[int, int], bytes]) -> str:
+    """:func:`quick_hash` of a file already open: its ``size`` and ``read_at(offset, n)``."""
+    h = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
+    if size <= 3 * _CHUNK:
+        h.update(read_at(0, size))
+    else:
+        for offset in (0, size // 2 - _CHUNK // 2, size - _CHUNK):
+            h.update(read_at(offset, _CHUNK))
     return h.hexdigest()
 
 

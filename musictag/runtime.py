@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from musictag.audio import AudioInfo, quiet_native_stderr
+from musictag.audio import AudioSource, quiet_native_stderr
 from musictag.backbone import BackboneInfo, find_backbone
 from musictag.errors import UsageError
 from musictag.familiarity import Familiarity
@@ -239,9 +239,9 @@ class WindowModel:
         return TrackAnalysis(track_scores(probs), unit_vector(emb.mean(axis=0)), probs,
                              feats.starts, feats.duration, feats.silent)
 
-    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
-        """Decode, featurise and classify one file (raises DecodeError for bad files)."""
-        return self.analyse_features(track_features(path, info=info))
+    def analyse(self, source: AudioSource) -> TrackAnalysis:
+        """Decode, featurise and classify one file, a path or opened (raises DecodeError for bad files)."""
+        return self.analyse_features(track_features(source))
 
 
 class HeadModel:
@@ -266,11 +266,11 @@ class HeadModel:
         """Track genre probabilities from a summary (the scan's workers and library re-scoring alike)."""
         return self.head.track_probabilities(summary.sequence)
 
-    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
-        """Decode the patches of one file and classify it (raises DecodeError for bad files)."""
+    def analyse(self, source: AudioSource) -> TrackAnalysis:
+        """Decode the patches of one file, a path or opened, and classify it (raises DecodeError for bad files)."""
         from musictag.patches import PATCH_STEP_S, track_patches
 
-        tp = track_patches(path, info)
+        tp = track_patches(source)
         summary = self.summarise(tp.patches)
         return TrackAnalysis(self.score(summary), summary.embedding(),
                              self.head.patch_probabilities(summary.sequence), tp.starts, tp.duration, tp.silent,
@@ -292,11 +292,11 @@ class FrameModel:
         self.head = load_head(self.meta["head"], self.dir / "head.npz")
         self.runtime = {"runtime": "numpy", "precision": "f32", "note": None}  # the head alone runs
 
-    def analyse(self, path: str | os.PathLike, info: AudioInfo | None = None) -> TrackAnalysis:
-        """Decode the segments of one file and classify it (raises DecodeError for bad files)."""
+    def analyse(self, source: AudioSource) -> TrackAnalysis:
+        """Decode the segments of one file, a path or opened, and classify it (raises DecodeError for bad files)."""
         from musictag.frame_inputs import settings, track_segments
 
-        ts = track_segments(path, self.input, info)
+        ts = track_segments(source, self.input)
         scores, embedding, per_segment = segment_analysis(self.head, ts.segments)
         return TrackAnalysis(scores, embedding, per_segment, ts.starts, ts.duration, ts.silent,
                              settings(self.input)["segment_seconds"])

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE, inspect
+from musictag.audio import SAMPLE_RATE, open_audio
 from musictag.errors import FileError, MusictagError, short_reason
 from musictag.features import audio_features
-from musictag.paths import quick_hash
 from musictag.runtime import Model, load_model
 
 
@@ -49,14 +48,15 @@ class Outcome:
 def analyse_file(model: Model, path: str) -> Outcome:
     """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``.
 
-    The file is inspected once (:func:`musictag.audio.inspect`: readable, audio by its content, a
-    header a decoder accepts) and what that found (duration, rate) is passed on to the analysis.
+    The file is opened once (:func:`musictag.audio.open_audio`: readable, audio by its content, not cut
+    short, a header a decoder accepts); its quick hash and every excerpt the analysis decodes are read
+    from that one opening.
     """
     out = Outcome()
     try:
-        info, out.format = inspect(path)
-        out.quick_hash = quick_hash(path)
-        analysis = model.analyse(path, info)
+        with open_audio(path) as opened:
+            out.format, out.quick_hash = opened.format, opened.quick_hash()
+            analysis = model.analyse(opened)
         out.duration = float(analysis.duration)
         out.silent = bool(analysis.silent)
         out.scores = [float(s) for s in analysis.scores]

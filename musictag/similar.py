@@ -122,14 +122,16 @@ def analysed_query(library: Library, path: str | os.PathLike,
     if used and model.model_id not in used:
         raise UsageError(f"the library was analysed with model {', '.join(sorted(used))}, not "
                          f"{model.model_id}: pass that model with --model, or rescan the library")
-    from musictag.audio import inspect
+    from musictag.audio import open_audio
 
     p = Path(path).absolute()
-    analysis = model.analyse(p, inspect(p)[0])
+    with open_audio(p) as opened:
+        analysis = model.analyse(opened)
+        digest = opened.quick_hash()
     if analysis.silent:
         raise MusictagError(f"{p}: digital silence, nothing to compare")
     genre = model.genres[int(np.argmax(analysis.scores))]
-    return Query(p, analysis.embedding.astype(np.float32), None, _same_content_ids(library, p, None),
+    return Query(p, analysis.embedding.astype(np.float32), None, _same_content_ids(library, p, digest),
                  analysis.duration, genre)
 
 

@@ -6,9 +6,8 @@ file starts the way its format says, and reports a clear reason when it does not
 
 from __future__ import annotations
 
-import os
-
 from musictag.errors import NotAudio
+from musictag.opened_file import OpenedFile
 
 _ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _MPEG_SEARCH = 1 << 12  # bytes searched for the first MPEG frame (after any ID3v2 tag)
@@ -26,26 +25,23 @@ _BITRATES = {
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
-def sniff(path: str | os.PathLike) -> str:
+def sniff(opened: OpenedFile) -> str:
     """The container the content announces: ``wav``, ``aiff``, ``flac``, ``ogg``, ``opus``, ``mp3``,
     ``aac``, ``m4a``, ``wma``, ``au``, ``wv``, ``ape`` or ``caf``.
 
     Raises :class:`NotAudio` when it is none of them, ``OSError`` when the file cannot be read.
     """
-    with open(path, "rb") as f:
-        head = f.read(_HEAD)
-        if head[:3] == b"ID3" and len(head) >= 10:  # ID3v2 tag first (mp3, sometimes flac or aac)
-            start = 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
-            f.seek(start)
-            head = f.read(_HEAD)
-            found = _container(head) or _mpeg(head)
-            if found:
-                return found
-            raise NotAudio(path, "not an audio file: an ID3 tag followed by no audio frames")
+    head = opened.read_at(0, _HEAD)
+    if head[:3] == b"ID3" and len(head) >= 10:  # ID3v2 tag first (mp3, sometimes flac or aac)
+        head = opened.read_at(10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0), _HEAD)
+        found = _container(head) or _mpeg(head)
+        if found:
+            return found
+        raise NotAudio(opened.path, "not an audio file: an ID3 tag followed by no audio frames")
     found = _container(head) or _mpeg(head)
     if found:
         return found
-    raise NotAudio(path, _describe(head))
+    raise NotAudio(opened.path, _describe(head))
 
 
 def _syncsafe(b: bytes) -> int:

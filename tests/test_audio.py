@@ -11,7 +11,7 @@ import soundfile as sf
 import soxr
 
 from musictag import audio
-from musictag.audio import SAMPLE_RATE, DecodeError, format_time, load, probe
+from musictag.audio import SAMPLE_RATE, AudioInfo, DecodeError, format_time, load, open_audio
 from tests import audiogen
 
 SR = 44100
@@ -26,6 +26,12 @@ PCM_16_ATOL = 2e-5  # without resampling: half a PCM_16 step (ALAC from PyAV kee
 MAX_LAG = 2048
 LOSSY = [f for f, (_, lossless) in audiogen.FORMATS.items() if not lossless]
 LOSSLESS = [f for f, (_, lossless) in audiogen.FORMATS.items() if lossless]
+
+
+def probe(path: Path) -> AudioInfo:
+    """What the checks and the header say of ``path``, before any decoding."""
+    with open_audio(path) as opened:
+        return opened.info
 
 
 def _write(tmp_path: Path, fmt: str, y: np.ndarray, sr: int = SR, channels: int = 1, name: str = "x") -> Path:

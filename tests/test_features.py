@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from musictag import features
-from musictag.audio import SAMPLE_RATE
+from musictag.audio import SAMPLE_RATE, AudioFile
 from musictag.features import (
     EXCERPT_S,
     HOP,
@@ -166,16 +166,16 @@ def test_excerpt_offsets() -> None:
 def test_a_long_track_is_analysed_in_excerpts(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "long.flac"
     sf.write(path, audiogen.sweep(100.0, 8000), 8000)
-    reads: list[tuple[float, float | None]] = []
-    real_load = features.load
+    reads: list[tuple[list[float], float | None]] = []
+    real_excerpts = AudioFile.excerpts
 
-    def counting_load(p, offset: float = 0.0, duration: float | None = None, **kw):
-        reads.append((offset, duration))
-        return real_load(p, offset=offset, duration=duration, **kw)
+    def counting_excerpts(self, offsets, duration, **kw):
+        reads.append((list(offsets), duration))
+        return real_excerpts(self, offsets, duration, **kw)
 
-    monkeypatch.setattr(features, "load", counting_load)
+    monkeypatch.setattr(AudioFile, "excerpts", counting_excerpts)
     result = track_features(path)
-    assert reads == [(o, EXCERPT_S) for o in excerpt_offsets(100.0)]  # no full decode
+    assert reads == [(excerpt_offsets(100.0), EXCERPT_S)]  # no full decode: the excerpts, from one opening
     assert result.windows.shape == (N_EXCERPTS * 5, N_FEATURES, WINDOW_FRAMES)
     _finite_windows(result)
     assert result.duration == pytest.approx(100.0)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musictag.opened_file import open_file
 from musictag.sniff import NotAudio, sniff
 
 
@@ -14,10 +15,11 @@ def test_sniff_knows_every_format_by_content_and_names_what_is_not_audio(tagged_
                                                                          tmp_path: Path) -> None:
     expected = {"aac": "m4a", "alac": "m4a"}
     for fmt, path in tagged_files.items():
-        assert sniff(path) == expected.get(fmt, fmt)
+        with open_file(path) as opened:
+            assert sniff(opened) == expected.get(fmt, fmt)
     for content, words in ((np.random.default_rng(0).bytes(30_000), "matches no audio format"),
                            (b"hello\n" * 500, "holds text"), (bytes(5000), "only zero bytes"),
                            (b"ID3\x04\x00\x00\x00\x00\x00\x10" + bytes(16) + b"junk" * 1000, "ID3 tag followed by no")):
         (tmp_path / "x.mp3").write_bytes(content)
-        with pytest.raises(NotAudio, match=words):
-            sniff(tmp_path / "x.mp3")
+        with open_file(tmp_path / "x.mp3") as opened, pytest.raises(NotAudio, match=words):
+            sniff(opened)
