@@ -27,6 +27,13 @@ def test_log_mel_equals_librosa_in_float32():
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_the_mel_filter_bank_is_librosas_to_the_last_bit():
+    import librosa
+
+    want = librosa.filters.mel(sr=P.SAMPLE_RATE, n_fft=P.N_FFT, n_mels=P.N_MELS).astype(np.float32)
+    np.testing.assert_array_equal(P._mel_basis(), want)
+
+
 def test_short_audio_is_repeated_to_one_patch():
     y = audiogen.tone(300, 1.0, sr=P.SAMPLE_RATE)
     tp = P.audio_patches(y)

@@ -59,3 +59,17 @@ def test_audio_errors_and_constants_import_without_numpy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_analysing_a_file_with_the_shipped_model_imports_no_librosa_scipy_or_litert(tmp_path) -> None:
+    # what `similar` on a file outside the library and `info` pay for: ~0.8 s were librosa's imports
+    from tests import audiogen
+
+    clip = audiogen.write_audio(tmp_path / "clip.flac", audiogen.sweep(5.0), 44100, "flac")
+    code = ("import sys; from musictag.runtime import load_model; "
+            f"a = load_model().analyse({str(clip)!r}); assert len(a.scores); "
+            "print(sorted(m for m in ('librosa', 'numba', 'scipy', 'sklearn', 'tensorflow', 'ai_edge_litert') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
