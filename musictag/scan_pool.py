@@ -10,8 +10,8 @@ lets the files in flight finish and raises :class:`PoolDied` naming how many wer
 
 Start method: ``forkserver`` where the platform has it (Linux, macOS), else ``spawn``. The fork
 server is a clean single-threaded process that warms up the analysis stack once
-(:mod:`musictag.scan_warmup`), so workers start in milliseconds without the several seconds of
-imports and numba compilation each would pay under ``spawn``, while the main process (which may
+(:mod:`musictag.scan_warmup`), so workers start in milliseconds without the imports each would pay
+under ``spawn``, while the main process (which may
 run a progress thread) never forks itself. BLAS, OpenMP and numba are held to one thread per worker.
 """
 

@@ -5,9 +5,8 @@ requests from the scan's main process (see :mod:`musictag.scan_pool`) with plain
 :class:`Outcome` per file, never an exception.
 
 Importing it is cheap (the main process does, for :class:`Outcome`); :func:`warm_up` is the
-seconds of work (librosa's lazy submodules, numba's compiled functions, the filter banks) that
-the scan's fork server does once (:mod:`musictag.scan_warmup`), so that every worker forked from
-it starts warm.
+work (the decoders' imports, the filter bank) that the scan's fork server does once
+(:mod:`musictag.scan_warmup`), so that every worker forked from it starts warm.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import numpy as np
 
 from musictag.audio import SAMPLE_RATE, open_audio
 from musictag.errors import FileError, MusictagError, short_reason
-from musictag.features import audio_features
 from musictag.runtime import Model, load_model
 
 
@@ -132,11 +130,14 @@ def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | No
 
 
 def warm_up() -> None:
-    """Import the decoders and LiteRT, run the feature and log-mel code once on a short synthetic signal.
+    """Import the decoders and run the log-mel code once on a short synthetic signal: what every model on
+    the backbone (the shipped one) needs, so each forked worker starts warm.
 
-    OpenVINO is left to each worker: it starts threads, and a fork server must hold none when it forks.
+    Not warmed: OpenVINO (it starts threads, and a fork server must hold none when it forks), LiteRT (the
+    fallback, imported where it is used) and the 44 hand-made features of the first version's window
+    networks (librosa and numba: 1.5 s of the server's start, measured, on the way to every scan's first
+    track; a window model's worker pays them once itself).
     """
-    import ai_edge_litert.interpreter  # noqa: F401
     import av  # noqa: F401
     import soundfile  # noqa: F401
     import soxr  # noqa: F401
@@ -144,6 +145,4 @@ def warm_up() -> None:
     from musictag.patches import audio_patches
 
     t = np.arange(SAMPLE_RATE * 6, dtype=np.float32) / SAMPLE_RATE
-    y = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    audio_features(y)
-    audio_patches(y)
+    audio_patches((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
