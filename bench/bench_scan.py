@@ -19,11 +19,13 @@
    runtime (``--no-write``, fresh libraries), each beside the decode floor and bliss-rs (PyPI
    ``bliss-audio``, skipped with a note when absent) analysing the same files in the same run, and
    the time from starting a scan of a folder of one track to its end (start-up to the first track).
+   With ``--baseline DIR`` as well: the same scan by an earlier version's checkout, and each runtime's
+   throughput as a multiple of it.
 
 Run from the repository root (needs the shipped model, or ``--model``):
 
     python bench/bench_scan.py --tracks 100 --jobs 2 [--cluster local:2] [--rescan-tracks 10000] [--workdir DIR]
-        [--runtimes litert,openvino-f32,openvino-bf16] [--json FILE]
+        [--runtimes litert,openvino-f32,openvino-bf16 [--baseline CHECKOUT]] [--json FILE]
 """
 
 from __future__ import annotations
@@ -131,13 +133,14 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _musictag(*args: str, sample: bool = False, env: dict[str, str] | None = None
+def _musictag(*args: str, sample: bool = False, env: dict[str, str] | None = None, cwd: Path | None = None
               ) -> tuple[dict, float, dict[int, tuple[float, float]]]:
-    """Run ``musictag ARGS --json`` (``env`` added to the environment); return its summary, wall seconds, and
-    per-process memory peaks (with ``sample``; key -1 then holds the main process's CPU seconds, as last seen)."""
+    """Run ``musictag ARGS --json`` (``env`` added to the environment; from ``cwd``, whose ``musictag`` package
+    then runs, when given); return its summary, wall seconds, and per-process memory peaks (with ``sample``;
+    key -1 then holds the main process's CPU seconds, as last seen)."""
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "musictag", *args, "--json"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, cwd=cwd)
     peaks: dict[int, tuple[float, float]] = {}
     done = threading.Event()
 
@@ -205,12 +208,15 @@ RUNTIMES = {"litert": {"MUSICTAG_RUNTIME": "litert"},
             "openvino-bf16": {"MUSICTAG_RUNTIME": "openvino", "MUSICTAG_PRECISION": "bf16"}}
 
 
-def scan_with(runtime: str, folder: Path, db: Path, jobs: int, model: list[str]) -> dict:
-    """One end-to-end scan of ``folder`` into a fresh library with the backbone on ``runtime``; its figures."""
+def scan_with(runtime: str | None, folder: Path, db: Path, jobs: int, model: list[str],
+              checkout: Path | None = None) -> dict:
+    """One end-to-end scan of ``folder`` into a fresh library with the backbone on ``runtime`` (None: the
+    default), by the musictag of ``checkout`` when given (an earlier version); its figures."""
     for leftover in db.parent.glob(db.name + "*"):
         leftover.unlink()
-    summary, seconds, peaks = _musictag("scan", str(folder), "--db", str(db), "--jobs", str(jobs), "--no-write",
-                                        *model, sample=True, env=RUNTIMES[runtime])
+    summary, seconds, peaks = _musictag("scan", str(folder.absolute()), "--db", str(db.absolute()), "--jobs",
+                                        str(jobs), "--no-write", *model, sample=True,
+                                        env=RUNTIMES[runtime] if runtime else None, cwd=checkout)
     peaks.pop(-1, None)
     worker = max((p[0] for p in peaks.values()), default=0.0)
     return {"runtime": summary.get("runtime"), "note": summary.get("runtime_note"), "scan_s": round(seconds, 2),
@@ -327,6 +333,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--cluster", default=None, help="also scan with --cluster ADDRESS (e.g. local:2) and compare")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --runtimes: also scan the same files with the musictag of this checkout (an "
+                             "earlier version, e.g. from `git worktree add DIR COMMIT`), with its own default model")
     parser.add_argument("--runtimes", default=None,
                         help=f"also scan the same files once per backbone runtime ({', '.join(RUNTIMES)}), "
                              "beside the decode floor and bliss-rs in the same run")
@@ -373,6 +382,14 @@ def main() -> None:
                   f"one track analysed {row['first_track_s']:.1f} s after start"
                   + (f" ({row['note']})" if row["note"] else ""))
         figures_runtimes = {"bliss_s": round(bliss_s, 2) if bliss_s else None, "runtimes": compared}
+        if args.baseline:
+            old = scan_with(None, args.workdir / "mp3", args.workdir / "baseline.db", args.jobs, model, args.baseline)
+            old["over_decode"] = round(old["scan_s"] / decode_s, 2)
+            figures_runtimes["baseline"] = {"checkout": str(args.baseline), **old}
+            print(f"baseline ({args.baseline}): {old['tracks_per_minute']:.0f} tracks/min, scan / decode "
+                  f"{old['over_decode']:.2f}; "
+                  + ", ".join(f"{name} {row['tracks_per_minute'] / old['tracks_per_minute']:.2f} x"
+                              for name, row in compared.items()))
         if bliss_s:
             print(f"bliss-rs, same files, {args.jobs} processes: {bliss_s:.1f} s, "
                   f"{len(paths) / bliss_s * 60:.0f} tracks/min")
