@@ -368,7 +368,8 @@ def _read_av_stream(opened: OpenedFile, container, stream, offset: float, durati
     if length is not None:
         stop = length if stop is None else min(stop, length)
     # planar float, channels kept: the downmix is the channel mean, as for libsndfile (FFmpeg's own
-    # stereo-to-mono matrix sums at 0.707 each, 3 dB louder)
+    # stereo-to-mono matrix sums at 0.707 each, 3 dB louder), taken once over the whole read. MP3 and AAC
+    # decoders give planar float already: their frames skip the format conversion (the same numbers).
     resampler = av.AudioResampler(format="fltp")
     blocks: list[np.ndarray] = []
     position = start
@@ -379,10 +380,14 @@ def _read_av_stream(opened: OpenedFile, container, stream, offset: float, durati
                 break
             if position + frame.samples <= start:
                 continue
-            planes = [out.to_ndarray() for out in resampler.resample(frame)]
-            if planes:
-                mono = np.concatenate(planes, axis=1).mean(axis=0)
-                blocks.append(mono[max(0, start - position): None if stop is None else stop - position])
+            if frame.format.name == "fltp":
+                planes = frame.to_ndarray()
+            else:
+                converted = [out.to_ndarray() for out in resampler.resample(frame)]
+                if not converted:
+                    continue
+                planes = np.concatenate(converted, axis=1)
+            blocks.append(planes[:, max(0, start - position): None if stop is None else stop - position])
     except av.error.FFmpegError as e:
         raise DecodeError(path, f"corrupt audio data at {format_time(position / rate)} "
                                 f"({short_reason(e)})") from None
@@ -390,5 +395,5 @@ def _read_av_stream(opened: OpenedFile, container, stream, offset: float, durati
         raise DecodeError(path, f"unsupported codec ({short_reason(e)})") from None
     finally:
         frames.close()
-    mono = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+    mono = np.concatenate(blocks, axis=1).mean(axis=0) if blocks else np.zeros(0, np.float32)
     return mono, rate, expected
