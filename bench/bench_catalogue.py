@@ -4,7 +4,7 @@
    with the real scores, embedding and backbone summary of one analysed gtzan-mini clip under its
    own path, committed 64 to a transaction as a scan commits them: rows per second and bytes per
    track in the library file.
-2. Annoy: ``musictag.index._built`` (the index's metric, its trees for that many items, all cores)
+2. Annoy: ``musictag.library.index._built`` (the index's metric, its trees for that many items, all cores)
    over ``--items`` random unit vectors of the model's embedding dimension, in a child process:
    build seconds, peak RSS of the child (VmHWM, with the vectors it was given), the index's size
    on disk, and the median time of a k = 10 query.
@@ -34,8 +34,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
 
 def one_analysis(model_dir: Path | None, data: Path) -> tuple[dict, dict, bytes, dict, str]:
     """The file facts, scores, embedding, summary (with its backbone) and model id of one real clip."""
-    from musictag.runtime import ModelInfo, load_model
-    from musictag.scan_worker import analyse_file
+    from musictag.analysis.models import ModelInfo, load_model
+    from musictag.scan.worker import analyse_file
 
     clip = next(p for p in sorted(data.rglob("*")) if p.suffix.lower() in (".wav", ".au"))
     model = load_model(model_dir)
@@ -51,7 +51,7 @@ def one_analysis(model_dir: Path | None, data: Path) -> tuple[dict, dict, bytes,
 
 def sqlite_rate(rows: int, model_dir: Path | None, data: Path, folder: Path) -> dict:
     """Rows per second through ``Library.save_analysis``, 64 rows a transaction, and bytes per row."""
-    from musictag.library import Library
+    from musictag.library.database import Library
 
     file, scores, embedding, summary, model_id = one_analysis(model_dir, data)
     db = folder / "catalogue.db"
@@ -83,8 +83,8 @@ def _rss() -> int:
 
 def annoy_child(items: int, dim: int, out: Path) -> None:
     """In a child process: build the index over ``items`` random unit vectors, print its figures as JSON."""
-    from musictag import index
-    from musictag.scan_worker import peak_rss
+    from musictag.library import index
+    from musictag.scan.worker import peak_rss
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((items, dim), dtype=np.float32)

@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
-from musictag.audio import AUDIO_EXTENSIONS, load  # noqa: E402
-from musictag.features import EXCERPT_S, N_EXCERPTS, audio_features, track_features  # noqa: E402
+from musictag.analysis.features import EXCERPT_S, N_EXCERPTS, audio_features, track_features  # noqa: E402
+from musictag.audio.decode import AUDIO_EXTENSIONS, load  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
 
@@ -40,7 +40,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-
 _HOUR_CHILD = """
 import json, re, sys, time
 from pathlib import Path
-from musictag.features import track_features
+from musictag.analysis.features import track_features
 clock = time.perf_counter if sys.argv[3] == "wall" else time.process_time
 
 def peak_mb():

@@ -90,7 +90,7 @@ def accuracy(data: Path, work: Path, seeds: int) -> dict:
 
 def _real_patches(data: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
     """The musicnn patch embeddings of the clips (one scan), with each patch's genre index."""
-    from musictag.library import Library
+    from musictag.library.database import Library
 
     db = work / "clips.db"
     _musictag("scan", str(data), "--db", str(db), "--no-write")
@@ -109,10 +109,10 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
     """Learn from and re-score a library of ``n_tracks`` stored tracks."""
     import mutagen
 
-    from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.library import Library
+    from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
+    from musictag.analysis.track_summary import TrackSummary
+    from musictag.library.database import Library
     from musictag.paths import path_to_key, quick_hash
-    from musictag.track_summary import TrackSummary
 
     patches, patch_genre = _real_patches(data, work)
     rng = np.random.default_rng(0)

@@ -62,9 +62,9 @@ def accuracy(data: Path, cache: Path, head: str, ks: tuple[int | None, ...]) -> 
 def timing(path: Path, repeats: int = 5) -> dict:
     """Median seconds per track on one core: K patches end to end (opening and checking the file included),
     and the full-decode floor."""
-    from musictag.audio import load
-    from musictag.patches import track_patches
-    from musictag.runtime import load_model
+    from musictag.analysis.models import load_model
+    from musictag.analysis.patches import track_patches
+    from musictag.audio.decode import load
 
     model = load_model(threads=1)
     backbone, head = model.backbone, model.head

@@ -22,8 +22,8 @@ import numpy as np
 
 _TIMING = """
 import os, sys, time, numpy as np
-from musictag.runtime import load_model
-from musictag.patches import track_patches
+from musictag.analysis.models import load_model
+from musictag.analysis.patches import track_patches
 from musictag.training.labelled_tree import find_in_trees
 tracks, _ = find_in_trees(sys.argv[1:])
 model = load_model(threads=1)
@@ -38,11 +38,11 @@ print((time.perf_counter() - started) / sum(len(p) for p in patches) * 1000)
 
 def run_both(dirs: list[Path], model_dir: Path | None) -> None:
     """Decisions and embeddings of every track under f32 and bf16."""
-    from musictag.backbone import PRECISION_ENV, RUNTIME_ENV, Backbone, native_bf16
-    from musictag.patches import track_patches
-    from musictag.runtime import ModelInfo, load_model
-    from musictag.scan import choose_genres
-    from musictag.track_summary import TrackSummary
+    from musictag.analysis.backbone import PRECISION_ENV, RUNTIME_ENV, Backbone, native_bf16
+    from musictag.analysis.models import ModelInfo, load_model
+    from musictag.analysis.patches import track_patches
+    from musictag.analysis.track_summary import TrackSummary
+    from musictag.scan.orchestration import choose_genres
     from musictag.training.labelled_tree import find_in_trees
 
     if not native_bf16():

@@ -6,13 +6,13 @@
    (start-up, fork server warm-up, analysis, DB, tag writes): tracks per minute; meanwhile samples
    every worker's peak RSS (VmHWM, counting the pages shared with the fork server) and PSS (its
    fair share of them). The written tags are then restored, so a next run starts alike.
-3. Decodes the same files fully (``musictag.audio.load``) with J processes: scan time / decode time.
+3. Decodes the same files fully (``musictag.audio.decode.load``) with J processes: scan time / decode time.
 4. Rescan with nothing changed: a library of ``--rescan-tracks`` synthetic rows (tiny files,
    rows with their size and mtime, written straight into the DB), timed end to end.
 5. With ``--cluster local:N`` (or a scheduler's address): the same files scanned again with
    ``--cluster`` into another fresh library, its throughput against step 2's in the same run; and
    the engine's own cost per file: no-op tasks through a local cluster of N workers set up as
-   ``musictag.scan_cluster`` sets it up, one at a time (round trip) and kept 4 per worker in
+   ``musictag.scan.cluster`` sets it up, one at a time (round trip) and kept 4 per worker in
    flight as the scan keeps them (per-file cost at full pipeline).
 
 6. With ``--runtimes litert,openvino-f32,openvino-bf16``: the same files scanned once per backbone
@@ -90,7 +90,7 @@ def build_library(folder: Path, n: int, data: Path, jobs: int) -> list[Path]:
 
 def _untag(paths: list[Path]) -> None:
     """Remove genre tags left by an earlier, interrupted run, so that every scan writes them all."""
-    from musictag.tags import read_genres, write_genres
+    from musictag.tags.tagfile import read_genres, write_genres
 
     for path in paths:
         if read_genres(path):
@@ -167,7 +167,7 @@ def _musictag(*args: str, sample: bool = False, env: dict[str, str] | None = Non
 
 
 def _decode(path: Path) -> int:
-    from musictag.audio import load
+    from musictag.audio.decode import load
 
     return len(load(path))
 
@@ -202,7 +202,7 @@ def bliss_only(paths: list[Path], jobs: int) -> float | None:
         return time.perf_counter() - started
 
 
-#: ``--runtimes``: what runs the backbone, as the environment tells a scan (musictag.backbone).
+#: ``--runtimes``: what runs the backbone, as the environment tells a scan (musictag.analysis.backbone).
 RUNTIMES = {"litert": {"MUSICTAG_RUNTIME": "litert"},
             "openvino-f32": {"MUSICTAG_RUNTIME": "openvino", "MUSICTAG_PRECISION": "f32"},
             "openvino-bf16": {"MUSICTAG_RUNTIME": "openvino", "MUSICTAG_PRECISION": "bf16"}}
@@ -243,9 +243,9 @@ def first_track(path: Path, workdir: Path, runtime: str, model: list[str]) -> fl
 
 def rescan(folder: Path, db: Path, n: int, model: list[str]) -> tuple[float, dict]:
     """Seconds for ``musictag scan`` over ``n`` unchanged tracks already in the library."""
-    from musictag.library import Library
+    from musictag.analysis.models import ModelInfo
+    from musictag.library.database import Library
     from musictag.paths import path_to_key
-    from musictag.runtime import ModelInfo
 
     model_id = ModelInfo.read(model[1] if model else None).model_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -278,7 +278,7 @@ def engine_overhead(workers: int, n: int = 2000) -> tuple[float, float]:
     import dask
     from distributed import Client, LocalCluster, wait
 
-    from musictag.scan_cluster import IN_FLIGHT_PER_THREAD, SCHEDULER_CONFIG
+    from musictag.scan.cluster import IN_FLIGHT_PER_THREAD, SCHEDULER_CONFIG
 
     with dask.config.set(SCHEDULER_CONFIG), LocalCluster(n_workers=workers, threads_per_worker=1,
                                                          dashboard_address=None, silence_logs=50) as cluster, \
@@ -307,9 +307,9 @@ def engine_overhead(workers: int, n: int = 2000) -> tuple[float, float]:
 def start_seconds(address: str, jobs: int, model_dir: Path | None, probe: Path) -> tuple[float, float]:
     """Seconds until the scan's engines are ready (workers started, model loaded): the local pool of
     ``jobs``, then the cluster at ``address`` (probe included)."""
-    from musictag.runtime import ModelInfo
-    from musictag.scan_cluster import Cluster
-    from musictag.scan_pool import Pool
+    from musictag.analysis.models import ModelInfo
+    from musictag.scan.cluster import Cluster
+    from musictag.scan.pool import Pool
 
     info = ModelInfo.read(model_dir)
     started = time.perf_counter()
@@ -430,7 +430,7 @@ def main() -> None:
     print(f"peak memory per worker: {figures['worker_peak_mb']:.0f} MB RSS, of which its own share (PSS) "
           f"{figures['worker_peak_pss_mb']:.0f} MB (target <= {TARGETS['worker_peak_mb']} MB)")
     if args.cluster:
-        from musictag.scan_cluster import IN_FLIGHT_PER_THREAD
+        from musictag.scan.cluster import IN_FLIGHT_PER_THREAD
 
         print(f"scan with --cluster {args.cluster}, same files: {cluster_s:.1f} s, {cluster_rate:.0f} tracks/min = "
               f"{cluster_rate / rate:.2f} x the local pool (target >= 0.85); scan / decode = "

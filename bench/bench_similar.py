@@ -79,7 +79,7 @@ def scan_copy(data: Path, work: Path, model: str | None) -> Path:
 
 def library_vectors(db: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Embeddings, folder labels and paths of the analysed tracks of a library."""
-    from musictag.library import Library
+    from musictag.library.database import Library
     from musictag.paths import key_to_path
 
     with Library(db) as lib:
@@ -91,7 +91,7 @@ def library_vectors(db: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 def feature_means(paths: list[str]) -> np.ndarray:
     """The mean over time of each of the 44 features, per track."""
-    from musictag.features import track_features
+    from musictag.analysis.features import track_features
 
     return np.stack([track_features(p).windows.mean(axis=(0, 2)) for p in paths])
 
@@ -166,8 +166,8 @@ def cli_speed(db: Path, work: Path, model: str | None, repeats: int) -> dict:
 
 def annoy_speed(work: Path, n: int, dim: int = 128, queries: int = 1000) -> dict:
     """Build and query an index of ``n`` synthetic clustered unit vectors through the library."""
-    from musictag import index
-    from musictag.library import Library
+    from musictag.library import index
+    from musictag.library.database import Library
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(max(10, n // 500), dim)).astype(np.float32)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.scaling import Scaler
+from musictag.analysis.scaling import Scaler
 from musictag.training.config import TrainConfig
 from musictag.training.from_folder import Trainer
 from musictag.training.window_fit import fit_network, stack_windows

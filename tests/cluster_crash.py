@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from musictag import scan_worker
+from musictag.scan import worker as scan_worker
 
 _analyse_file = scan_worker.analyse_file
 

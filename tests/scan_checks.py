@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from musictag.library import Library
+from musictag.analysis.models import default_model_dir
+from musictag.library.database import Library
 from musictag.paths import key_to_path
-from musictag.runtime import default_model_dir
 
 #: Whether the tests run as root (who can read and write everything: permission tests drop to another user).
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False

@@ -1,4 +1,4 @@
-"""Decoding: real files in every format, written by tests/audiogen.py, read back by musictag.audio."""
+"""Decoding: real files in every format, written by tests/audiogen.py, read back by musictag.audio.decode."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from musictag import audio
-from musictag.audio import SAMPLE_RATE, AudioInfo, DecodeError, format_time, load, open_audio
+from musictag.audio import decode as audio
+from musictag.audio.decode import SAMPLE_RATE, AudioInfo, DecodeError, format_time, load, open_audio
 from tests import audiogen
 
 SR = 44100

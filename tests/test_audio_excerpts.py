@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag import audio
-from musictag.patches import PATCH_SECONDS, patch_offsets, sampled_audio
+from musictag.analysis.patches import PATCH_SECONDS, patch_offsets, sampled_audio
+from musictag.audio import decode as audio
 from musictag.paths import quick_hash
 from tests import audiogen
 

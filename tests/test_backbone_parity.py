@@ -38,7 +38,7 @@ def run_backbone(manifest: dict, patches: np.ndarray, runtime: str = "auto") -> 
     import os
     from unittest import mock
 
-    from musictag.backbone import RUNTIME_ENV, Backbone, BackboneInfo
+    from musictag.analysis.backbone import RUNTIME_ENV, Backbone, BackboneInfo
 
     with mock.patch.dict(os.environ, {RUNTIME_ENV: runtime}):
         backbone = Backbone(BackboneInfo.read(BACKBONE), threads=2)
@@ -86,8 +86,8 @@ def test_manifest_checksums_and_tags(manifest):
 
 
 def test_both_runtimes_agree_and_bf16_stays_close(manifest, reference, monkeypatch):
-    from musictag.backbone import PRECISION_ENV, Backbone, BackboneInfo, native_bf16
-    from musictag.track_summary import unit_vector
+    from musictag.analysis.backbone import PRECISION_ENV, Backbone, BackboneInfo, native_bf16
+    from musictag.analysis.track_summary import unit_vector
 
     patches = reference["patches"]
     ov, lite = run_backbone(manifest, patches, "openvino"), run_backbone(manifest, patches, "litert")

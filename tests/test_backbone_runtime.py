@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from musictag.scan import ScanOptions, scan
+from musictag.scan.orchestration import ScanOptions, scan
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
 

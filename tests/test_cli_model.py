@@ -42,7 +42,7 @@ def test_evaluate_json_has_the_promised_keys(labelled):
 
 
 def test_evaluate_works_with_a_window_network_too(labelled):
-    from musictag.backbone import shipped_models_dir
+    from musictag.analysis.backbone import shipped_models_dir
 
     windows = shipped_models_dir() / "gtzan-crnn"
     res = CliRunner().invoke(cli, ["evaluate", str(labelled), "--json", "--model", str(windows)])
@@ -82,7 +82,7 @@ def test_info_text_shows_style_tags(labelled):
 
 
 def test_info_with_a_window_network_has_no_style_tags(labelled):
-    from musictag.backbone import shipped_models_dir
+    from musictag.analysis.backbone import shipped_models_dir
 
     clip = labelled / "metal" / "metal.00000.wav"
     res = CliRunner().invoke(cli, ["info", str(clip), "--json", "--model", str(shipped_models_dir() / "gtzan-crnn")])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from musictag.library import Library
+from musictag.library.database import Library
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
 
@@ -102,7 +102,7 @@ def test_a_full_disk_stops_the_scan_in_one_line_and_no_tag_is_written_without_it
     db = full_disk / "lib.db"
     res = run_musictag("scan", str(copy), "--db", str(db), "--min-confidence", "0")
     one_line_error(res, str(db), "disk that holds the library is full")
-    from musictag.tags import read_genres
+    from musictag.tags.tagfile import read_genres
 
     tagged = {str(p) for p in copy.iterdir() if read_genres(p)}
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:

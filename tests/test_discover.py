@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from musictag.discover import find_audio, remove_leftover_copies
+from musictag.scan.discover import find_audio, remove_leftover_copies
 from tests import audiogen
 
 
@@ -64,7 +64,7 @@ def test_a_link_in_place_of_a_copy_is_not_followed(tmp_path: Path) -> None:
 
 def test_a_tag_write_whose_copy_is_swept_before_it_is_locked_starts_another(
         tmp_path: Path, monkeypatch) -> None:
-    from musictag import tags
+    from musictag.tags import tagfile as tags
 
     song = tmp_path / "a.flac"
     audiogen.write_audio(song, audiogen.sweep(3.0, sr=22050), 22050, "flac")

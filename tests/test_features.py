@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musictag import features
-from musictag.audio import SAMPLE_RATE, AudioFile
-from musictag.features import (
+from musictag.analysis import features
+from musictag.analysis.features import (
     EXCERPT_S,
     HOP,
     N_EXCERPTS,
@@ -28,6 +27,7 @@ from musictag.features import (
     frame_features,
     track_features,
 )
+from musictag.audio.decode import SAMPLE_RATE, AudioFile
 from tests import audiogen
 
 CHROMA = slice(ROW_NAMES.index("C"), ROW_NAMES.index("B") + 1)
@@ -200,7 +200,7 @@ def test_a_silent_long_track_is_silent(tmp_path: Path) -> None:
 _MEASURE = """
 import json, re, sys
 from pathlib import Path
-from musictag.features import track_features
+from musictag.analysis.features import track_features
 
 def peak_mb():
     return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024

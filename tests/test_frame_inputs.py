@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from musictag import frame_inputs as F
-from musictag import heads
-from musictag.patches import PATCHES_PER_TRACK, patch_offsets
+from musictag.analysis import frame_inputs as F
+from musictag.analysis import heads
+from musictag.analysis.patches import PATCHES_PER_TRACK, patch_offsets
 from musictag.training import config
 from tests import audiogen
 
@@ -84,7 +84,7 @@ def test_settings_are_json_and_versioned():
 
 
 def test_computing_frames_imports_no_tensorflow_keras_or_sklearn(files):
-    code = ("import sys; from musictag.frame_inputs import FRAME_INPUTS, track_segments; "
+    code = ("import sys; from musictag.analysis.frame_inputs import FRAME_INPUTS, track_segments; "
             f"[track_segments({str(files['ten'])!r}, n) for n in FRAME_INPUTS]; "
             "print(sorted(m for m in ('tensorflow', 'keras', 'sklearn') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musictag.heads import HEADS
+from musictag.analysis.heads import HEADS
 from musictag.training.head_fit import fit_head
 
 

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from musictag.analysis.heads import HEADS, VECTOR_HEADS, LinearHead, gru_sequence, load_head, softmax
 from musictag.errors import UsageError
-from musictag.heads import HEADS, VECTOR_HEADS, LinearHead, gru_sequence, load_head, softmax
 from musictag.training.head_fit import fit_linear
 from musictag.training.head_networks import KERAS_HEADS
 from musictag.training.metrics import recommended_min_confidence
@@ -142,7 +142,7 @@ def test_forest_head_numpy_equals_sklearn(tmp_path):
 
 @pytest.mark.parametrize("kind", HEADS)
 def test_load_head_names_a_missing_weight(kind, tmp_path):
-    from musictag.heads import _WEIGHTS
+    from musictag.analysis.heads import _WEIGHTS
 
     dropped = sorted(_WEIGHTS[kind])[0]
     np.savez(tmp_path / "head.npz", **{name: np.zeros(2) for name in _WEIGHTS[kind] - {dropped}})
@@ -151,14 +151,14 @@ def test_load_head_names_a_missing_weight(kind, tmp_path):
 
 
 def test_every_head_has_a_class_and_is_trained_somewhere():
-    from musictag.heads import _KINDS
+    from musictag.analysis.heads import _KINDS
 
     assert set(_KINDS) == set(HEADS) == {*KERAS_HEADS, "rf", "linear"}
     assert set(VECTOR_HEADS) < set(HEADS)
 
 
 def test_importing_heads_loads_no_training_library():
-    code = ("import sys, musictag.heads, musictag.training.head_networks; "
+    code = ("import sys, musictag.analysis.heads, musictag.training.head_networks; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'sklearn'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -172,8 +172,8 @@ def test_recommended_min_confidence():
 
 
 def test_save_head_model_references_the_backbone(tmp_path):
-    from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-    from musictag.runtime import ModelInfo
+    from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
+    from musictag.analysis.models import ModelInfo
     from musictag.training.model_folders import save_head_model
 
     seqs, labels = _clusters(dim=200)

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag import index
 from musictag.errors import MusictagError
-from musictag.library import Library
+from musictag.library import index
+from musictag.library.database import Library
 
 DIM = 16
 
@@ -137,8 +137,8 @@ def test_empty_library_has_no_index(lib: Library) -> None:
 _KILLED = """
 import os, signal, sys
 import annoy
-from musictag import index
-from musictag.library import Library
+from musictag.library import index
+from musictag.library.database import Library
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -176,7 +176,7 @@ def test_a_kill_during_rebuild_leaves_the_old_index_usable(lib: Library, moment:
 
 
 def test_scans_that_add_or_remove_files_rebuild_the_index(tmp_path: Path) -> None:
-    from musictag.scan import ScanOptions, scan
+    from musictag.scan.orchestration import ScanOptions, scan
     from tests.audiogen import tone, write_audio
 
     music, db = tmp_path / "music", tmp_path / "library.db"

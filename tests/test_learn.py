@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musictag.library import Library
+from musictag.library.database import Library
+from musictag.library.labels import build_labels, group_key, label_values, split_values
 from musictag.training.splits import grouped_kfold
-from musictag.user_labels import build_labels, group_key, label_values, split_values
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
 
@@ -166,7 +166,7 @@ def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_p
 def test_learn_with_any_head_writes_that_head_and_scan_uses_it(library, tmp_path):
     """``--from-library --head rf``: the folder holds a forest (not another kind's weights) that scan re-scores with;
     a head that does not fit backbone embeddings is refused in one line."""
-    from musictag.runtime import load_model
+    from musictag.analysis.models import load_model
 
     model = tmp_path / "forest"
     res = run_musictag("train", "--from-library", "--db", str(library["db"]), "--min-tracks", "5", "--head", "rf",
@@ -218,7 +218,7 @@ def test_a_remembered_model_that_is_gone_is_named(library, tmp_path):
 
 def test_map_files_in_toml_and_json_and_a_bad_one(tmp_path):
     from musictag.errors import UsageError
-    from musictag.user_labels import read_map
+    from musictag.library.labels import read_map
 
     toml = tmp_path / "map.toml"
     toml.write_text('"Hip-Hop" = "Rap"\n"Drum n Bass" = "Drum & Bass"\n', encoding="utf-8")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from musictag.errors import UsageError
-from musictag.library import SCHEMA_VERSION, Library, LibraryBusy, default_db_path
+from musictag.library.database import SCHEMA_VERSION, Library, LibraryBusy, default_db_path
 from musictag.paths import display_path, key_range, key_to_path, path_to_key, quick_hash
 
 
@@ -50,7 +50,7 @@ def test_schema_1_library_is_upgraded_in_place(tmp_path: Path) -> None:
 
 
 def test_summary_round_trips_and_goes_with_its_track(lib: Library) -> None:
-    from musictag.track_summary import TrackSummary
+    from musictag.analysis.track_summary import TrackSummary
 
     rng = np.random.default_rng(0)
     summary = TrackSummary.of(rng.normal(0, 1, (5, 200)), rng.uniform(0, 1, (5, 50)))

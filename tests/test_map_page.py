@@ -20,9 +20,9 @@ import pytest
 from mutagen.flac import FLAC
 
 import musictag.cli
-from musictag import mapplot
-from musictag.library import Library
-from musictag.scan import ScanOptions, scan
+from musictag.library.database import Library
+from musictag.map import plot as mapplot
+from musictag.scan.orchestration import ScanOptions, scan
 from tests.audiogen import sweep, tone, write_audio
 
 SR = 22050

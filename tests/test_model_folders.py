@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from musictag.backbone import BackboneInfo, shipped_models_dir
+from musictag.analysis.backbone import BackboneInfo, shipped_models_dir
+from musictag.analysis.models import ModelInfo
 from musictag.errors import UsageError
-from musictag.runtime import ModelInfo
 
 SHIPPED = shipped_models_dir()
 

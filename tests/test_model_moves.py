@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag.backbone import DEFAULT_BACKBONE, find_backbone
-from musictag.familiarity import Familiarity, nearest_distances
-from musictag.heads import make_head
-from musictag.library import Library
-from musictag.restore import restore
-from musictag.scan import ScanOptions, scan
-from musictag.tags import TagFile, read_genres
+from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
+from musictag.analysis.familiarity import Familiarity, nearest_distances
+from musictag.analysis.heads import make_head
+from musictag.library.database import Library
+from musictag.scan.orchestration import ScanOptions, scan
+from musictag.tags.restore import restore
+from musictag.tags.tagfile import TagFile, read_genres
 from musictag.training.model_folders import save_head_model
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag

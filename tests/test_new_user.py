@@ -13,9 +13,9 @@ import click
 import numpy as np
 import pytest
 
-from musictag.audio import format_time
+from musictag.audio.decode import format_time
 from musictag.cli import cli
-from musictag.cli_common import StageProgress
+from musictag.cli.common import StageProgress
 from musictag.training.plots import best_epoch, confusion_shading, plot_confusion, plot_curves
 from tests import audiogen
 from tests.cli_checks import run_musictag
@@ -94,7 +94,7 @@ def test_list_filters_json_and_playlist(scanned, tmp_path):
 
 
 def test_stats_counts_genres_in_files_apart_from_predictions(scanned, tmp_path):
-    from musictag.library import Library
+    from musictag.library.database import Library
 
     db = tmp_path / "copy.db"
     import sqlite3

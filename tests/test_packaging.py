@@ -27,7 +27,7 @@ def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
 
 
 def test_default_model_is_found_without_flags():
-    from musictag.runtime import HeadModel, load_model
+    from musictag.analysis.models import HeadModel, load_model
 
     model = load_model()
     assert isinstance(model, HeadModel)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag import patches as P
-from musictag.audio import DecodeError
+from musictag.analysis import patches as P
+from musictag.audio.decode import DecodeError
 from tests import audiogen
 
 GTZAN = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "gtzan-mini"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from musictag.library import Library
-from musictag.scan import ScanOptions, scan
+from musictag.library.database import Library
+from musictag.scan.orchestration import ScanOptions, scan
 from tests import audiogen
 
 pytestmark = pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from musictag.library import Library
-from musictag.scan import ScanOptions, scan
+from musictag.library.database import Library
+from musictag.scan.orchestration import ScanOptions, scan
 from tests import audiogen
 from tests.cli_checks import run_musictag
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag.backbone import DEFAULT_BACKBONE, find_backbone, shipped_models_dir
-from musictag.heads import make_head
-from musictag.library import Library
-from musictag.runtime import load_model
-from musictag.scan import ScanOptions, scan
+from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone, shipped_models_dir
+from musictag.analysis.heads import make_head
+from musictag.analysis.models import load_model
+from musictag.library.database import Library
+from musictag.scan.orchestration import ScanOptions, scan
 from musictag.training.model_folders import save_head_model
 from tests import audiogen
 
@@ -93,7 +93,7 @@ def test_rescored_tracks_are_tagged(music, other_head, tmp_path):
     scan([copy], db, ScanOptions(min_confidence=1.0, jobs=1))  # analysed, left untagged (uncertain)
     report = scan([copy], db, ScanOptions(model_dir=other_head, min_confidence=0.0, jobs=1))
     assert report.rescored == 3 and report.tagged == 3
-    from musictag.tags import read_genres
+    from musictag.tags.tagfile import read_genres
 
     assert all(read_genres(p)[0] in ("Calm", "Loud") for p in copy.iterdir())
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
-from musictag.restore import original_snapshot, restore
-from musictag.scan import ScanOptions, scan
-from musictag.tags import read_genres, write_genres
+from musictag.scan.orchestration import ScanOptions, scan
+from musictag.tags.restore import original_snapshot, restore
+from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
 
 

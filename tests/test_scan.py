@@ -18,13 +18,14 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from musictag import audio, index
+from musictag.analysis.models import load_model
+from musictag.audio import decode as audio
 from musictag.cli import cli
-from musictag.library import Library, LibraryBusy
-from musictag.restore import RestoreReport, restore
-from musictag.runtime import load_model
-from musictag.scan import ScanOptions, choose_genres, scan
-from musictag.tags import display_name, read_genres
+from musictag.library import index
+from musictag.library.database import Library, LibraryBusy
+from musictag.scan.orchestration import ScanOptions, choose_genres, scan
+from musictag.tags.restore import RestoreReport, restore
+from musictag.tags.tagfile import display_name, read_genres
 from tests import audiogen
 from tests.cli_checks import run_musictag
 from tests.scan_checks import WITH_GENRE, copy_library, require_model, track_rows
@@ -131,7 +132,7 @@ def test_uncertain_tracks_stay_untagged_until_the_threshold_allows(tagged_files:
     files = copy_library(tagged_files, tmp_path / "music")
     db = tmp_path / "lib.db"
     with monkeypatch.context() as m:  # an untrained model can be sure of itself: make every track uncertain
-        m.setattr("musictag.scan.choose_genres", lambda scores, threshold, k: [])
+        m.setattr("musictag.scan.orchestration.choose_genres", lambda scores, threshold, k: [])
         report = scan([tmp_path / "music"], db, NONE)
     assert (report.uncertain, report.tagged, report.kept) == (9, 0, 0)
     assert {t["path"] for t in report.uncertain_tracks} == {str(p) for p in files.values()}

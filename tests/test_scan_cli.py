@@ -17,10 +17,10 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from musictag import audio
+from musictag.audio import decode as audio
 from musictag.cli import cli
 from musictag.paths import key_to_path, path_to_key
-from musictag.tags import read_genres
+from musictag.tags.tagfile import read_genres
 from tests import audiogen
 from tests.cli_checks import run_musictag
 from tests.scan_checks import ROOT, copy_library, require_model, track_rows, wait_for_rows, write_sweeps
@@ -29,7 +29,7 @@ require_model()
 
 
 def test_cli_caps_jobs_at_the_cores_with_a_message(tmp_path: Path) -> None:
-    from musictag.scan import usable_cpus
+    from musictag.scan.orchestration import usable_cpus
 
     music = tmp_path / "music"
     music.mkdir()

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag.library import Library
-from musictag.scan import ScanOptions, scan
-from musictag.scan_cluster import Cluster
-from musictag.tags import read_genres
+from musictag.library.database import Library
+from musictag.scan.cluster import Cluster
+from musictag.scan.orchestration import ScanOptions, scan
+from musictag.tags.tagfile import read_genres
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
 from tests.scan_checks import copy_library, require_model, track_rows, wait_for_rows, write_sweeps

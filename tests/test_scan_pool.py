@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from musictag.analysis.models import load_model
 from musictag.errors import MusictagError
-from musictag.runtime import load_model
-from musictag.scan_pool import Pool
+from musictag.scan.pool import Pool
 from tests import audiogen
 from tests.scan_checks import require_model
 

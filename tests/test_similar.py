@@ -16,11 +16,11 @@ from mutagen.flac import FLAC
 from mutagen.id3 import TIT2, TPE1
 
 import musictag.cli
-from musictag import similar
 from musictag.errors import UsageError
-from musictag.library import Library
-from musictag.scan import ScanOptions, scan
-from musictag.tags import artist_title, display_name
+from musictag.library import similar
+from musictag.library.database import Library
+from musictag.scan.orchestration import ScanOptions, scan
+from musictag.tags.tagfile import artist_title, display_name
 from tests.audiogen import FORMATS, sweep, tone, write_audio
 
 SR = 22050
@@ -216,7 +216,7 @@ def test_map_without_umap_says_how_to_install(library, capsys, monkeypatch) -> N
 
 def test_map_draws_every_track_coloured_by_genre(library, tmp_path, monkeypatch) -> None:
     pytest.importorskip("matplotlib")
-    from musictag import mapplot
+    from musictag.map import plot as mapplot
 
     monkeypatch.setattr(mapplot, "project", lambda v: v[:, :2])  # UMAP itself: the slow test below
     with Library(library[0]) as lib:
@@ -227,7 +227,7 @@ def test_map_draws_every_track_coloured_by_genre(library, tmp_path, monkeypatch)
 @pytest.mark.slow
 def test_umap_projection(library, tmp_path) -> None:
     pytest.importorskip("umap")
-    from musictag.mapplot import project
+    from musictag.map.plot import project
 
     with Library(library[0]) as lib:
         _, vectors = lib.all_embeddings()

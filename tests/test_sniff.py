@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag.opened_file import open_file
-from musictag.sniff import NotAudio, sniff
+from musictag.audio.opened_file import open_file
+from musictag.audio.sniff import NotAudio, sniff
 
 
 def test_sniff_knows_every_format_by_content_and_names_what_is_not_audio(tagged_files: dict[str, Path],

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("librosa", "numba", "tensorflow", "ai_edge_litert", "keras", "soundfile", "av", "sklearn")
-# numpy alone is ~0.13 s of a ~0.3 s budget for --help: also kept out (musictag.audio imports it lazily)
+# numpy alone is ~0.13 s of a ~0.3 s budget for --help: also kept out (musictag.audio.decode imports it lazily)
 HEAVY_FOR_HELP = (*HEAVY, "numpy")
 
 # Prints the heavy modules that `--help` of the group (or of each command) has imported.
@@ -54,7 +54,7 @@ def test_python_m_musictag_help_exits_0() -> None:
 
 
 def test_audio_errors_and_constants_import_without_numpy() -> None:
-    code = ("import sys; from musictag.audio import AUDIO_EXTENSIONS, DecodeError, format_time; "
+    code = ("import sys; from musictag.audio.decode import AUDIO_EXTENSIONS, DecodeError, format_time; "
             "print('numpy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
@@ -66,7 +66,7 @@ def test_analysing_a_file_with_the_shipped_model_imports_no_librosa_scipy_or_lit
     from tests import audiogen
 
     clip = audiogen.write_audio(tmp_path / "clip.flac", audiogen.sweep(5.0), 44100, "flac")
-    code = ("import sys; from musictag.runtime import load_model; "
+    code = ("import sys; from musictag.analysis.models import load_model; "
             f"a = load_model().analyse({str(clip)!r}); assert len(a.scores); "
             "print(sorted(m for m in ('librosa', 'numba', 'scipy', 'sklearn', 'tensorflow', 'ai_edge_litert') "
             "if m in sys.modules))")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from musictag import tags
-from musictag.tags import TEMP_SUFFIX, TagError, read_genres, write_genres
+from musictag.tags import tagfile as tags
+from musictag.tags.tagfile import TEMP_SUFFIX, TagError, read_genres, write_genres
 from tests import audiogen
 
 
@@ -104,7 +104,7 @@ def test_a_name_near_the_limit_can_be_tagged(tmp_path):
 
 
 def test_scan_writes_no_tag_through_a_link_out_of_the_scanned_folders(tmp_path):
-    from musictag.scan import ScanOptions, scan
+    from musictag.scan.orchestration import ScanOptions, scan
 
     music, elsewhere = tmp_path / "music", tmp_path / "elsewhere"
     music.mkdir()

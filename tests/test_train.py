@@ -88,8 +88,8 @@ def test_outputs_beside_the_model(tiny_model):
 def test_keras_and_litert_agree(tiny_model):
     import keras
 
-    from musictag.runtime import load_model
-    from musictag.scaling import Scaler
+    from musictag.analysis.models import load_model
+    from musictag.analysis.scaling import Scaler
 
     out, meta, fs, _ = tiny_model
     windows = fs.windows[0]
@@ -104,7 +104,7 @@ def test_litert_inference_never_imports_tensorflow(tiny_model, tiny_dataset):
     out = tiny_model[0]
     clip = next((tiny_dataset / "pulse").glob("*.wav"))
     code = (
-        "import sys; from musictag.runtime import load_model; "
+        "import sys; from musictag.analysis.models import load_model; "
         f"m = load_model({str(out)!r}); a = m.analyse({str(clip)!r}); "
         "print(m.genres[int(a.scores.argmax())]); "
         "print(sorted(k for k in ('tensorflow', 'keras') if k in sys.modules))"
@@ -116,8 +116,8 @@ def test_litert_inference_never_imports_tensorflow(tiny_model, tiny_dataset):
 
 
 def test_model_with_other_feature_version_is_refused(tiny_model, tmp_path):
+    from musictag.analysis.models import load_model
     from musictag.errors import UsageError
-    from musictag.runtime import load_model
 
     out = tiny_model[0]
     copy = tmp_path / "old"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from musictag.analysis.frame_inputs import FRAME_INPUTS, settings
 from musictag.cli import cli
 from musictag.errors import UsageError
-from musictag.frame_inputs import FRAME_INPUTS, settings
 from musictag.training.config import TrainConfig
 from musictag.training.from_folder import Trainer, write_outputs
 from tests import audiogen
@@ -69,7 +69,7 @@ def test_each_frame_input_trains_a_linear_head_into_a_model_folder(tiny, tmp_pat
 
 
 def test_a_frame_model_is_loaded_as_one_and_refused_after_a_settings_change(tiny, tmp_path):
-    from musictag.runtime import FrameModel, ModelInfo, load_model
+    from musictag.analysis.models import FrameModel, ModelInfo, load_model
 
     out = tmp_path / "m"
     _train(tiny, out, "mel")
@@ -95,7 +95,7 @@ def test_held_out_embeddings_are_drawn_with_umap_when_installed(tiny, tmp_path):
 
 
 def test_learners_embed_held_out_tracks_as_the_scan_would(tiny):
-    from musictag.runtime import segment_analysis
+    from musictag.analysis.models import segment_analysis
 
     trainer = Trainer(TrainConfig(input="cqt", head="linear", augment=()), log=lambda _: None)
     fs = trainer.load(tiny, None)
@@ -107,7 +107,7 @@ def test_learners_embed_held_out_tracks_as_the_scan_would(tiny):
 
 
 def test_musicnn_held_out_embeddings_are_the_vectors_a_scan_stores(tiny, tmp_path):
-    from musictag.runtime import load_model
+    from musictag.analysis.models import load_model
 
     trainer = Trainer(TrainConfig(input="musicnn", head="linear", augment=()), log=lambda _: None)
     fs = trainer.load(tiny, None)
@@ -156,8 +156,8 @@ def real(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 def test_scan_with_a_frame_model_tags_real_files_and_stores_its_embeddings(real, tmp_path):
-    from musictag.library import Library
-    from musictag.tags import read_genres
+    from musictag.library.database import Library
+    from musictag.tags.tagfile import read_genres
 
     model, music, _ = real
     db = tmp_path / "lib.db"
@@ -197,9 +197,9 @@ EVERY_HEAD = [("rf", "features44"), ("mlp", "mfcc"), ("lstm-attention", "cqt"), 
 def test_every_head_trains_and_tags_files_through_scan(tiny, tmp_path, head, name):
     """``musictag train --head H --input I`` writes a folder ``scan --model`` runs (without TensorFlow: scan's
     workers never import it); every file gets a genre of the model, the library holds its embeddings."""
-    from musictag.library import Library
-    from musictag.runtime import ModelInfo
-    from musictag.tags import read_genres
+    from musictag.analysis.models import ModelInfo
+    from musictag.library.database import Library
+    from musictag.tags.tagfile import read_genres
 
     out, music, db = tmp_path / "model", tmp_path / "music", tmp_path / "lib.db"
     res = CliRunner().invoke(cli, ["train", str(tiny), "--input", name, "--head", head, "--epochs", "3",

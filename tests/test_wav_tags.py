@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 import soundfile as sf
 
-from musictag import tags
-from musictag.tags import artist_title
+from musictag.tags import tagfile as tags
+from musictag.tags.tagfile import artist_title
 from tests import audiogen
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from musictag.audio import SAMPLE_RATE
+from musictag.audio.decode import SAMPLE_RATE
 
 
 def mp3_roundtrip(y: np.ndarray, sr: int = SAMPLE_RATE, quality: float = 0.8) -> np.ndarray:

@@ -1,7 +1,8 @@
 """What one ``musictag train`` run on a labelled folder learns from, and how: :class:`TrainConfig`.
 
 Plain Python: the command line reads :data:`INPUTS` and :data:`HEADS` for ``--help`` without NumPy
-(tests check they agree with :data:`musictag.frame_inputs.FRAME_INPUTS` and :data:`musictag.heads.HEADS`).
+(tests check they agree with :data:`musictag.analysis.frame_inputs.FRAME_INPUTS` and
+:data:`musictag.analysis.heads.HEADS`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from musictag.errors import UsageError
 
 #: What ``train --input`` learns from: four frame inputs, and the backbone's patch embeddings.
 INPUTS = ("features44", "mel", "mfcc", "cqt", "musicnn")
-#: Every head ``train --head`` fits (the heads of :mod:`musictag.heads`).
+#: Every head ``train --head`` fits (the heads of :mod:`musictag.analysis.heads`).
 HEADS = ("rf", "mlp", "lstm-attention", "gru-attention", "cnn1d", "cnn2d", "transformer", "linear")
 #: The head of an input when none is asked for (features44 without ``--head``: the ``--arch`` network).
 DEFAULT_HEAD = "gru-attention"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musictag.analysis.models import Model
 from musictag.errors import DecodeError, UsageError
-from musictag.runtime import Model
 from musictag.training.labelled_tree import LabelledTrack, require_tracks
 from musictag.training.metrics import classification_metrics
 

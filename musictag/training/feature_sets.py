@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from musictag import atomic
-from musictag.backbone import BackboneInfo
+from musictag.analysis.backbone import BackboneInfo
+from musictag.analysis.features import FEATURE_VERSION, track_features
 from musictag.errors import DecodeError
-from musictag.features import FEATURE_VERSION, track_features
 from musictag.training.labelled_tree import LabelledTrack
 
 
@@ -40,7 +40,7 @@ class Representation:
 
 def features44() -> Representation:
     """The study's 44 hand-made features: ``(n, 44, 216)`` windows of 5 s."""
-    from musictag.audio import SAMPLE_RATE
+    from musictag.audio.decode import SAMPLE_RATE
     from musictag.training.augmentations import at_rate
 
     def compute(path: Path, augmentation: str) -> np.ndarray:
@@ -69,10 +69,10 @@ def _rendered_at(augmentation: str, rate: int, work_rate: int) -> Callable[[np.n
 
 def musicnn(backbone_info: BackboneInfo) -> Representation:
     """The backbone's penultimate embedding of each 3 s patch: ``(n, 200)``, float16-rounded as stored."""
-    from musictag.audio import SAMPLE_RATE as RENDER_RATE
-    from musictag.backbone import Backbone
-    from musictag.patches import PATCHES_PER_TRACK, SAMPLE_RATE, WHOLE_TRACK_LIMIT_S, track_patches
-    from musictag.track_summary import TrackSummary
+    from musictag.analysis.backbone import Backbone
+    from musictag.analysis.patches import PATCHES_PER_TRACK, SAMPLE_RATE, WHOLE_TRACK_LIMIT_S, track_patches
+    from musictag.analysis.track_summary import TrackSummary
+    from musictag.audio.decode import SAMPLE_RATE as RENDER_RATE
 
     loaded: list[Backbone] = []
 
@@ -89,10 +89,10 @@ def musicnn(backbone_info: BackboneInfo) -> Representation:
 
 
 def frames(name: str) -> Representation:
-    """A frame input's segments (:mod:`musictag.frame_inputs`): ``(n, 60, dim)``, heard through the same
+    """A frame input's segments (:mod:`musictag.analysis.frame_inputs`): ``(n, 60, dim)``, heard through the same
     renderings as every other representation."""
-    from musictag.audio import SAMPLE_RATE as RENDER_RATE
-    from musictag.frame_inputs import settings, track_segments
+    from musictag.analysis.frame_inputs import settings, track_segments
+    from musictag.audio.decode import SAMPLE_RATE as RENDER_RATE
 
     wanted = settings(name)
 

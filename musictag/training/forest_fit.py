@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from musictag.heads import Head, make_head
+from musictag.analysis.heads import Head, make_head
 
 TREES = 200
 
 
 def forest_to_head(forest, shift: np.ndarray, scale: np.ndarray, n_genres: int) -> Head:
-    """Copy a fitted ``RandomForestClassifier``'s trees into padded arrays (see :class:`musictag.heads.ForestHead`)."""
+    """Copy a fitted ``RandomForestClassifier``'s trees into padded arrays
+    (see :class:`musictag.analysis.heads.ForestHead`)."""
     trees = [estimator.tree_ for estimator in forest.estimators_]
     nodes = max(t.node_count for t in trees)
     left, right, feature = (np.zeros((len(trees), nodes), np.int32) for _ in range(3))

@@ -22,7 +22,7 @@ SPLITS = ("random", "kfold", "filtered")
 #: Beside model.json: each held-out track's quick hash, label, group, scores and distance to the training
 #: tracks, as cross-validation predicted it (what bench/bench_real.py reports for tracks the model learned from).
 HELDOUT_FILE = "heldout.json"
-#: A model keeps its training tracks to tell unfamiliar tracks (:mod:`musictag.familiarity`) only when it
+#: A model keeps its training tracks to tell unfamiliar tracks (:mod:`musictag.analysis.familiarity`) only when it
 #: learned from this many: with fewer, the largest held-out distance says little about the next track.
 FAMILIARITY_MIN_TRACKS = 50
 #: Held-out tracks are also scored through this augmentation: a modern, lossy rendering of the audio.
@@ -97,7 +97,7 @@ class Trainer:
         self.learner: WindowLearner | HeadLearner = WindowLearner(cfg)
         self.rep = None
         if cfg.input == "musicnn":
-            from musictag.backbone import DEFAULT_BACKBONE, find_backbone
+            from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
             from musictag.training.feature_sets import musicnn
 
             backbone = find_backbone(DEFAULT_BACKBONE)
@@ -148,7 +148,7 @@ class Trainer:
         predict = self.learner.predict
 
         def evaluate(fitted, train: list[int], test: list[int]) -> None:
-            from musictag.familiarity import nearest_distances
+            from musictag.analysis.familiarity import nearest_distances
 
             track_prob, window_prob = predict(fitted, [fs.windows[i] for i in test])
             embedded = self.learner.embed(fitted, [fs.windows[i] for i in test])
@@ -226,7 +226,7 @@ def write_outputs(out: Path, trainer: Trainer, result: TrainingResult, fs: Featu
                "config": asdict(trainer.cfg), "seconds": round(seconds, 1)}
     meta = trainer.learner.save(out, result.fitted, fs, result.train_tracks, result.genres, summary, result.metrics)
     if result.metrics.get("familiar_distance") is not None and len(result.train_tracks) >= FAMILIARITY_MIN_TRACKS:
-        from musictag.familiarity import Familiarity
+        from musictag.analysis.familiarity import Familiarity
 
         reference = trainer.learner.embed(result.fitted, [fs.windows[i] for i in result.train_tracks])
         meta["familiarity"] = Familiarity(reference, result.metrics["familiar_distance"]).save(out)

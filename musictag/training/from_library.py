@@ -2,7 +2,7 @@
 
 Nothing is decoded: each track's backbone patch embeddings come from the library
 (``track_summaries``), its label from the tags the scans read (``tracks.file_tags``) and the tag
-backups (:mod:`musictag.user_labels`). A track scanned before musictag recorded its tags has them
+backups (:mod:`musictag.library.labels`). A track scanned before musictag recorded its tags has them
 read from the file (tags only, no audio). Cross-validation is by track, stratified, with the tracks
 of one album (album artist + album tags) kept on one side. The linear head needs only NumPy/SciPy.
 """
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.backbone import BackboneInfo
+from musictag.analysis.backbone import BackboneInfo
 from musictag.errors import TagError, UsageError
-from musictag.library import Library
+from musictag.library.database import Library
+from musictag.library.labels import LabelSet, build_labels, group_key, label_values
 from musictag.paths import covers, display_path, key_to_path, path_to_key
-from musictag.user_labels import LabelSet, build_labels, group_key, label_values
 
 #: Folds of the cross-validation (``--folds``).
 FOLDS = 5
@@ -49,8 +49,8 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
 
     Raises :class:`UsageError` with what to do when there is nothing to learn from.
     """
-    from musictag import tags
-    from musictag.track_summary import TrackSummary
+    from musictag.analysis.track_summary import TrackSummary
+    from musictag.tags import tagfile as tags
 
     keys = [path_to_key(Path(d).resolve()) for d in dirs]
     rows = [r for r in library.learning_rows() if not keys or any(covers(k, r["path"]) for k in keys)]

@@ -1,4 +1,4 @@
-"""Fitting genre heads on ``(n, dim)`` sequences (the weights :mod:`musictag.heads` runs).
+"""Fitting genre heads on ``(n, dim)`` sequences (the weights :mod:`musictag.analysis.heads` runs).
 
 - ``linear``: NumPy/SciPy only (L-BFGS on the L2-penalised multinomial log-loss), no TensorFlow.
 - ``rf``: scikit-learn (the ``train`` extra), :mod:`musictag.training.forest_fit`.
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from musictag.heads import VECTOR_HEADS, Head, make_head
+from musictag.analysis.heads import VECTOR_HEADS, Head, make_head
 from musictag.training.head_networks import KERAS_HEADS, build_head_network, keras_to_head
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
@@ -91,7 +91,7 @@ def fit_keras_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[
                    lengths: tuple[int, int] | None = TRAIN_LENGTHS) -> tuple[Head, dict]:
     """Train the Keras network of ``kind``; returns it as a NumPy head and the per-epoch loss and accuracy."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from musictag.audio import quiet_native_stderr
+    from musictag.audio.decode import quiet_native_stderr
 
     with quiet_native_stderr():
         import keras
@@ -130,7 +130,7 @@ def fit_head(kind: str, sequences: Sequence[np.ndarray], labels: Sequence[int], 
              batch_size: int = 16, learning_rate: float = 1e-3, seed: int = 0,
              on_epoch: Callable[[int, dict], None] | None = None,
              lengths: tuple[int, int] | None = TRAIN_LENGTHS) -> tuple[Head, dict]:
-    """Fit a head of ``kind`` (one of :data:`musictag.heads.HEADS`) on ``(n_i, dim)`` sequences.
+    """Fit a head of ``kind`` (one of :data:`musictag.analysis.heads.HEADS`) on ``(n_i, dim)`` sequences.
 
     ``lengths``: each batch is ordered sub-sequences of one random length in that range (a track's
     patch embeddings); None: the sequences are segments, used whole (a batch of unequal ones is

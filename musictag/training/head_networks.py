@@ -1,4 +1,4 @@
-"""Keras networks for the sequence heads, and copying their weights into :mod:`musictag.heads`.
+"""Keras networks for the sequence heads, and copying their weights into :mod:`musictag.analysis.heads`.
 
 Every network reads a batch of standardised ``(n, dim)`` sequences of any length ``n`` >= 1, ends in
 a layer named ``embedding`` (the head's ``embed``), then dropout and the dense softmax ``genres``.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from musictag.heads import Head, make_head
-from musictag.heads.conv import CONV_LAYERS
-from musictag.heads.transformer import positional_frequencies
+from musictag.analysis.heads import Head, make_head
+from musictag.analysis.heads.conv import CONV_LAYERS
+from musictag.analysis.heads.transformer import positional_frequencies
 
 #: Heads trained in Keras (the rest: ``linear`` by SciPy, ``rf`` by scikit-learn).
 KERAS_HEADS = ("mlp", "lstm-attention", "gru-attention", "cnn1d", "cnn2d", "transformer")

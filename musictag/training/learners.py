@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.backbone import BackboneInfo
-from musictag.runtime import segment_analysis, track_scores
-from musictag.scaling import Scaler
-from musictag.track_summary import TrackSummary, unit_vector
+from musictag.analysis.backbone import BackboneInfo
+from musictag.analysis.models import segment_analysis, track_scores
+from musictag.analysis.scaling import Scaler
+from musictag.analysis.track_summary import TrackSummary, unit_vector
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet
 from musictag.training.head_fit import TRAIN_LENGTHS, fit_head
@@ -47,7 +47,7 @@ class WindowLearner:
 
     @staticmethod
     def predict(fitted, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-track probabilities (:func:`~musictag.runtime.track_scores` of the windows') and each
+        """Per-track probabilities (:func:`~musictag.analysis.models.track_scores` of the windows') and each
         track's window probabilities."""
         model, scaler = fitted
         per_window = [model.predict(scaler.apply(w), verbose=0) for w in arrays]
@@ -120,7 +120,7 @@ class HeadLearner:
 
 
 class SegmentLearner(HeadLearner):
-    """A head (``cfg.head``) on ~3 s frame segments (:mod:`musictag.frame_inputs`): every segment of every
+    """A head (``cfg.head``) on ~3 s frame segments (:mod:`musictag.analysis.frame_inputs`): every segment of every
     training rendering is one example of its track's genre; a held-out track is scored as a scan scores it."""
 
     lengths = None  # segments have a fixed length: each is used whole
@@ -135,7 +135,7 @@ class SegmentLearner(HeadLearner):
 
     @staticmethod
     def predict(head, arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Per-track probabilities (:func:`~musictag.runtime.segment_analysis`: the mean of the segments')
+        """Per-track probabilities (:func:`~musictag.analysis.models.segment_analysis`: the mean of the segments')
         and each segment's."""
         analyses = [segment_analysis(head, a) for a in arrays]
         return np.stack([scores for scores, _, _ in analyses]), [per for _, _, per in analyses]

@@ -1,4 +1,4 @@
-"""Writing what training fitted as a model folder :mod:`musictag.runtime` can load.
+"""Writing what training fitted as a model folder :mod:`musictag.analysis.models` can load.
 
 - a window network: ``model.keras``, ``model.tflite`` (converted, checked against Keras) and ``model.json``;
 - a head on the backbone: ``head.npz`` and ``model.json`` (the backbone named with its checksum);
@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from musictag import __version__
-from musictag.backbone import BackboneInfo
-from musictag.features import settings as feature_settings
-from musictag.heads import Head
-from musictag.scaling import Scaler
+from musictag.analysis.backbone import BackboneInfo
+from musictag.analysis.features import settings as feature_settings
+from musictag.analysis.heads import Head
+from musictag.analysis.scaling import Scaler
 from musictag.training.metrics import recommended_min_confidence
 
 #: Largest difference allowed between Keras and LiteRT outputs on the same input.
@@ -29,7 +29,7 @@ def _convert_to_tflite(model) -> bytes:
     """Convert a two-output Keras model to a TFLite flatbuffer with builtin ops only."""
     import tensorflow as tf
 
-    from musictag.audio import quiet_native_stderr
+    from musictag.audio.decode import quiet_native_stderr
 
     with tempfile.TemporaryDirectory() as tmp, quiet_native_stderr():
         saved = Path(tmp) / "saved"
@@ -104,17 +104,17 @@ def save_head_model(out: Path, head: Head, kind: str, genres: list[str], source:
                     metrics: dict) -> dict:
     """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
 
-    ``source`` is what the head reads. The backbone (a :class:`~musictag.backbone.BackboneInfo`,
+    ``source`` is what the head reads. The backbone (a :class:`~musictag.analysis.backbone.BackboneInfo`,
     format 2) is named with its checksum, never copied: the head runs only on exactly those weights.
-    A frame input's name (format 3) brings its :func:`~musictag.frame_inputs.settings`, which the
+    A frame input's name (format 3) brings its :func:`~musictag.analysis.frame_inputs.settings`, which the
     runtime compares with its own before using the head.
     """
-    from musictag.patches import PATCHES_PER_TRACK, WHOLE_TRACK_LIMIT_S
+    from musictag.analysis.patches import PATCHES_PER_TRACK, WHOLE_TRACK_LIMIT_S
 
     out.mkdir(parents=True, exist_ok=True)
     head.save(out / "head.npz")
     if isinstance(source, str):
-        from musictag.frame_inputs import settings
+        from musictag.analysis.frame_inputs import settings
 
         frames = settings(source)
         reads = {"format": 3, "input": source, "head": kind, "frames": frames}

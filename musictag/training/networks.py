@@ -18,7 +18,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from musictag.features import N_FEATURES, WINDOW_FRAMES
+from musictag.analysis.features import N_FEATURES, WINDOW_FRAMES
 
 INPUT_SHAPE = (N_FEATURES, WINDOW_FRAMES, 1)
 

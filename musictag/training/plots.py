@@ -78,11 +78,11 @@ def plot_embedding_map(vectors: np.ndarray, labels: np.ndarray, genres: list[str
     true genre (``labels``: indices into ``genres``), as a PNG at ``out``.
 
     UMAP is the optional ``map`` extra, slow to import: without it (or with fewer than
-    :data:`musictag.mapplot.MIN_TRACKS` tracks) nothing is drawn. Returns whether ``out`` was written.
+    :data:`musictag.map.plot.MIN_TRACKS` tracks) nothing is drawn. Returns whether ``out`` was written.
     """
     import importlib.util
 
-    from musictag.mapplot import MIN_TRACKS, draw_png, palette, project
+    from musictag.map.plot import MIN_TRACKS, draw_png, palette, project
 
     if importlib.util.find_spec("umap") is None or len(vectors) < MIN_TRACKS:
         return False

@@ -1,7 +1,7 @@
 """Fitting a genre network on feature windows (TensorFlow), with mixup.
 
 The network learns from single windows, pooled over the training tracks; a track's prediction is
-its windows' combined by :func:`musictag.runtime.track_scores`, as at inference.
+its windows' combined by :func:`musictag.analysis.models.track_scores`, as at inference.
 Imports TensorFlow (through :mod:`musictag.training.networks`) only inside :func:`fit_network`.
 """
 
@@ -30,7 +30,7 @@ def fit_network(cfg: TrainConfig, n_genres: int, train: tuple[np.ndarray, np.nda
     With ``val`` None, trains for ``fixed_epochs``. Returns ``(model, history dict, best_epoch)``.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from musictag.audio import quiet_native_stderr
+    from musictag.audio.decode import quiet_native_stderr
 
     with quiet_native_stderr():  # TensorFlow's C++ start-up notices ignore TF_CPP_MIN_LOG_LEVEL
         import keras

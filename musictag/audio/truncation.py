@@ -1,0 +1,90 @@
+"""Whether a file is cut short, from its container alone: WAV, AIFF, Ogg (Vorbis, Opus, FLAC) and WMA.
+
+libsndfile reads such files up to where they stop and reports that length as the track's, and FFmpeg
+estimates a cut WMA's length from its size, so a cut file would pass as a short track; the container
+still says how long it should be.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from musictag.audio.opened_file import OpenedFile
+from musictag.timefmt import format_time
+
+_HEAD = 1 << 16
+
+
+def cut_short(opened: OpenedFile, fmt: str) -> str | None:
+    """Why the file (of the format :func:`musictag.audio.sniff.sniff` found) is truncated, or None: a WAV or AIFF
+    whose audio chunk is shorter than its header says, an Ogg stream whose last page is not marked as the
+    end, a WMA whose data object runs past the end of the file."""
+    if fmt in ("ogg", "opus"):
+        return _ogg_cut(opened.read_at(max(0, opened.size - _HEAD), _HEAD))
+    head = opened.read_at(0, _HEAD)
+    if fmt == "wav" and head[:4] == b"RIFF":
+        return _chunk_cut(head, opened.size, "<I", b"data", 0)
+    if fmt == "aiff":
+        return _chunk_cut(head, opened.size, ">I", b"SSND", 8)
+    if fmt == "wma":
+        return _asf_cut(head, opened.size)
+    return None
+
+
+_ASF_DATA = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
+_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
+
+
+def _asf_cut(head: bytes, size: int) -> str | None:
+    """A WMA (ASF) file whose data object ends past the end of the file: 'truncated: ...', else None.
+
+    FFmpeg estimates a cut ASF file's length from its size, so the decoder never notices.
+    """
+    header_size = struct.unpack("<Q", head[16:24])[0]
+    if header_size + 50 > len(head) or head[header_size:header_size + 16] != _ASF_DATA:
+        return None
+    data_size = struct.unpack("<Q", head[header_size + 16:header_size + 24])[0]
+    available = size - header_size
+    if data_size < 50 or available >= data_size:  # 0 or tiny: size unknown (a broadcast stream)
+        return None
+    props = head.find(_ASF_FILE_PROPERTIES, 30, header_size)
+    if props >= 0 and props + 88 <= len(head):  # play duration (100 ns units) less the preroll (ms)
+        play, _, preroll = struct.unpack("<QQQ", head[props + 64:props + 88])
+        seconds = play / 1e7 - preroll / 1e3
+        if seconds > 0:
+            return (f"truncated: the audio stops at {format_time(seconds * available / data_size)} of "
+                    f"{format_time(seconds)}")
+    return f"truncated: the file holds {100 * available / data_size:.0f}% of the audio its header announces"
+
+
+def _chunk_cut(head: bytes, size: int, fmt: str, audio_id: bytes, skip: int) -> str | None:
+    """A RIFF/IFF file whose audio chunk ends past the end of the file: 'truncated: ...', else None."""
+    pos, rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, length = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
+        if chunk == b"fmt " and pos + 20 <= len(head):
+            rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]  # WAV byte rate
+        if chunk == b"COMM" and pos + 26 <= len(head):  # AIFF: channels, frames, bits, 80-bit float rate
+            channels, _, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
+            exponent, mantissa = struct.unpack(">HQ", head[pos + 16:pos + 26])
+            rate = int(channels * ((bits + 7) // 8) * mantissa * 2.0 ** ((exponent & 0x7FFF) - 16383 - 63))
+        if chunk == audio_id:
+            declared, available = length - skip, size - (pos + 8 + skip)
+            if length in (0, 0xFFFFFFFF) or available >= declared:  # 0 / -1: length unknown (streamed)
+                return None
+            if rate:
+                return (f"truncated: the audio stops at {format_time(available / rate)} of "
+                        f"{format_time(declared / rate)}")
+            return f"truncated: the file holds {100 * available / declared:.0f}% of the audio its header announces"
+        pos += 8 + length + (length & 1)
+    return None
+
+
+def _ogg_cut(tail: bytes) -> str | None:
+    """An Ogg file whose last page is not an end-of-stream page: 'truncated: ...', else None."""
+    last = tail.rfind(b"OggS")
+    if last < 0 or len(tail) < last + 6:
+        return "truncated: the file stops in the middle of an Ogg page"
+    if tail[last + 5] & 0x04:  # header_type flag: end of stream
+        return None
+    return "truncated: the Ogg stream stops before its end (the file was cut)"

@@ -1,0 +1,272 @@
+"""``musictag scan`` and ``restore``: thin commands over scan.py.
+
+Results go to stdout, progress and failures to stderr. Nothing heavy is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from musictag.cli.common import LazyHelpOption, console, db_option, shipped_calibration
+
+if TYPE_CHECKING:
+    from musictag.scan.orchestration import ScanReport, TagChange
+    from musictag.tags.restore import RestoreReport
+
+_LISTED = 20  # uncertain tracks and changes listed in the human summary
+
+
+@click.command(short_help="Analyse folders, tag empty genres, store the analysis.")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
+@db_option
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), envvar="MUSICTAG_MODEL",
+              default=None, help="Model folder, or 'default' for the shipped model. The library remembers it: "
+                                 "later scans without --model use it too [default: the library's last --model, "
+                                 "else the shipped model].")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Worker processes (default: one per CPU core).")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Analyse on a Dask cluster: a scheduler's address (tcp://host:8786; its workers must see the "
+                   "files under the same paths and have musictag installed) or local:N for N local worker "
+                   "processes. Needs pip install 'musictag[cluster]'.")
+@click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
+@click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
+                                               "without it writes them).")
+@click.option("--retry-failed", is_flag=True, help="Try again the files that failed before and have not changed "
+                                                 "since (default: they are skipped, and counted).")
+@click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None, cls=LazyHelpOption,
+              help="Leave a track untagged (uncertain) when its best genre scores below this.",
+              help_text=lambda: "Leave a track untagged (uncertain) when its best genre scores below this "
+                                f"[default: the model's recommendation, {shipped_calibration()}]. A track unlike "
+                                "every track the model learned from is left uncertain whatever its score.")
+@click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
+              help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
+@click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
+                                             "their version).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="List each genre field changed (or, with --dry-run, that would "
+                                                    "be), as it is.")
+@click.pass_context
+def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
+         cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool,
+         min_confidence: float | None, top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
+    """Analyse audio files, store them, tag their genres.
+
+    Finds the audio files under DIRS and stores each one's genre scores and embedding in the
+    library. Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
+    are pruned and failed ones retried. By default only empty genre fields are filled; the old
+    value of every changed field is kept, for `musictag restore`.
+
+    \b
+    Examples:
+      musictag scan ~/Music                       # tag empty genres, store the analysis
+      musictag scan ~/Music --dry-run --overwrite # show what replacing every genre would do
+      musictag scan ~/Music --no-write -v         # analyse only, write nothing
+      musictag scan ~/Music --cluster tcp://sched:8786 # analyse on a Dask cluster
+    """
+    from musictag.scan.orchestration import ScanOptions, interruptible, usable_cpus
+    from musictag.scan.orchestration import scan as run_scan
+
+    if cluster is not None and jobs is not None:
+        from musictag.errors import UsageError
+
+        raise UsageError("--jobs is for the local worker processes; with --cluster the cluster's workers analyse "
+                         "(local:N starts N)")
+    cores = usable_cpus()
+    if jobs is not None and jobs > cores:  # more workers than cores is no faster, and each holds ~330 MB
+        click.echo(f"musictag: --jobs {jobs} is more than the {cores} CPU cores musictag may use here; "
+                   f"using {cores}", err=True)
+        jobs = cores
+
+    options = ScanOptions(model_dir=model_dir, jobs=jobs, cluster=cluster, dry_run=dry_run, write_tags=not no_write,
+                          overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,
+                          retry_failed=retry_failed,
+                          on_change=_change_printer(dry_run) if verbose and not as_json else None)
+    with _progress_bar() as progress, interruptible() as should_stop:
+        report = run_scan(dirs, db, options, progress, should_stop)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _print_scan(report, listed_already=verbose)
+    _print_errors(report.errors)
+    if report.runtime_note:
+        click.echo(f"musictag: {report.runtime_note}", err=True)
+    if report.db_created:
+        from musictag.paths import display_path
+
+        click.echo(f"musictag: created a new library at {display_path(report.db)} (--db or $MUSICTAG_DB puts it "
+                   "elsewhere)", err=True)
+    if report.pool_died:
+        click.echo(f"musictag: {report.pool_died}; {report.not_analysed} files were not analysed: what finished "
+                   "is saved, run the same scan again to analyse the rest", err=True)
+    if report.interrupted:
+        click.echo("musictag: interrupted; finished work is saved, run the same scan again to resume", err=True)
+    ctx.exit(report.exit_code)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr (count, rate, ETA), fed by the scan's progress callback."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        err_console = console(stderr=True)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=err_console, transient=True,
+                            disable=not err_console.is_terminal)
+        self.task = None
+        self.phase = None
+        self.phase_start = 0.0
+
+    def __enter__(self) -> _progress_bar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase != self.phase and self.bar.disable and phase != "finding":  # not a terminal: a line per stage
+            click.echo(f"musictag: {phase}" + (f" {total} tracks" if total else ""), err=True)
+        if phase != self.phase:
+            if self.task is not None:
+                self.bar.remove_task(self.task)
+            self.phase, self.phase_start = phase, time.monotonic()
+            self.task = self.bar.add_task(phase, total=total or None, rate="")
+        elapsed = time.monotonic() - self.phase_start
+        rate = f"{done / elapsed * 60:,.0f}/min" if done and elapsed > 0 else ""
+        self.bar.update(self.task, completed=done, total=total or None, rate=rate)
+
+
+def _change_printer(dry_run: bool):
+    """``scan -v``: one line per changed genre field, printed as the change is made."""
+    from musictag.paths import printable
+
+    verb = "would tag" if dry_run else "tagged"
+
+    def show(change: TagChange) -> None:
+        click.echo(f"{verb:<12} {change.path}: {printable(', '.join(change.old)) or '(no genre)'} -> "
+                   f"{printable(', '.join(change.new))}")
+
+    return show
+
+
+def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
+    from rich.table import Table
+
+    from musictag.paths import printable
+
+    out = console()
+    verb = "would be " if report.dry_run else ""
+    table = Table(title="musictag scan" + (" (dry run: nothing written)" if report.dry_run else ""),
+                  show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    # (label, count, shown even when 0)
+    rows = [("found", report.found, True), ("analysed", report.analysed, True),
+            ("re-scored from the library (new head, same backbone)", report.rescored, False),
+            ("skipped, unchanged", report.skipped, True), ("moved", report.moved, True),
+            ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
+            ("of them: musictag's earlier genre updated (the model now says otherwise)", report.updated, False),
+            ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
+            ("of them: musictag's earlier genre put back as it was (the model is now unsure)", report.withdrawn,
+             False),
+            ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
+            ("not tagged: a link leading out of the scanned folders", report.outside, False),
+            ("leftover copies of killed tag writes removed", report.cleaned, False),
+            ("tags not written (--no-write)", report.not_written, False),
+            ("failed", report.failed, True),
+            ("known failures, not retried (see musictag errors)", report.known_failures,
+             False)]
+    for label, value, always in rows:
+        if value or always:
+            table.add_row(label, f"{value:,}")
+    if report.model_name:
+        table.add_row("model", printable(report.model_name) + (" (this library's; --model changes it)"
+                                                               if report.model_remembered else ""))
+    if report.min_confidence is not None:
+        table.add_row("confidence needed to tag", f"{report.min_confidence:.3g}")
+    if report.runtime:
+        table.add_row("model run by", report.runtime)
+    table.add_row("time", f"{report.seconds:.1f} s")
+    out.print(table)
+    lines = []
+    if report.dry_run:
+        lines += [f"would move   {move['from']} -> {move['to']}" for move in report.moves]
+        lines += [f"would prune  {path}" for path in report.pruned_paths]
+        if not listed_already:
+            lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
+                      f"{printable(', '.join(c.new))}" for c in report.changes]
+    lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
+    lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f}"
+              + ("; unlike every track the model learned from)" if t.get("unfamiliar") else ")")
+              for t in report.uncertain_tracks[:_LISTED]]
+    if len(report.uncertain_tracks) > _LISTED:
+        lines.append(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")
+    for line in lines:
+        click.echo(line)
+
+
+def _print_errors(errors: list[dict[str, str]]) -> None:
+    from musictag.paths import printable
+
+    for error in errors:  # the path is printable already; a reason can quote what a file holds
+        click.echo(f"failed: {error['path']}: {printable(error['reason'])}", err=True)
+
+
+@click.command(short_help="Put back genre tags exactly as they were.")
+@click.argument("paths", nargs=-1, type=click.Path())
+@db_option
+@click.option("--dry-run", is_flag=True, help="Show what would be put back; change nothing.")
+@click.option("--force", is_flag=True, help="Also restore genres that were edited since musictag wrote them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
+@click.pass_context
+def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, force: bool,
+            as_json: bool) -> None:
+    """Put back the genre tags that scans changed.
+
+    Each file gets its genre field exactly as it was before musictag first changed it. With
+    PATHS, only those files and the files under those folders; without, every file. A genre
+    edited by hand since musictag wrote it is kept (and listed) unless --force.
+
+    \b
+    Examples:
+      musictag restore ~/Music --dry-run   # what would be put back
+      musictag restore                     # put back every file's genre
+    """
+    from musictag.paths import printable
+    from musictag.tags.restore import restore as run_restore
+
+    report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run, force=force)
+    if as_json:
+        click.echo(json.dumps({"restored": report.restored, "changed_since": report.changed, "errors": report.errors,
+                               "unmatched": report.unmatched, "dry_run": dry_run}, indent=2))
+    else:
+        verb = "would restore" if dry_run else "restored"
+        for item in report.restored:
+            values = printable(", ".join(item["values"])) or "(no genre)"
+            click.echo(f"{verb}: {item['path']}: {values}")
+        click.echo(f"{len(report.restored)} file(s) {verb}")
+    for item in report.changed:
+        values = printable(", ".join(item["values"])) or "(no genre)"
+        click.echo(f"kept: {item['path']}: {values} (edited since musictag wrote it; --force restores it)",
+                   err=True)
+    for path in report.unmatched:
+        click.echo(f"musictag: no tag backups for {path}", err=True)
+    _print_errors(report.errors)
+    ctx.exit(report.exit_code)

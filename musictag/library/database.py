@@ -1,0 +1,565 @@
+"""The music library: one SQLite file (WAL mode) that ``musictag scan`` keeps in step with the folders.
+
+Tables (created with sqlite-utils; during a scan its main process is their only writer):
+
+- ``tracks``: ``id``, ``path`` (unique, a *path key*, see below), ``size``, ``mtime_ns``,
+  ``quick_hash`` (indexed, :func:`quick_hash`), ``duration``, ``format``, ``status`` (``'ok'``,
+  ``'silent'`` or ``'failed'``), ``error`` (why it failed; for an ``'ok'`` track, why its tag could
+  not be written), ``model_id``, ``genre`` (the model's top genre key, e.g. ``"hiphop"``),
+  ``confidence`` (its score), ``analysed_at`` (ISO 8601, UTC) and ``tag_state`` (what the scan did
+  to the genre tag: ``'written'``, ``'kept'``, ``'uncertain'``, ``'unsupported'``, ``'failed'``,
+  ``'restored'``, ``'outside'`` (reached through a link out of the scanned folders: not written),
+  or NULL when nothing was decided yet), and (schema 3) ``file_tags``: JSON of what the file's own
+  tags said when the scan last read them, before any write of its own (``genres``, ``album``,
+  ``artist``; see :func:`musictag.tags.tagfile.read_label_fields`), NULL when never read: what
+  ``musictag train --from-library`` learns the user's genres from.
+- ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
+- ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
+- ``track_summaries`` (schema 2): ``track_id`` (primary key), ``backbone`` (the backbone id the
+  analysis ran on), ``n_patches``, ``dim``, ``patches`` (float16 bytes, ``n_patches x dim``), ``mean``
+  and ``spread`` (float32 bytes), ``tags`` (float32 bytes, the backbone's mean tag probabilities):
+  what a new head of the same backbone needs to re-score the track without decoding it
+  (:class:`musictag.analysis.track_summary.TrackSummary`).
+- ``tag_backups``: ``id``, ``track_id``, ``path``, ``field``, ``original`` (JSON of
+  :func:`musictag.tags.tagfile.snapshot` taken just before a write), ``written`` (JSON list of the genres
+  written), ``written_at``.
+- ``meta``: ``key``, ``value``; ``schema_version``, and ``index_generation``, an integer bumped in
+  the same transaction as every change to ``embeddings``.
+
+Path keys (the ``path`` columns) and quick hashes: :mod:`musictag.paths`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musictag.errors import MusictagError, UsageError
+from musictag.paths import covers, now_iso, path_to_key, printable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sqlite_utils import Database
+
+    from musictag.analysis.track_summary import TrackSummary
+
+SCHEMA_VERSION = 3
+#: ``meta`` key: bumped in the same transaction as every change to ``embeddings`` (the index compares it).
+GENERATION_KEY = "index_generation"
+#: The ``tracks`` table, every column with its type: the one place its shape is stated.
+TRACK_COLUMNS: dict[str, type] = {
+    "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str, "duration": float, "format": str,
+    "status": str, "error": str, "model_id": str, "genre": str, "confidence": float, "analysed_at": str,
+    "tag_state": str, "file_tags": str,
+}
+#: Columns later schemas added (name -> SQL type), put into older libraries when they are opened to write.
+_ADDED_COLUMNS = {"file_tags": "TEXT"}
+
+
+
+def default_db_path() -> Path:
+    """``$MUSICTAG_DB``, else ``library.db`` in the platform's user data folder for musictag."""
+    env = os.environ.get("MUSICTAG_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("musictag")) / "library.db"
+
+
+class LibraryBusy(MusictagError):
+    """Another musictag process is writing to the same library."""
+
+
+class Library:
+    """An open library database.
+
+    ``Library(path)`` opens (and creates, with its folder) the DB at ``path`` or
+    :func:`default_db_path`. With ``readonly`` it must exist and is opened read-only. With
+    ``lock`` it also takes the library's writer lock (``<db>.lock``, released when closed or
+    when the process dies), raising :class:`LibraryBusy` when another scan or restore holds it.
+    """
+
+    #: The library this process opened last: named when a database error reaches the command line.
+    last_opened: Path | None = None
+
+    def __init__(self, path: str | os.PathLike | None = None, *, readonly: bool = False,
+                 lock: bool = False) -> None:
+        from sqlite_utils import Database
+
+        self.path = Path(path) if path is not None else default_db_path()
+        Library.last_opened = self.path
+        self._lock_file = None
+        if readonly and not self.path.is_file():
+            raise UsageError(f"no library at {self.path}: run musictag scan first")
+        if not readonly:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise UsageError(f"cannot create the library folder {self.path.parent}: {e.strerror}") from None
+        if lock:
+            self._lock_file = _acquire_lock(self.path)
+        self.readonly = readonly
+        #: Whether this open made the database file (a new library).
+        self.created = not readonly and not self.path.exists()
+        try:
+            if readonly:
+                conn = _connect_readonly(self.path)
+            else:
+                conn = sqlite3.connect(self.path)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            self.db: Database = Database(conn)
+            if not readonly:
+                if self.db["meta"].exists():  # another program's database is refused before anything is added
+                    self._check_version()
+                self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                self._create_schema()
+            self._check_version()
+            if lock:  # a writer checks the pages it is about to change
+                self.check_integrity()
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise UsageError(database_problem(self.path, e)) from None
+        except BaseException:
+            self.close()
+            raise
+
+    # --- opening -------------------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        db = self.db
+        if db.table_names() and not db["meta"].exists():
+            raise UsageError(f"{self.path}: an SQLite database, but not a musictag library")
+        with db.atomic():
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            db["tracks"].create({name: kind for name, kind in TRACK_COLUMNS.items() if name not in _ADDED_COLUMNS},
+                                pk="id", not_null={"path", "status"}, if_not_exists=True)
+            db["tracks"].create_index(["path"], unique=True, if_not_exists=True)
+            db["tracks"].create_index(["quick_hash"], if_not_exists=True)
+            db["predictions"].create({"track_id": int, "genre": str, "score": float},
+                                     pk=("track_id", "genre"), if_not_exists=True)
+            db["embeddings"].create({"track_id": int, "dim": int, "vector": bytes}, pk="track_id",
+                                    if_not_exists=True)
+            db["tag_backups"].create({
+                "id": int, "track_id": int, "path": str, "field": str, "original": str, "written": str,
+                "written_at": str,
+            }, pk="id", if_not_exists=True)
+            db["tag_backups"].create_index(["track_id"], if_not_exists=True)
+            db["tag_backups"].create_index(["path"], if_not_exists=True)
+            db["track_summaries"].create({
+                "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
+                "spread": bytes, "tags": bytes,
+            }, pk="track_id", if_not_exists=True)
+            for name, sql_type in _ADDED_COLUMNS.items():  # what later schemas added, also to older libraries
+                if name not in db["tracks"].columns_dict:
+                    db.execute(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}")
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                       [str(SCHEMA_VERSION)])
+            # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags (both made above): the version follows
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN ('1', '2')",
+                       [str(SCHEMA_VERSION)])
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
+
+    def _check_version(self) -> None:
+        found = self.meta_get("schema_version") if self.db["meta"].exists() else None
+        if found is not None and not found.isdigit():
+            raise UsageError(f"{self.path}: not a musictag library (schema version {found!r}); give another --db")
+        columns = set(self.db["tracks"].columns_dict) if self.db["tracks"].exists() else set()
+        missing = sorted(set(TRACK_COLUMNS) - set(_ADDED_COLUMNS) - columns)
+        if columns and missing:
+            raise UsageError(f"{self.path}: its 'tracks' table is not musictag's (no column {', '.join(missing)}); "
+                             "give another --db")
+        if found is None:
+            raise UsageError(f"{self.path}: not a musictag library (no schema version)")
+        if int(found) > SCHEMA_VERSION:
+            raise UsageError(f"{self.path}: library schema version {found} is newer than this musictag "
+                             f"understands ({SCHEMA_VERSION}); upgrade musictag")
+
+    def check_integrity(self) -> None:
+        """Raise :class:`UsageError` when SQLite's ``quick_check`` finds damaged pages (a linear read of the file)."""
+        try:
+            found = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise UsageError(database_problem(self.path, e)) from None
+        if found != "ok":
+            raise UsageError(database_problem(self.path, sqlite3.DatabaseError(f"database disk image is malformed: "
+                                                                               f"{printable(found)}")))
+
+    def close(self) -> None:
+        """Close the connection and release the writer lock."""
+        with contextlib.suppress(AttributeError, sqlite3.Error):
+            self.db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def index_path(self) -> Path:
+        """Where the Annoy index of this library lives: the DB path with the suffix ``.annoy``."""
+        return self.path.with_suffix(".annoy")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def meta_get(self, key: str, default: str | None = None) -> str | None:
+        """The ``meta`` value of ``key`` (text), or ``default``."""
+        rows = list(self.db.query("SELECT value FROM meta WHERE key = ?", [key]))
+        return rows[0]["value"] if rows and rows[0]["value"] is not None else default
+
+    def meta_set(self, key: str, value: Any) -> None:
+        """Set the ``meta`` value of ``key`` (stored as text; ``None`` stores NULL)."""
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                        "value = excluded.value", [key, None if value is None else str(value)])
+
+    def track_by_path(self, path: str | bytes | os.PathLike) -> dict[str, Any] | None:
+        """The ``tracks`` row of the file at ``path``, or None."""
+        rows = list(self.db.query("SELECT * FROM tracks WHERE path = ?", [path_to_key(path)]))
+        return rows[0] if rows else None
+
+    def track_by_hash(self, quick_hash: str) -> dict[str, Any] | None:
+        """A ``tracks`` row (the oldest) whose file has this quick hash, or None."""
+        rows = list(self.db.query("SELECT * FROM tracks WHERE quick_hash = ? ORDER BY id LIMIT 1", [quick_hash]))
+        return rows[0] if rows else None
+
+    def tracks(self, by_path: bool = False) -> Iterator[dict[str, Any]]:
+        """Every ``tracks`` row, by id (or by path)."""
+        return self.db.query(f"SELECT * FROM tracks ORDER BY {'path' if by_path else 'id'}")
+
+    def scan_state(self) -> dict[str, dict[str, Any]]:
+        """What a scan compares the folders with, by path key: each track's id, file identity (``size``,
+        ``mtime_ns``, ``quick_hash``), ``status``, ``error``, ``model_id``, ``format``, ``confidence``,
+        ``tag_state``, and ``summary_backbone``: the backbone its stored summary came from (or None)."""
+        summary_backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = tracks.id)"
+                            if self.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
+        return {r["path"]: r for r in self.db.query(
+            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, tag_state, "
+            f"{summary_backbone} AS summary_backbone FROM tracks")}
+
+    def ids_with_hash(self, quick_hash: str) -> set[int]:
+        """The ids of every track whose file has this quick hash (copies of the same content)."""
+        return {int(r["id"]) for r in self.db.query("SELECT id FROM tracks WHERE quick_hash = ?", [quick_hash])}
+
+    def genres(self) -> list[str]:
+        """The predicted genre keys that tracks of the library have, sorted."""
+        return [r["genre"] for r in self.db.query(
+            "SELECT DISTINCT genre FROM tracks WHERE genre IS NOT NULL ORDER BY genre")]
+
+    def model_ids(self) -> set[str]:
+        """The ids of the models the library's tracks were analysed with."""
+        return {r["model_id"] for r in self.db.query(
+            "SELECT DISTINCT model_id FROM tracks WHERE model_id IS NOT NULL")}
+
+    def neighbour_rows(self, track_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """``id``, ``path``, ``genre`` and ``duration`` of those of ``track_ids`` that are analysed (``ok``)."""
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(track_ids), 500):
+            chunk = track_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update((int(r["id"]), r) for r in self.db.query(
+                f"SELECT id, path, genre, duration FROM tracks WHERE status = 'ok' AND id IN ({marks})", chunk))
+        return out
+
+    def learning_rows(self) -> list[dict[str, Any]]:
+        """Every analysed (``ok``) track, by path, with what learning from the library reads: ``id``,
+        ``path``, ``file_tags`` and its stored summary's ``backbone``, ``n_patches``, ``dim``,
+        ``patches`` and ``tags`` (None when it has none)."""
+        return list(self.db.query(
+            "SELECT t.id, t.path, t.file_tags, s.backbone, s.n_patches, s.dim, s.patches, s.tags "
+            "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path"))
+
+    def embedding_count(self) -> int:
+        """How many tracks have a stored embedding."""
+        return self.db["embeddings"].count
+
+    def predictions(self, track_id: int) -> dict[str, float]:
+        """The stored genre scores of a track (empty when it has none)."""
+        return {r["genre"]: r["score"] for r in
+                self.db.query("SELECT genre, score FROM predictions WHERE track_id = ?", [track_id])}
+
+    def embedding(self, track_id: int) -> np.ndarray | None:
+        """The stored embedding of a track (float32, L2-normalised), or None."""
+        import numpy as np
+
+        rows = list(self.db.query("SELECT vector FROM embeddings WHERE track_id = ?", [track_id]))
+        return np.frombuffer(rows[0]["vector"], np.float32).copy() if rows else None
+
+    def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Track ids (int64) and their embeddings as one float32 matrix, ordered by track id.
+
+        Only embeddings of the most common size are returned: a library part-way through moving to a
+        model with another embedding size (an interrupted rescan) still has one searchable space.
+        """
+        import numpy as np
+
+        ids, vectors = [], []
+        for track_id, blob in self.db.execute(
+                "SELECT track_id, vector FROM embeddings WHERE dim = (SELECT dim FROM embeddings GROUP BY dim "
+                "ORDER BY COUNT(*) DESC, dim DESC LIMIT 1) ORDER BY track_id"):
+            ids.append(track_id)
+            vectors.append(np.frombuffer(blob, np.float32))
+        if not vectors:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return np.asarray(ids, np.int64), np.stack(vectors).astype(np.float32, copy=False)
+
+    def summary(self, track_id: int) -> TrackSummary | None:
+        """The stored backbone summary of a track, or None."""
+        from musictag.analysis.track_summary import TrackSummary
+
+        rows = list(self.db.query("SELECT * FROM track_summaries WHERE track_id = ?", [track_id]))
+        return TrackSummary.from_row(rows[0]) if rows else None
+
+    def style_tags(self, track_id: int) -> tuple[str, np.ndarray] | None:
+        """The backbone id and mean style-tag scores stored for a track (None: no summary kept)."""
+        import numpy as np
+
+        if not self.db["track_summaries"].exists():
+            return None
+        rows = list(self.db.query("SELECT backbone, tags FROM track_summaries WHERE track_id = ?", [track_id]))
+        if not rows or rows[0]["tags"] is None:
+            return None
+        return rows[0]["backbone"], np.frombuffer(rows[0]["tags"], "<f4").astype(np.float32)
+
+    def genre_counts(self) -> list[tuple[str, int]]:
+        """``(genre key, tracks)`` over the analysed tracks, most common first."""
+        return [(r["genre"], r["n"]) for r in self.db.query(
+            "SELECT genre, COUNT(*) AS n FROM tracks WHERE status = 'ok' AND genre IS NOT NULL "
+            "GROUP BY genre ORDER BY n DESC, genre")]
+
+    def status_counts(self) -> dict[str, int]:
+        """Tracks per status (``ok``, ``silent``, ``failed``)."""
+        return {r["status"]: r["n"] for r in
+                self.db.query("SELECT status, COUNT(*) AS n FROM tracks GROUP BY status")}
+
+    def problems(self) -> list[dict[str, Any]]:
+        """Rows whose analysis failed or whose tag could not be written, by path."""
+        return list(self.db.query("SELECT * FROM tracks WHERE error IS NOT NULL ORDER BY path"))
+
+    def backups(self, keys: Iterable[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Tag backups by path key, oldest first; only those under ``keys`` (files or folders) if given."""
+        rows = list(self.db.query("SELECT * FROM tag_backups ORDER BY id"))
+        wanted = None if keys is None else list(keys)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if wanted is None or any(covers(k, row["path"]) for k in wanted):
+                out.setdefault(row["path"], []).append(_decoded_backup(row))
+        return out
+
+    def backups_at(self, path_key: str) -> list[dict[str, Any]]:
+        """The tag backups of the file at ``path_key``, oldest first (as :meth:`backups` gives them)."""
+        return [_decoded_backup(row) for row in
+                self.db.query("SELECT * FROM tag_backups WHERE path = ? ORDER BY id", [path_key])]
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def transaction(self) -> contextlib.AbstractContextManager:
+        """A transaction: everything inside commits together or not at all."""
+        return self.db.atomic()
+
+    def save_track(self, row: dict[str, Any], scores: dict[str, float] | None = None,
+                   embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> int:
+        """Insert or update (by path) a track row with its predictions, embedding and summary; return its id.
+
+        Predictions, embedding and backbone summary (``TrackSummary.to_row()`` plus ``backbone``) are
+        replaced by the ones given (none: deleted).
+        """
+        existing = list(self.db.query("SELECT id FROM tracks WHERE path = ?", [row["path"]]))
+        with self.transaction():
+            if existing:
+                track_id = existing[0]["id"]
+                self.db["tracks"].update(track_id, row)
+            else:
+                track_id = self.db["tracks"].insert(row).last_pk
+            self.db.execute("DELETE FROM predictions WHERE track_id = ?", [track_id])
+            if scores:
+                self.db["predictions"].insert_all(
+                    {"track_id": track_id, "genre": g, "score": float(s)} for g, s in scores.items())
+            had = self.db.execute("DELETE FROM embeddings WHERE track_id = ?", [track_id]).rowcount
+            if embedding is not None:
+                self.db["embeddings"].insert({"track_id": track_id, "dim": len(embedding) // 4,
+                                              "vector": embedding})
+            if had or embedding is not None:
+                self._bump_generation()
+            self.db.execute("DELETE FROM track_summaries WHERE track_id = ?", [track_id])
+            if summary is not None:
+                self.db["track_summaries"].insert({"track_id": track_id, **summary})
+        return int(track_id)
+
+    def save_analysis(self, path_key: str, file: dict[str, Any], *, model_id: str | None, status: str,
+                      scores: dict[str, float] | None = None, embedding: bytes | None = None,
+                      summary: dict[str, Any] | None = None) -> int:
+        """Store one analysed file (``status`` ``ok`` or ``silent``) and return its track id.
+
+        ``file``: what the analysis found of the file (``size``, ``mtime_ns``, ``quick_hash``,
+        ``duration``, ``format``). The best of ``scores`` becomes the track's ``genre`` and
+        ``confidence``; the tag decision and any old error are cleared. Scores, embedding and
+        summary replace the stored ones (see :meth:`save_track`).
+        """
+        best = max(scores, key=scores.__getitem__) if scores else None
+        row = {**self._file_columns(path_key, file), "model_id": model_id, "status": status, "error": None,
+               "genre": best, "confidence": scores[best] if best else None, "tag_state": None}
+        return self.save_track(row, scores, embedding, summary)
+
+    def save_failure(self, path_key: str, reason: str, file: dict[str, Any] | None = None, *,
+                     model_id: str | None) -> int:
+        """Store a file that could not be analysed (status ``failed``, ``error`` ``reason``); its scores,
+        embedding and summary go. ``file`` as for :meth:`save_analysis`, what is known; ``model_id``
+        None means no model judged it (the next scan tries again)."""
+        row = {**self._file_columns(path_key, file or {}), "model_id": model_id, "status": "failed", "error": reason,
+               "genre": None, "confidence": None, "tag_state": None}
+        return self.save_track(row)
+
+    @staticmethod
+    def _file_columns(path_key: str, file: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(file) - {"size", "mtime_ns", "quick_hash", "duration", "format"}
+        if unknown:
+            raise ValueError(f"not file facts: {sorted(unknown)}")
+        return {"path": path_key, "size": None, "mtime_ns": None, "quick_hash": None, "duration": None,
+                "format": None, **file, "analysed_at": now_iso()}
+
+    def save_scores(self, track_id: int, scores: dict[str, float], **values: Any) -> None:
+        """Replace a track's predictions (a re-score: embedding and summary stay) and set some columns."""
+        with self.transaction():
+            self.db.execute("DELETE FROM predictions WHERE track_id = ?", [track_id])
+            self.db["predictions"].insert_all(
+                {"track_id": track_id, "genre": g, "score": float(s)} for g, s in scores.items())
+            self.update_track(track_id, **values)
+
+    def update_track(self, track_id: int, **values: Any) -> None:
+        """Change some columns of a track row (a row that is gone is left gone)."""
+        if values:
+            columns = ", ".join(f"[{name}] = ?" for name in values)
+            self.db.execute(f"UPDATE tracks SET {columns} WHERE id = ?", [*values.values(), track_id])
+
+    def move_track(self, track_id: int, new_path_key: str, **values: Any) -> None:
+        """Give a track (and its tag backups) a new path; the embedding stays, keyed by id."""
+        with self.transaction():
+            self.db["tracks"].update(track_id, {"path": new_path_key, **values})
+            self.db.execute("UPDATE tag_backups SET path = ? WHERE track_id = ?", [new_path_key, track_id])
+
+    def delete_tracks(self, track_ids: Iterable[int]) -> int:
+        """Delete tracks with their predictions, embeddings and tag backups; return how many."""
+        ids = list(track_ids)
+        if not ids:
+            return 0
+        with self.transaction():
+            gone = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for table in ("predictions", "tag_backups", "track_summaries"):
+                    self.db.execute(f"DELETE FROM {table} WHERE track_id IN ({marks})", chunk)
+                gone += self.db.execute(f"DELETE FROM embeddings WHERE track_id IN ({marks})", chunk).rowcount
+                self.db.execute(f"DELETE FROM tracks WHERE id IN ({marks})", chunk)
+            if gone:
+                self._bump_generation()
+        return len(ids)
+
+    def add_backup(self, track_id: int, path_key: str, snapshot: dict[str, Any], written: list[str]) -> int:
+        """Store a file's genre field as it was, before a write of ``written``; return the backup id."""
+        return int(self.db["tag_backups"].insert({
+            "track_id": track_id, "path": path_key, "field": snapshot["field"],
+            "original": json.dumps(snapshot), "written": json.dumps(written), "written_at": now_iso(),
+        }).last_pk)
+
+    def delete_backups(self, backup_ids: Iterable[int]) -> None:
+        """Forget tag backups (after a restore, or a write that did not happen)."""
+        for backup_id in backup_ids:
+            self.db.execute("DELETE FROM tag_backups WHERE id = ?", [backup_id])
+
+    def _bump_generation(self) -> None:
+        self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
+                        [GENERATION_KEY])
+
+
+def _decoded_backup(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``tag_backups`` row with its JSON columns read."""
+    row["original"] = json.loads(row["original"])
+    row["written"] = json.loads(row["written"]) if row["written"] else None
+    return row
+
+
+def database_problem(path: Path | None, error: sqlite3.Error) -> str:
+    """One line that says what is wrong with the library database and what to do about it."""
+    text = str(error)
+    where = f"{path}: " if path is not None else "the library: "
+    if "full" in text:
+        return (f"{where}the disk that holds the library is full ({text}); free some space and run the same command "
+                "again: what was saved is kept, and no tag was written before its backup was saved")
+    if "not a database" in text or "encrypted" in text:
+        return (f"{where}not a usable musictag library: not an SQLite database, or damaged beyond reading ({text}); "
+                "give another --db, or move it aside and scan again to build a new one")
+    if "malformed" in text:
+        return (f"{where}the library database is damaged ({text}); move it aside (keep it: it holds the backups "
+                "`musictag restore` needs) and scan again to build a new one")
+    if "readonly" in text or "read-only" in text:
+        return f"{where}the library cannot be written here ({text}); give a --db in a folder you can write to"
+    if "no such column" in text or "no such table" in text:
+        return f"{where}not a musictag library, or one of another version ({text}); give another --db"
+    if "locked" in text or "busy" in text:
+        return f"{where}the library is busy in another program ({text}); try again when it is done"
+    return f"{where}library database error ({text})"
+
+
+def writable(db_path: Path) -> bool:
+    """Whether this process may write the library at ``db_path`` (its file, and its folder for the journal)."""
+    folder = db_path.parent
+    return os.access(folder, os.W_OK | os.X_OK) and (not db_path.exists() or os.access(db_path, os.W_OK))
+
+
+def _connect_readonly(db_path: Path) -> sqlite3.Connection:
+    """Open a library read-only, also where nothing can be written (a read-only share or folder).
+
+    SQLite's WAL mode needs a writable ``-shm`` file even to read; where the folder is read-only
+    the file is opened as immutable, which reads the main database file as it is.
+    """
+    uri = db_path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+    if writable(db_path):
+        return conn
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+
+
+def _acquire_lock(db_path: Path):
+    """Take the exclusive writer lock of a library (a locked ``<db>.lock`` file holding our pid)."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    try:
+        f = open(lock_path, "a+")  # held open for the life of the Library
+    except OSError as e:
+        raise UsageError(f"{db_path}: the library is in a place musictag cannot write ({e.strerror}); this command "
+                         "changes it: give a --db in a folder you can write to") from None
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip()
+        f.close()
+        who = f" (pid {holder})" if holder.isdigit() else ""
+        raise LibraryBusy(f"the library {db_path} is in use by another musictag scan or restore{who}; "
+                          "wait for it to finish, or use --db for another library") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f

@@ -1,0 +1,141 @@
+"""The user's own genres, from the tags already in their library: which genre a track is labelled
+with, which spellings are one genre, and which spelling is written.
+
+A track's label is the genre it carried that musictag did not write: the file's genre when
+musictag never changed it (or the user edited it since), else the value backed up before
+musictag's first write. Spellings are grouped by :func:`group_key` (case, spaces and punctuation
+ignored, ``&`` read as ``and``; ID3v1 numbers read as their names); a multi-value genre is split on
+``;``, ``/``, ``,`` and NUL and its first value is the label. The name written is the spelling
+most tracks of the group use.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from musictag.errors import UsageError
+
+_SEPARATORS = re.compile(r"[;/,\x00]")
+_ID3V1 = re.compile(r"^\s*\((\d{1,3})\)\s*(.*)$|^\s*(\d{1,3})\s*$")
+
+
+def id3v1_name(value: str) -> str:
+    """An ID3v1 genre reference read as its name: ``(17)`` and ``17`` -> ``Rock``; ``(17)Text`` -> ``Text``."""
+    from mutagen.id3 import TCON
+
+    match = _ID3V1.match(value)
+    if not match:
+        return value
+    number, text = match.group(1) or match.group(3), match.group(2)
+    if text:
+        return text
+    return TCON.GENRES[int(number)] if int(number) < len(TCON.GENRES) else value
+
+
+def split_values(values: Iterable[str]) -> list[str]:
+    """Every genre in a genre field's values: split on ``;``, ``/``, ``,`` and NUL, ID3v1 numbers named."""
+    out = []
+    for value in values:
+        for part in _SEPARATORS.split(value):
+            name = id3v1_name(part.strip()).strip()
+            if name:
+                out.append(name)
+    return out
+
+
+def group_key(name: str) -> str:
+    """What spellings of one genre share: ``Hip Hop``, ``Hip-Hop``, ``hiphop`` -> ``hiphop``."""
+    text = unicodedata.normalize("NFKC", name).casefold().replace("&", "and")
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def label_values(file_genres: Sequence[str], backups: Sequence[dict[str, Any]]) -> list[str]:
+    """The genre values a track carried that musictag did not write.
+
+    ``file_genres``: the file's genre field as last read; ``backups``: its tag backups, oldest first.
+    """
+    if backups and list(file_genres) == list(backups[-1]["written"] or []):  # the field holds our own write
+        from musictag.tags.restore import original_snapshot
+
+        original = original_snapshot(list(backups))
+        return list(original.get("values") or []) if original.get("present") else []
+    return list(file_genres)
+
+
+def read_map(path: Path) -> dict[str, str]:
+    """A ``--map`` file: a JSON or TOML table of ``"from genre" = "to genre"``, keyed by :func:`group_key`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"--map {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise UsageError(f"--map {path}: reading TOML needs Python 3.11 or later; give the map as "
+                                 "JSON") from None
+            table = tomllib.loads(text)
+        else:
+            table = json.loads(text)
+    except ValueError as e:
+        raise UsageError(f"--map {path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} "
+                         f"({e})") from None
+    if not isinstance(table, dict) or not all(isinstance(v, str) and v.strip() for v in table.values()):
+        raise UsageError(f"--map {path}: expected a table of \"from genre\" = \"to genre\" (text to text)")
+    return {group_key(k): v.strip() for k, v in table.items() if group_key(k)}
+
+
+@dataclass
+class LabelSet:
+    """The genres learned from: names as written, each track's genre index, what was left out."""
+
+    genres: list[str]  # the user's spelling of each genre, most tracks first
+    labels: dict[int, int]  # track id -> index into genres
+    spellings: dict[str, list[str]]  # genre -> every spelling grouped into it
+    rare: list[tuple[str, int]] = field(default_factory=list)  # genres under --min-tracks, with their counts
+    unlabelled: list[int] = field(default_factory=list)  # track ids without a genre of the user's
+
+
+def build_labels(values: dict[int, list[str]], mapping: dict[str, str] | None = None,
+                 min_tracks: int = 10) -> LabelSet:
+    """Group each track's primary genre (the first of its values) into genres of at least ``min_tracks``."""
+    mapping = mapping or {}
+    primary: dict[int, str] = {}
+    spellings: dict[str, Counter] = {}
+    unlabelled = []
+    for track_id, raw in values.items():
+        names = split_values(raw)
+        if not names:
+            unlabelled.append(track_id)
+            continue
+        name = mapping.get(group_key(names[0]), names[0])
+        key = group_key(name)
+        if not key:
+            unlabelled.append(track_id)
+            continue
+        primary[track_id] = key
+        spellings.setdefault(key, Counter())[name] += 1
+    written = {key: _preferred(counts, mapping, key) for key, counts in spellings.items()}
+    sizes = Counter(primary.values())
+    kept = sorted((k for k, n in sizes.items() if n >= min_tracks), key=lambda k: (-sizes[k], written[k]))
+    rare = sorted(((written[k], n) for k, n in sizes.items() if n < min_tracks), key=lambda item: (-item[1], item[0]))
+    index = {key: i for i, key in enumerate(kept)}
+    return LabelSet(genres=[written[k] for k in kept],
+                    labels={t: index[k] for t, k in primary.items() if k in index},
+                    spellings={written[k]: sorted(spellings[k]) for k in kept}, rare=rare, unlabelled=unlabelled)
+
+
+def _preferred(counts: Counter, mapping: dict[str, str], key: str) -> str:
+    """The spelling to write: a --map target as given, else the one most tracks use (ties: first in order)."""
+    targets = [v for v in mapping.values() if group_key(v) == key]
+    if targets:
+        return targets[0]
+    return min(counts, key=lambda s: (-counts[s], s))

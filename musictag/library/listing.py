@@ -1,0 +1,140 @@
+"""What the library says about each track, for ``musictag list`` and ``musictag stats``: where it
+stands, musictag's prediction, and the genre its file holds now (what the user's player shows).
+
+The genre in the file is known without opening it: the genres musictag last wrote (its newest
+tag backup) when the scan wrote one, else what the scan read from the file (``tracks.file_tags``);
+None for a track scanned before musictag recorded that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from musictag.library.database import Library
+from musictag.paths import key_to_path
+
+#: ``list`` filters -> the tracks they select.
+STATES = {
+    "tagged": "its genre written by musictag",
+    "kept": "a genre of its own kept (no --overwrite)",
+    "uncertain": "left untagged: the best genre scored under --min-confidence, or the track is unlike every "
+                 "track the model learned from",
+    "failed": "could not be analysed or tagged",
+}
+
+
+@dataclass
+class TrackView:
+    """One track as ``list`` shows it."""
+
+    path: str  # as stored (a str path; see :func:`musictag.paths.key_to_path`)
+    state: str  # tagged, kept, uncertain, failed, silent, pending (not decided yet), or the tag state
+    predicted: str | None  # the model's best genre
+    confidence: float | None
+    in_file: list[str] | None  # the genre field now; None when never read
+    duration: float | None
+    reason: str | None  # why it failed, or (uncertain) why it was left untagged
+    style_tags: list[tuple[str, float]] | None = None  # uncertain: the backbone's strongest style tags
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, the path as printable text plus ``path_bytes`` where that is not the exact name."""
+        from musictag.paths import path_fields
+
+        return {**asdict(self), **path_fields(self.path)}
+
+
+#: Style tags shown beside an uncertain track (strongest first).
+STYLE_TAGS_SHOWN = 3
+#: Why a track is uncertain, by its tag state.
+_UNCERTAIN_WHY = {"unfamiliar": "unlike every track the model learned from",
+                  "uncertain": "best genre under the confidence needed"}
+
+
+def _state(row: dict[str, Any]) -> str:
+    if row["status"] == "failed" or row["tag_state"] == "failed":
+        return "failed"
+    if row["status"] == "silent":
+        return "silent"
+    return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row["tag_state"], row["tag_state"])
+
+
+def _tag_names() -> tuple[str, list[str]] | None:
+    """The shipped backbone's id and style-tag names, from its manifest alone (None: no usable manifest)."""
+    from musictag.analysis.backbone import DEFAULT_BACKBONE, BackboneInfo
+    from musictag.errors import UsageError
+    from musictag.shipped import shipped_models_dir
+
+    try:
+        info = BackboneInfo.read(shipped_models_dir() / DEFAULT_BACKBONE, check_files=False)
+        return info.backbone_id, info.tags
+    except (UsageError, KeyError, TypeError):
+        return None
+
+
+def _style_tags(library: Library, track_id: int, names: tuple[str, list[str]] | None) -> list[tuple[str, float]] | None:
+    """The strongest style tags the backbone (``names``: its id and tag names) heard in a track, where the library
+    kept them (None: not kept, or kept from another backbone)."""
+    stored = library.style_tags(track_id)
+    if stored is None or names is None:
+        return None
+    backbone_id, scores = stored
+    if backbone_id != names[0] or len(scores) != len(names[1]):
+        return None
+    order = scores.argsort()[::-1][:STYLE_TAGS_SHOWN]
+    return [(names[1][i], round(float(scores[i]), 3)) for i in order]
+
+
+def track_views(library: Library) -> list[TrackView]:
+    """Every track of the library, by path."""
+    written: dict[int, list[str]] = {}
+    for entries in library.backups().values():
+        written[entries[-1]["track_id"]] = list(entries[-1]["written"] or [])
+    views = []
+    names = _tag_names()  # read once: the manifest is small, the library may hold many uncertain tracks
+    for row in library.tracks(by_path=True):
+        state = _state(row)
+        if state == "tagged" and row["id"] in written:
+            in_file = written[row["id"]]
+        elif row.get("file_tags"):
+            in_file = list(json.loads(row["file_tags"]).get("genres") or [])
+        else:
+            in_file = None
+        uncertain = state == "uncertain"
+        views.append(TrackView(key_to_path(row["path"]), state, row["genre"], row["confidence"], in_file,
+                               row["duration"], _UNCERTAIN_WHY.get(row["tag_state"]) if uncertain else row["error"],
+                               _style_tags(library, row["id"], names) if uncertain else None))
+    return views
+
+
+def matches_genre(view: TrackView, genre: str) -> bool:
+    """Whether the track has ``genre`` now: in its file, else (never read) as musictag's prediction."""
+    from musictag.library.labels import group_key
+    from musictag.tags.tagfile import display_name
+
+    key = group_key(genre)
+    if view.in_file is not None:
+        return any(group_key(g) == key for g in view.in_file)
+    return view.predicted is not None and key in (group_key(view.predicted), group_key(display_name(view.predicted)))
+
+
+def genre_counts(views: list[TrackView]) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, float, int]]]:
+    """``(genre in files, tracks, of them written by musictag)`` and ``(predicted genre, tracks, mean
+    confidence, of them tagged)``, most tracks first. A multi-value field counts under each value."""
+    in_files: Counter = Counter()
+    ours: Counter = Counter()
+    for v in views:
+        for g in v.in_file or []:
+            in_files[g] += 1
+            ours[g] += v.state == "tagged"
+    predicted: dict[str, list[float]] = {}
+    tagged: Counter = Counter()
+    for v in views:
+        if v.predicted is not None and v.state not in ("failed", "silent"):
+            predicted.setdefault(v.predicted, []).append(v.confidence or 0.0)
+            tagged[v.predicted] += v.state == "tagged"
+    files = sorted(((g, n, ours[g]) for g, n in in_files.items()), key=lambda r: (-r[1], r[0]))
+    preds = sorted(((g, len(c), sum(c) / len(c), tagged[g]) for g, c in predicted.items()), key=lambda r: (-r[1], r[0]))
+    return files, preds

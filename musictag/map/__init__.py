@@ -1,0 +1,1 @@
+"""``musictag map``: the library's embeddings drawn as a picture or a page."""

@@ -1,0 +1,664 @@
+"""``musictag scan``: keep the library in step with the folders, analyse what changed, tag genres.
+
+One scan: find the audio files under the given folders; compare each with its library row
+(same size and mtime, analysed by this model: skipped without decoding; same size and mtime,
+analysed by another head on the same backbone: *re-scored* from the stored patch embeddings,
+without decoding; the same quick hash as a row whose file is gone: a move, the row follows; a row
+whose file was not found: pruned); analyse the rest in a process pool (:mod:`musictag.scan.pool`);
+store each result and write its genre tag from the main process, the library's only writer;
+rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SIGTERM), it commits what
+finished and stops; killed, it loses at most the files in flight and the last uncommitted batch,
+and the next scan resumes.
+
+Tags: by default only an empty genre field is filled; ``overwrite`` replaces. The ``top_k`` best
+genres whose score reaches ``min_confidence`` are written (a track with none is *uncertain* and
+left untagged). The field's old value is stored in ``tag_backups`` and committed before every
+write, so :func:`restore` can always put it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import stat as stat_mod
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from musictag.errors import TagError, UsageError
+from musictag.library.database import Library, default_db_path
+from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key, quick_hash
+from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
+from musictag.tags import tagfile as tags
+
+if TYPE_CHECKING:
+    from musictag.scan.worker import Outcome
+
+#: --min-confidence for a model that recommends none (window networks): below it a track's genre
+#: counts as uncertain and is not written. A head trained by musictag recommends its own
+#: (``recommended_min_confidence`` in model.json: the lowest threshold at which its held-out tracks
+#: were at least 90% right), and scan uses that. For gtzan-crnn, 0.6 kept 41% of its held-out tracks,
+#: 83% right (71% over all tracks).
+DEFAULT_MIN_CONFIDENCE = 0.6
+_BATCH_ROWS = 64
+_BATCH_SECONDS = 2.0
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total); total 0 when unknown
+
+
+@dataclass
+class ScanOptions:
+    """How a scan analyses and tags (the CLI options of ``musictag scan``)."""
+
+    model_dir: str | os.PathLike | None = None  # None: the library's last --model, else the shipped one
+    write_tags: bool = True  # False (--no-write): analyse and store, leave every file as it is
+    jobs: int | None = None  # worker processes; None: one per CPU core
+    cluster: str | None = None  # --cluster: analyse on a Dask cluster (scheduler address, or local:N) instead
+    dry_run: bool = False
+    overwrite: bool = False
+    min_confidence: float | None = None  # None: the model's recommendation, else DEFAULT_MIN_CONFIDENCE
+    top_k: int = 1
+    id3v23: bool = False
+    retry_failed: bool = False  # analyse (and tag) again files that failed and have not changed since
+    on_change: Callable[[TagChange], None] | None = None  # told of each genre field changed, as it is (scan -v)
+
+
+@dataclass
+class TagChange:
+    """A genre field that the scan changed (or, in a dry run, would change)."""
+
+    path: str
+    old: list[str]
+    new: list[str]
+    path_bytes: str | None = None  # hex of the exact name, when ``path`` (printable text) is not it
+
+
+@dataclass
+class ScanReport:
+    """What a scan found and did; ``to_json()`` is the ``--json`` output."""
+
+    found: int = 0
+    analysed: int = 0
+    rescored: int = 0  # unchanged tracks given new genres from their stored backbone summary (no decoding)
+    skipped: int = 0
+    moved: int = 0
+    pruned: int = 0
+    tagged: int = 0
+    uncertain: int = 0
+    failed: int = 0  # in this run
+    known_failures: int = 0  # failed before and unchanged since: not tried again (``musictag errors`` lists them)
+    silent: int = 0
+    kept: int = 0  # had a genre already (no --overwrite)
+    updated: int = 0  # a genre musictag wrote earlier, unedited since, that this model changed (counted in tagged)
+    withdrawn: int = 0  # a genre musictag wrote earlier, unedited since, put back as it was: this model is unsure
+    untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
+    outside: int = 0  # reached through a link that leads out of the scanned folders: analysed, not tagged
+    cleaned: int = 0  # working copies of interrupted tag writes removed
+    errors: list[dict[str, str]] = field(default_factory=list)
+    uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
+    silent_tracks: list[str] = field(default_factory=list)
+    changes: list[TagChange] = field(default_factory=list)
+    moves: list[dict[str, str]] = field(default_factory=list)
+    pruned_paths: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    dry_run: bool = False
+    model_id: str | None = None
+    min_confidence: float | None = None  # the threshold this scan used
+    db: str | None = None
+    db_created: bool = False  # this scan made a new library at ``db``
+    worker_peak_rss: int = 0  # bytes, the largest of any worker
+    model_name: str | None = None  # the model folder's name
+    model_remembered: bool = False  # the model came from the library (the last scan's --model), not the command
+    not_written: int = 0  # tags left undecided because of --no-write (a later scan decides them)
+    pool_died: str | None = None  # why the analysis stopped early: no worker process could be started
+    not_analysed: int = 0  # files never started because the worker processes died
+    runtime: str | None = None  # what ran the model in the workers: "openvino f32", "litert f32", ...
+    runtime_note: str | None = None  # why not OpenVINO, when it was wanted and could not be used
+
+    @property
+    def exit_code(self) -> int:
+        """0 when all went well, 1 when some files failed or were not analysed, 130 when interrupted."""
+        return 130 if self.interrupted else 1 if self.failed or self.pool_died else 0
+
+    def fail(self, path: str | bytes | os.PathLike, reason: str) -> None:
+        """Count a failed file and keep its one-line reason."""
+        self.failed += 1
+        self.errors.append({**path_fields(path), "reason": reason})
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable summary."""
+        out = asdict(self)
+        out["changes"] = [{k: v for k, v in asdict(c).items() if k != "path_bytes" or v} for c in self.changes]
+        return out
+
+
+# --- finding files -----------------------------------------------------------------------------
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _under(key: str, roots: Sequence[str]) -> bool:
+    return any(covers(root, key) for root in roots)
+
+
+# --- choosing genres ---------------------------------------------------------------------------
+
+
+def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
+    """The genre keys to write: the ``top_k`` best whose score reaches ``min_confidence``, best first."""
+    ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
+    return [genre for genre, score in ranked if score >= min_confidence]
+
+
+# --- the scan ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C (or SIGTERM) into a request to stop, yielding its test; a second Ctrl-C
+    interrupts at once."""
+    requested = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
+
+
+#: ``meta`` key: the model folder the library was last scanned with by an explicit ``--model``.
+MODEL_KEY = "model_dir"
+
+
+def remembered_model(db_path: Path) -> Path | None:
+    """The model folder that the library at ``db_path`` was last scanned with (``--model``), or None.
+
+    Raises :class:`UsageError` when that folder is no longer a usable model.
+    """
+    if not db_path.is_file():
+        return None
+    with Library(db_path, readonly=True) as library:
+        folder = library.meta_get(MODEL_KEY)
+    if folder is None:
+        return None
+    if not (Path(folder) / "model.json").is_file():
+        raise UsageError(f"this library was last scanned with the model at {display_path(folder)}, which is gone; "
+                         "give --model DIR (or --model default for the shipped model)")
+    return Path(folder)
+
+
+def _chosen_model(model_dir: str | os.PathLike | None) -> str | os.PathLike | None:
+    """``--model``'s folder; ``default`` (or nothing) is the shipped model."""
+    return None if model_dir is None or os.fspath(model_dir) == "default" else model_dir
+
+
+def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None,
+         options: ScanOptions | None = None, progress: Progress | None = None,
+         should_stop: Callable[[], bool] = lambda: False) -> ScanReport:
+    """Scan ``roots`` into the library at ``db`` (default: :func:`musictag.library.database.default_db_path`).
+
+    Raises :class:`~musictag.errors.UsageError` for a bad model or root, and
+    :class:`~musictag.library.database.LibraryBusy` when another scan holds the library.
+    """
+    options = options or ScanOptions()
+    if options.min_confidence is not None and not 0.0 <= options.min_confidence <= 1.0:
+        raise UsageError(f"--min-confidence must be between 0 and 1, not {options.min_confidence}")
+    if options.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, not {options.top_k}")
+    for root in roots:
+        if not os.path.lexists(root):
+            raise UsageError(f"no such file or folder: {display_path(root)}")
+    if options.cluster is not None:
+        from musictag.scan.cluster import local_workers, require_dask
+
+        local_workers(options.cluster)
+        require_dask()
+    return _Scan(roots, db, options, progress or (lambda *a: None), should_stop).run()
+
+
+class _Scan:
+    """The state of one scan run (see :func:`scan`)."""
+
+    def __init__(self, roots: Sequence[str | os.PathLike], db: str | os.PathLike | None, options: ScanOptions,
+                 progress: Progress, should_stop: Callable[[], bool]) -> None:
+        from musictag.analysis.models import ModelInfo
+
+        self.roots, self.options, self.progress, self.should_stop = roots, options, progress, should_stop
+        self.started = time.perf_counter()
+        db_path = Path(db) if db is not None else None
+        remembered = None if options.model_dir is not None else remembered_model(db_path or default_db_path())
+        model = ModelInfo.read(remembered or _chosen_model(options.model_dir))
+        # the workers get the folder itself: they may come from a fork server started with another environment
+        self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
+        self.model = model
+        self.familiarity = model.familiarity
+        self.backbone_id = model.backbone.backbone_id if model.backbone else None
+        self.min_confidence = options.min_confidence
+        if self.min_confidence is None:
+            self.min_confidence = model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE
+        self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence,
+                                 model_name=model.dir.name, model_remembered=remembered is not None)
+        # a model learned from the library's own tags writes the user's genre names exactly as they spell them
+        self.genre_text = str if model.meta.get("labels") == "library" else tags.display_name
+        self.library: Library | None = None
+        if options.dry_run:
+            if (db_path or default_db_path()).is_file():
+                self.library = Library(db_path, readonly=True)
+        else:
+            self.library = Library(db_path, lock=True)
+        self.report.db = str(self.library.path) if self.library else None
+        self.report.db_created = bool(self.library and self.library.created)
+        self.pending: list[Callable[[], None]] = []
+        self.last_flush = time.monotonic()
+        self.real_roots: list[str] | None = None  # the scanned folders, links resolved (see _inside_roots)
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    def run(self) -> ScanReport:
+        """Plan, apply moves and prunes, analyse, re-tag, finish."""
+        try:
+            self.progress("finding", 0, 0)
+            found = find_audio(self.roots)
+            if not self.options.dry_run:
+                self.report.cleaned = remove_leftover_copies(found.leftovers)
+            analyse, rescore, retag = self._plan(found)
+            if not self.should_stop():
+                self._rescore(rescore)
+            if not self.should_stop():
+                self._analyse(analyse)
+            if not self.should_stop():
+                self._retag(retag)
+            self._flush()
+            self.report.interrupted = self.should_stop()
+            if self.library and not self.options.dry_run and self.options.model_dir is not None:
+                self._remember_model()
+            if self.library and not self.options.dry_run and not self.report.interrupted:
+                from musictag.library import index
+
+                if not index.status(self.library).fresh:  # embeddings changed, or an earlier scan was stopped
+                    index.rebuild(self.library)
+        finally:
+            with contextlib.suppress(Exception):
+                self._flush()
+            if self.library:
+                self.library.close()
+        self.report.seconds = round(time.perf_counter() - self.started, 3)
+        return self.report
+
+    def _remember_model(self) -> None:
+        """Keep the model given with --model as this library's, for the next plain scan (the shipped one: forget)."""
+        from musictag.analysis.models import default_model_dir
+
+        chosen = Path(self.model_dir).resolve()
+        with self.library.transaction():
+            self.library.meta_set(MODEL_KEY, None if chosen == default_model_dir().resolve() else str(chosen))
+
+    def _plan(self, found: Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]],
+                                            list[dict[str, Any]]]:
+        """Sort the found files into skipped, moved, to re-score and to analyse; prune vanished rows.
+
+        Returns the files to analyse, the rows to re-score and the unchanged rows to tag again.
+        """
+        report, rows = self.report, (self.library.scan_state() if self.library else {})
+        report.found = len(found.files)
+        for folder, reason in found.unreadable:
+            report.fail(folder, reason)
+        analyse: list[tuple[str, str, os.stat_result]] = []
+        retag: list[dict[str, Any]] = []
+        rescore: list[dict[str, Any]] = []
+        new: list[tuple[str, str, os.stat_result]] = []
+        seen = set()
+        for key, path, st in found.files:
+            seen.add(key)
+            row = rows.get(key)
+            if st is None:
+                self._record_failure(key, path, stat_failure(path))
+            elif row is not None and self._known_failure(row, st):
+                report.known_failures += 1
+            elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
+                analyse.append((key, path, st))  # the worker says what is wrong with it
+            elif row is None:
+                new.append((key, path, st))
+            elif self._unchanged(row, st):
+                report.skipped += 1
+                if self._wants_retag(row):
+                    retag.append(row)
+                elif row["tag_state"] == "failed":
+                    report.known_failures += 1
+            elif self._same_file(row, st) and self._rescorable(row):
+                rescore.append(row)
+            else:
+                analyse.append((key, path, st))
+        skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
+        vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots)
+                    and not _under(k, skip_under)]
+        gone_elsewhere = [] if not new else [r for k, r in rows.items() if not _under(k, found.roots)
+                                             and not os.path.lexists(key_to_path(k))]
+        by_size: dict[int, list[dict[str, Any]]] = {}
+        for row in vanished + gone_elsewhere:
+            if row["quick_hash"] and row["size"]:
+                by_size.setdefault(row["size"], []).append(row)
+        moved_ids = set()
+        for key, path, st in new:
+            row = self._match_move(by_size.get(st.st_size), path)
+            if row is None:
+                analyse.append((key, path, st))
+                continue
+            moved_ids.add(row["id"])
+            self._move(row, key, path, st)
+            if row["model_id"] != self.model_id and self._rescorable(row):
+                rescore.append(dict(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+            elif row["status"] == "failed" or row["model_id"] != self.model_id:
+                analyse.append((key, path, st))
+        self._prune([r for r in vanished if r["id"] not in moved_ids])
+        self._flush()
+        analyse.sort(key=lambda item: item[0])
+        return analyse, rescore, retag
+
+    @staticmethod
+    def _same_file(row: dict[str, Any], st: os.stat_result) -> bool:
+        return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
+
+    def _known_failure(self, row: dict[str, Any], st: os.stat_result) -> bool:
+        """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
+        return (not self.options.retry_failed and row["status"] == "failed" and self._same_file(row, st)
+                and row["model_id"] == self.model_id)
+
+    def _unchanged(self, row: dict[str, Any], st: os.stat_result) -> bool:
+        return self._same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
+
+    def _rescorable(self, row: dict[str, Any]) -> bool:
+        """Whether a track analysed by another model can get this model's genres from its stored summary."""
+        return (self.backbone_id is not None and row["status"] == "ok"
+                and row["summary_backbone"] == self.backbone_id)
+
+    def _wants_retag(self, row: dict[str, Any]) -> bool:
+        """Whether an unchanged track's tag is to be decided again from its stored scores."""
+        if row["status"] != "ok" or row["tag_state"] == "unsupported":
+            return False
+        if row["tag_state"] == "failed":
+            return self.options.retry_failed
+        if self.options.overwrite or row["tag_state"] in (None, "outside"):
+            return True
+        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
+
+    @staticmethod
+    def _match_move(candidates: list[dict[str, Any]] | None, path: str) -> dict[str, Any] | None:
+        if not candidates:
+            return None
+        try:
+            digest = quick_hash(path)
+        except OSError:
+            return None
+        for row in candidates:
+            if row["quick_hash"] == digest:
+                candidates.remove(row)
+                return row
+        return None
+
+    def _move(self, row: dict[str, Any], key: str, path: str, st: os.stat_result) -> None:
+        self.report.moved += 1
+        self.report.moves.append({"from": display_path(key_to_path(row["path"])), "to": display_path(path)})
+        self._queue(lambda: self.library.move_track(row["id"], key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+
+    def _prune(self, rows: list[dict[str, Any]]) -> None:
+        self.report.pruned += len(rows)
+        self.report.pruned_paths.extend(display_path(key_to_path(r["path"])) for r in rows)
+        if rows:
+            ids = [r["id"] for r in rows]
+            self._queue(lambda: self.library.delete_tracks(ids))
+
+    # --- analysis ----------------------------------------------------------------------------
+
+    def _rescore(self, rows: list[dict[str, Any]]) -> None:
+        """Give unchanged tracks this model's genres from their stored backbone summaries (no decoding)."""
+        if not rows or self.library is None:
+            return
+        from musictag.analysis.heads import load_head
+
+        head = load_head(self.model.meta["head"], self.model.dir / "head.npz")
+        for done, row in enumerate(rows, 1):
+            if self.should_stop():
+                return
+            summary = self.library.summary(row["id"])
+            if summary is None:  # gone since the plan (another process): analyse it next time
+                continue
+            scores = dict(zip(self.genres, (float(p) for p in head.track_probabilities(summary.sequence)),
+                              strict=True))
+            best = max(scores, key=scores.__getitem__)
+            self.report.rescored += 1
+            values = {"model_id": self.model_id, "genre": best, "confidence": scores[best],
+                      "size": row["size"], "mtime_ns": row["mtime_ns"], "tag_state": None, "error": None}
+            row.update(values)
+            self._queue(lambda row=row, scores=scores, values=values:
+                        self.library.save_scores(row["id"], scores, **values))
+            self._tag(row, key_to_path(row["path"]), scores, summary.embedding())
+            self.progress("re-scoring", done, len(rows))
+            self._maybe_flush()
+
+    def _analyse(self, tasks: list[tuple[str, str, os.stat_result]]) -> None:
+        if not tasks:
+            return
+        from musictag.scan.pool import Pool, PoolDied
+
+        stats = {key: (path, st) for key, path, st in tasks}
+        self.progress("starting", 0, len(tasks))
+        if self.options.cluster is not None:
+            from musictag.scan.cluster import Cluster
+
+            probe = next((path for _, path, _ in tasks if os.path.isfile(path)), None)  # each worker must see it
+            engine: Any = Cluster(self.options.cluster, self.model_dir, model_id=self.model_id, probe_path=probe)
+        else:
+            engine = Pool(self.model_dir, max(1, min(self.options.jobs or usable_cpus(), len(tasks))),
+                          model_id=self.model_id)
+        with engine as pool:
+            pool.start()
+            if pool.runtime:
+                self.report.runtime = f"{pool.runtime['runtime']} {pool.runtime['precision']}"
+                self.report.runtime_note = pool.runtime.get("note")
+            self.progress("analysing", 0, len(tasks))
+            results = pool.imap([(k, p) for k, p, _ in tasks], self.should_stop)
+            try:
+                for done, (key, outcome) in enumerate(results, 1):
+                    path, st = stats[key]
+                    self.report.worker_peak_rss = max(self.report.worker_peak_rss, outcome.peak_rss)
+                    self._store(key, path, st, outcome)
+                    self.progress("analysing", done, len(tasks))
+                    self._maybe_flush()
+            except PoolDied as e:  # what finished is kept; the rest waits for the next scan
+                self.report.pool_died = str(e)
+                self.report.not_analysed = e.not_started
+
+    def _store(self, key: str, path: str, st: os.stat_result, outcome: Outcome) -> None:
+        """Record one analysed file; tag it when it is confidently classified."""
+        report = self.report
+        file = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "quick_hash": outcome.quick_hash,
+                "duration": outcome.duration, "format": outcome.format}
+        if outcome.error:  # transient: no model's verdict on this file, so the next scan tries it again
+            self._record_failure(key, path, outcome.error, file, judged=not outcome.transient)
+            return
+        report.analysed += 1
+        track: dict[str, Any] = {"path": key, "format": outcome.format}  # gets its "id" when committed
+        scores = summary = embedding = None  # digital silence: nothing to classify, store or tag
+        if outcome.silent:
+            report.silent += 1
+            report.silent_tracks.append(display_path(path))
+        else:
+            scores = dict(zip(self.genres, outcome.scores, strict=True))
+            summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
+            embedding = outcome.embedding
+        self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
+            key, file, model_id=self.model_id, status="silent" if outcome.silent else "ok", scores=scores,
+            embedding=embedding, summary=summary)))
+        if scores is not None:
+            import numpy as np
+
+            self._tag(track, path, scores, np.frombuffer(embedding, np.float32) if embedding else None)
+
+    def _record_failure(self, key: str, path: str, reason: str, file: dict[str, Any] | None = None,
+                        judged: bool = True) -> None:
+        self.report.fail(path, reason)
+        model_id = self.model_id if judged else None
+        self._queue(lambda: self.library.save_failure(key, reason, file, model_id=model_id))
+
+    def _queue(self, write: Callable[[], Any]) -> None:
+        """Queue a library write for the next batch commit (none in a dry run)."""
+        if self.library is not None and not self.options.dry_run:
+            self.pending.append(write)
+
+    # --- tags --------------------------------------------------------------------------------
+
+    def _retag(self, rows: list[dict[str, Any]]) -> None:
+        for done, row in enumerate(rows, 1):
+            if self.should_stop():
+                return
+            scores = self.library.predictions(row["id"]) if self.library else {}
+            if scores:
+                self._tag(dict(row), key_to_path(row["path"]), scores, self.library.embedding(row["id"]))
+            self.progress("tagging", done, len(rows))
+            self._maybe_flush()
+
+    def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float], embedding: Any = None) -> None:
+        """Decide and write the genre tag of an analysed track (``row`` is its tracks row; ``embedding`` its
+        unit embedding, which tells whether it is like anything the model learned from).
+
+        A genre the file already has is kept, unless ``--overwrite`` or it is still exactly what
+        musictag wrote there (nobody edited it since): that one follows the model, updated when this
+        model names another genre, put back as it was before musictag when this model is unsure.
+        """
+        report, options = self.report, self.options
+        if row.get("format") not in tags.GENRE_FIELDS:
+            report.untaggable += 1
+            return self._set_tag_state(row, "unsupported")
+        try:  # parsed once for the labels, the backup and the write
+            tag_file = tags.TagFile(path)
+            fields = tag_file.label_fields()  # before any write of ours: what a library-learned model learns from
+        except TagError as e:
+            report.fail(path, e.reason)
+            return self._set_tag_state(row, "failed", e.reason)
+        current, file_tags = fields["genres"], json.dumps(fields)
+        if not options.write_tags:
+            report.not_written += 1
+            return self._set_tag_state(row, None, file_tags=file_tags)
+        if not self._inside_roots(path):
+            report.outside += 1
+            return self._set_tag_state(row, "outside", file_tags=file_tags)
+        familiar = self.familiarity is None or embedding is None or self.familiarity.familiar(embedding)
+        chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
+        history = self.library.backups_at(row["path"]) if current and self.library is not None else []
+        from musictag.tags.restore import still_musictags
+
+        ours = still_musictags(history, current)
+        try:
+            if not chosen:
+                if ours and not options.overwrite:
+                    return self._withdraw(row, path, tag_file, history, fields)
+                return self._uncertain(row, path, scores, familiar, file_tags)
+            wanted = [self.genre_text(g) for g in chosen]
+            if current == wanted or (current and not options.overwrite and not ours):
+                report.kept += 1
+                return self._set_tag_state(row, "written" if ours else "kept", file_tags=file_tags)
+            if not options.dry_run and self.library is not None:
+                snapshot = tag_file.snapshot()
+                self._flush()  # the track row (and so its id) first
+                backup = self.library.add_backup(row["id"], row["path"], snapshot, wanted)  # committed now
+                try:
+                    tag_file.write(wanted, id3v23=options.id3v23)
+                except TagError:
+                    self.library.delete_backups([backup])
+                    raise
+        except TagError as e:
+            reason = e.reason if "genre tag" in e.reason else f"genre tag not written: {e.reason}"
+            report.fail(path, reason)
+            return self._set_tag_state(row, "failed", reason, file_tags=file_tags)
+        report.tagged += 1
+        report.updated += bool(ours and current)
+        report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
+        if options.on_change:
+            options.on_change(report.changes[-1])
+        return self._set_tag_state(row, "written", stat_after_write=path, file_tags=file_tags)
+
+    def _uncertain(self, row: dict[str, Any], path: str, scores: dict[str, float], familiar: bool,
+                   file_tags: str) -> None:
+        """Leave a track untagged: its best genre is under the threshold, or (``familiar`` False) it is
+        unlike every track the model learned from."""
+        best = max(scores, key=scores.__getitem__)
+        self.report.uncertain += 1
+        self.report.uncertain_tracks.append({**path_fields(path), "genre": best, "confidence": round(scores[best], 4),
+                                             "unfamiliar": not familiar})
+        self._set_tag_state(row, "uncertain" if familiar else "unfamiliar", file_tags=file_tags)
+
+    def _withdraw(self, row: dict[str, Any], path: str, tag_file: tags.TagFile, history: list[dict[str, Any]],
+                  fields: dict[str, Any]) -> None:
+        """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
+        model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
+        from musictag.tags.restore import original_snapshot
+
+        snapshot = original_snapshot(history)
+        before = snapshot["values"] if snapshot["present"] else []
+        if not self.options.dry_run and self.library is not None:
+            tag_file.restore(snapshot)
+            with self.library.transaction():
+                self.library.delete_backups(entry["id"] for entry in history)
+        self.report.withdrawn += 1
+        self.report.uncertain += 1
+        self.report.changes.append(TagChange(**path_fields(path), old=fields["genres"], new=before))
+        if self.options.on_change:
+            self.options.on_change(self.report.changes[-1])
+        self._set_tag_state(row, "uncertain", stat_after_write=path, file_tags=json.dumps({**fields, "genres": before}))
+
+    def _inside_roots(self, path: str) -> bool:
+        """Whether the file that ``path`` leads to (links followed) lies in a scanned folder: only those are written."""
+        if self.real_roots is None:
+            self.real_roots = [os.path.realpath(root) for root in self.roots]
+        real = os.path.realpath(path)
+        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.real_roots)
+
+    def _set_tag_state(self, row: dict[str, Any], state: str | None, error: str | None = None,
+                       stat_after_write: str | None = None, file_tags: str | None = None) -> None:
+        if self.library is None or self.options.dry_run:
+            return
+        values: dict[str, Any] = {"tag_state": state, "error": error}
+        if file_tags is not None:
+            values["file_tags"] = file_tags
+        if stat_after_write is not None:  # the next scan must see the tagged file as unchanged
+            try:
+                st = os.stat(stat_after_write)
+                values.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(stat_after_write))
+            except OSError:
+                pass
+        self._queue(lambda: self.library.update_track(row["id"], **values))
+
+    # --- committing --------------------------------------------------------------------------
+
+    def _maybe_flush(self) -> None:
+        if len(self.pending) >= _BATCH_ROWS or time.monotonic() - self.last_flush >= _BATCH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Commit the queued writes in one transaction."""
+        self.last_flush = time.monotonic()
+        if not self.pending or self.library is None:
+            return
+        pending, self.pending = self.pending, []
+        with self.library.transaction():
+            for write in pending:
+                write()
+
+

@@ -1,0 +1,570 @@
+"""Read, write and restore the genre tag of every format musictag reads, with mutagen.
+
+:data:`FIELDS` is the one table of where each kind of tag block keeps each field musictag reads
+(genre, artist, title, album, album artist), and :data:`TAG_TYPES` says which kind each format
+has; formats are named as :func:`musictag.audio.sniff.sniff` names them. Only the genre field is ever
+changed; every other tag and the audio data stay as they are.
+
+:class:`TagFile` is one file's tags parsed once: a scan reads the labels, takes the backup
+snapshot and writes the genre from that one parse (the working copy is parsed once more, to
+check that the write reads back).
+
+Writes are atomic. mutagen edits a file in place (it shifts the audio bytes to make room for a
+bigger tag) and has no rollback, so a crash, a full disk or a mutagen error half-way would leave a
+damaged file. Here the tag is changed in a temporary copy beside the file, read back, flushed to
+disk, and only then renamed over the original (``os.replace``). The copy keeps the file's mode and
+owner; symbolic links are followed (the link stays, its target is replaced). A file with several
+hard links is detached from its other names by the rename.
+
+The copy cannot be hijacked (a folder of a shared NAS may be writable by others): it is created
+with ``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to a descriptor of its folder, under a short random
+name, and every byte goes through that descriptor, never through a name; before the rename and
+after it, the name must still be the inode that was written, else the write is reported failed.
+A link put in place of the copy is never written through, only removed.
+
+ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version and its frames'
+encodings (v2.3 stays v2.3 and v2.4 stays v2.4, so no other frame is rewritten in another
+version); new tags and v2.2 tags are written as v2.4, or as v2.3 with ``id3v23=True``, which
+applies only to a file that has no ID3v2 tag yet. Only a restore puts a version back. Several
+genres are several TCON values in v2.4 and one value joined with ``"; "`` in v2.3. An existing
+ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import shutil
+import stat
+from pathlib import Path
+from typing import IO, Any
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.asf import ASF
+from mutagen.flac import FLAC
+from mutagen.id3 import TCON, Encoding
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from musictag.errors import TagError, short_reason
+
+#: format -> the kind of tag block it carries (ID3v2 frames, Vorbis comments, MP4 atoms, ASF attributes).
+TAG_TYPES: dict[str, str] = {
+    "mp3": "id3", "wav": "id3", "aiff": "id3",
+    "flac": "vorbis", "ogg": "vorbis", "opus": "vorbis",
+    "m4a": "mp4",
+    "wma": "asf",
+}
+#: field -> kind of tag block -> its keys there, the usual one first.
+FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "genre": {"id3": ("TCON",), "vorbis": ("GENRE",), "mp4": ("\xa9gen",), "asf": ("WM/Genre",)},
+    "artist": {"id3": ("TPE1",), "vorbis": ("artist",), "mp4": ("\xa9ART",), "asf": ("Author",)},
+    "title": {"id3": ("TIT2",), "vorbis": ("title",), "mp4": ("\xa9nam",), "asf": ("Title",)},
+    "album": {"id3": ("TALB",), "vorbis": ("album",), "mp4": ("\xa9alb",), "asf": ("WM/AlbumTitle",)},
+    "albumartist": {"id3": ("TPE2",), "vorbis": ("albumartist", "album artist"), "mp4": ("aART",),
+                    "asf": ("WM/AlbumArtist",)},
+}
+#: format -> the one tag field that holds its genre (what a backup records as its ``field``).
+GENRE_FIELDS: dict[str, str] = {fmt: FIELDS["genre"][kind][0] for fmt, kind in TAG_TYPES.items()}
+#: A WAV file's RIFF INFO ids of the same fields (what Windows and many rippers write).
+_RIFF_INFO = {"genre": "IGNR", "artist": "IART", "title": "INAM", "album": "IPRD"}
+
+#: genre keys (as models name them) -> the name people write; other keys are title-cased.
+DISPLAY_NAMES: dict[str, str] = {
+    "hiphop": "Hip-Hop",
+    "rnb": "R&B",
+    "edm": "EDM",
+    "dnb": "Drum & Bass",
+    "kpop": "K-Pop",
+    "jpop": "J-Pop",
+    "lofi": "Lo-Fi",
+}
+
+#: format -> the mutagen class that reads and writes its tags.
+_CLASSES: dict[str, type[mutagen.FileType]] = {
+    "mp3": MP3, "wav": WAVE, "aiff": AIFF, "flac": FLAC, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4, "wma": ASF,
+}
+_ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
+_V23_SEPARATOR = "; "
+_SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
+
+
+#: Suffix of the hidden copy a tag write works on before renaming it over the file.
+TEMP_SUFFIX = ".musictag-tmp"
+
+
+def is_leftover_copy(name: str) -> bool:
+    """Whether a file name is that of a tag write's working copy (left behind if it was killed)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def display_name(genre_key: str) -> str:
+    """The genre name as people write it: ``hiphop`` -> ``Hip-Hop``, ``rock`` -> ``Rock``."""
+    key = genre_key.strip()
+    if key.lower() in DISPLAY_NAMES:
+        return DISPLAY_NAMES[key.lower()]
+    return " ".join(word[:1].upper() + word[1:] for word in key.replace("_", " ").split())
+
+
+def any_keys(field: str) -> tuple[str, ...]:
+    """Every key that ``field`` has in any kind of tag block (for a block whose kind is not known)."""
+    return tuple(key for keys in FIELDS[field].values() for key in keys)
+
+
+def first_text(tags: Any, keys: tuple[str, ...]) -> str | None:
+    """The text of the first of ``keys`` present in a mutagen tag block (values joined with ", "), or None."""
+    for key in keys:
+        try:
+            value = tags[key]
+        except (KeyError, ValueError, TypeError):
+            continue
+        texts = getattr(value, "text", value)  # ID3 frames carry a .text list
+        if isinstance(texts, str | bytes):
+            texts = [texts]
+        joined = ", ".join(str(t).strip() for t in texts if str(t).strip())
+        if joined:
+            return joined
+    return None
+
+
+class TagFile:
+    """One file's tags, parsed once (by content, see :func:`_open`). Raises :class:`TagError` when
+    the file cannot be read or holds no format musictag tags."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fsdecode(path)
+        try:  # taken before the parse: a write reuses the parse only while the file is still this one
+            self.stat: os.stat_result | None = os.stat(self.path)
+        except OSError:
+            self.stat = None
+        self.audio, self.format = _open(self.path)
+
+    @property
+    def field(self) -> str:
+        """The tag field that holds the genre (:data:`GENRE_FIELDS`)."""
+        return GENRE_FIELDS[self.format]
+
+    def values(self) -> list[str] | None:
+        """The raw values of the genre field (ID3's ``"(17)"`` as stored), or None when it does not exist."""
+        return _values(self.audio, self.format)
+
+    def genres(self) -> list[str]:
+        """The genres in the genre field, ``[]`` when it has none (ID3's ``"(17)"`` read as ``Rock``)."""
+        if TAG_TYPES[self.format] == "id3" and self.audio.tags is not None:
+            return [g for frame in self.audio.tags.getall("TCON") for g in frame.genres]
+        return self.values() or []
+
+    def text(self, field: str) -> str | None:
+        """The text of ``field`` (a key of :data:`FIELDS` other than genre), or None when absent."""
+        block = self.audio.tags
+        return first_text(block, FIELDS[field][TAG_TYPES[self.format]]) if block is not None else None
+
+    def label_fields(self) -> dict[str, Any]:
+        """What a library-learned model uses: ``genres``, ``album`` and ``artist`` (the album artist
+        where there is one; None when absent).
+
+        A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``) answers what its ID3 tag does not,
+        so a genre set there counts as the file's own.
+        """
+        fields = {"genres": [g for g in self.genres() if g.strip()], "album": self.text("album"),
+                  "artist": self.text("albumartist") or self.text("artist")}
+        if self.format == "wav" and not all(fields.values()):
+            chunk = riff_info(self.path)  # read once for every field
+            info = {field: chunk.get(riff_id) for field, riff_id in _RIFF_INFO.items()}
+            fields["genres"] = fields["genres"] or ([info["genre"]] if info["genre"] else [])
+            fields["album"] = fields["album"] or info["album"]
+            fields["artist"] = fields["artist"] or info["artist"]
+        return fields
+
+    def snapshot(self) -> dict[str, Any]:
+        """The genre field exactly as it is now, as JSON-ready data for :meth:`restore`.
+
+        Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
+        a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
+        ``values`` (its raw values), ``id3_version`` (2, 3 or 4 for a file with an ID3v2 tag, else
+        ``None``) and ``id3_encoding`` (the text encoding of its TCON frame, so that a restore gives
+        the frame back byte for byte; ``None`` without one).
+        """
+        audio, fmt = self.audio, self.format
+        values = self.values()
+        version = encoding = None
+        if fmt in _ID3_FORMATS and audio.tags is not None and audio.tags.version[0] == 2:
+            version = audio.tags.version[1]
+            frames = audio.tags.getall("TCON")
+            encoding = int(frames[0].encoding) if frames else None
+        return {
+            "format": fmt,
+            "field": self.field,
+            "tag_block": audio.tags is not None and (fmt not in _ID3_FORMATS or version is not None),
+            "present": values is not None,
+            "values": values or [],
+            "id3_version": version,
+            "id3_encoding": encoding,
+        }
+
+    def write(self, genres: list[str], *, id3v23: bool = False) -> None:
+        """Set the genre field to ``genres`` (several values as the format's native multi-value).
+
+        Creates a tag block when the file has none; ``[]`` removes the field. With ``id3v23`` an ID3
+        tag created now is v2.3 (an existing one keeps its version). Raises :class:`TagError`
+        (read-only file, damaged file, ...); the file is then left exactly as it was.
+        """
+        values = list(genres)
+        if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
+            raise ValueError(f"genres must be non-empty strings, got {genres!r}")
+        _rewrite(self, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False)
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Put the genre field back as :meth:`snapshot` found it, absent field included.
+
+        If the file had no tag block before and the block now holds nothing else, the block is
+        removed too, so such a file ends as it began. Raises :class:`TagError` when the file cannot
+        be written or the snapshot is not one of this file.
+        """
+        if not isinstance(snap, dict) or not _SNAPSHOT_KEYS <= snap.keys() or \
+                not isinstance(snap["values"], list) or not all(isinstance(v, str) for v in snap["values"]):
+            raise TagError(self.path, "cannot restore the genre tag: the backup is damaged")
+        if (snap["format"], snap["field"]) != (self.format, self.field):
+            raise TagError(self.path, f"cannot restore the genre tag: the backup is of a {snap['format']} file, "
+                                      f"this is a {self.format} file")
+        version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
+        encoding = snap.get("id3_encoding")  # backups made before it was recorded have none
+        _rewrite(self, list(snap["values"]) if snap["present"] else None, id3_version=version,
+                 drop_empty_block=not snap["tag_block"], force_version=True,
+                 id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8)
+
+
+def read_genres(path: str | os.PathLike) -> list[str]:
+    """The file's genres as :meth:`TagFile.label_fields` reads them (a WAV file's RIFF INFO genre
+    where its ID3 tag has none), ``[]`` when it has none."""
+    return TagFile(path).label_fields()["genres"]
+
+
+def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
+    """:meth:`TagFile.label_fields` of the file at ``path``."""
+    return TagFile(path).label_fields()
+
+
+def snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """:meth:`TagFile.snapshot` of the file at ``path``."""
+    return TagFile(path).snapshot()
+
+
+def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
+    """:meth:`TagFile.write` on the file at ``path``."""
+    TagFile(path).write(genres, id3v23=id3v23)
+
+
+def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
+    """:meth:`TagFile.restore` on the file at ``path``."""
+    TagFile(path).restore(snap)
+
+
+def artist_title(path: str | os.PathLike) -> tuple[str | None, str]:
+    """``(artist, title)`` from the file's tags (any format mutagen reads, APE tags included); no
+    artist and the file name stem when untagged. A WAV file's RIFF INFO answers where its ID3 tag is silent."""
+    artist = title = None
+    try:
+        audio = mutagen.File(path)
+    except (mutagen.MutagenError, OSError, ValueError):
+        audio = None
+    if audio is not None and audio.tags is not None:
+        artist, title = first_text(audio.tags, any_keys("artist")), first_text(audio.tags, any_keys("title"))
+    if not (artist and title):
+        info = riff_info(path)
+        artist, title = artist or info.get(_RIFF_INFO["artist"]), title or info.get(_RIFF_INFO["title"])
+    return artist, title or Path(os.fsdecode(path)).stem
+
+
+def riff_info(path: str | os.PathLike) -> dict[str, str]:
+    """The text fields of a WAV file's ``LIST``/``INFO`` chunk (``IART``, ``INAM``, ``IGNR``, ...); {} if none."""
+    import struct
+
+    out: dict[str, str] = {}
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return out
+            for _ in range(1000):  # chunks, each skipped by its size (the audio is never read)
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    break
+                size = struct.unpack("<I", chunk[4:])[0]
+                if chunk[:4] == b"LIST" and size <= 1 << 20:
+                    body = f.read(size)
+                    if body[:4] == b"INFO":
+                        out.update(_info_fields(body[4:]))
+                else:
+                    f.seek(size, os.SEEK_CUR)
+                if size & 1:
+                    f.seek(1, os.SEEK_CUR)
+    except (OSError, struct.error):
+        return out
+    return out
+
+
+def _info_fields(body: bytes) -> dict[str, str]:
+    """Sub-chunks of an INFO list: four-letter id -> text (UTF-8, else Latin-1; NULs dropped)."""
+    import struct
+
+    fields, pos = {}, 0
+    while pos + 8 <= len(body):
+        key, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
+        raw = body[pos + 8:pos + 8 + size].split(b"\x00", 1)[0]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        if text.strip() and key.isalnum():
+            fields[key.decode("ascii")] = text.strip()
+        pos += 8 + size + (size & 1)
+    return fields
+
+
+# --- opening ------------------------------------------------------------------------------
+
+
+def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
+    """Load the file with the mutagen class its content says it is; return it and its format."""
+    name = os.fsdecode(path)
+    if not os.path.exists(name):
+        raise TagError(name, "file not found")
+    if not os.path.isfile(name):
+        raise TagError(name, "not a regular file")
+    if os.path.getsize(name) == 0:
+        raise TagError(name, "empty file (0 bytes)")
+    try:
+        with open(name, "rb") as f:
+            header = f.read(128)
+    except OSError as e:
+        raise TagError(name, f"cannot read tags: {e.strerror or e}") from None
+    # mutagen.File picks the single best-scoring class, and its scores weigh the file name
+    # extension above the content (an mp3 named .flac is tried as FLAC only). Try every class
+    # that scores, best first, so the content decides.
+    scored = sorted(((kind.score(name, None, header), kind.__name__, fmt, kind) for fmt, kind in _CLASSES.items()),
+                    key=lambda s: s[:2], reverse=True)
+    first_error = None
+    for score, _, fmt, kind in scored:
+        if score <= 0:
+            break
+        try:
+            return _load(kind, fmt, name), fmt
+        except Exception as e:  # mutagen raises assorted types on damaged or foreign files
+            first_error = first_error or e
+    if first_error is not None:
+        raise TagError(name, f"cannot read tags: {short_reason(first_error)}")
+    raise TagError(name, f"unsupported format for tags (musictag tags {', '.join(sorted(_CLASSES))} files)")
+
+
+def _load(kind: type[mutagen.FileType], fmt: str, name: str | IO[bytes]) -> mutagen.FileType:
+    """Load ``name`` (a path or an open file) as ``kind``; ID3 tags keep their own version's frames (v2.2 becomes v2.4).
+
+    mutagen's default ``translate=True`` would upgrade a v2.3 tag to v2.4 frames (and rewrite
+    TCON values like ``"(17)"``) in memory, changing other frames when the tag is saved back.
+    """
+    if fmt not in _ID3_FORMATS:
+        return kind(name)
+    audio = kind(name, translate=False)
+    if audio.tags is not None and audio.tags.version < (2, 3):
+        audio.tags.update_to_v24()  # v2.2 frame names (TCO, TT2, ...) -> v2.4 ones
+    return audio
+
+
+def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
+    """The raw values of the genre field, or ``None`` when the field does not exist."""
+    tags = audio.tags
+    if tags is None:
+        return None
+    field = GENRE_FIELDS[fmt]
+    if fmt in _ID3_FORMATS:
+        frames = tags.getall(field)
+        return [str(t) for frame in frames for t in frame.text] if frames else None
+    if field not in tags:
+        return None
+    return [str(v) for v in tags[field]]
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | None,
+             drop_empty_block: bool, force_version: bool = False, id3_encoding: Encoding = Encoding.UTF8) -> None:
+    """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in.
+
+    The tags parsed from the file are saved into its byte-for-byte copy (parsed anew only when the
+    file changed since); the copy is parsed once more, to check that the field reads back as
+    written. ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a
+    restore) an existing tag is converted to it too. ``id3_encoding`` is the TCON frame's text encoding.
+    """
+    name, audio, fmt = tag_file.path, tag_file.audio, tag_file.format
+    if not os.access(name, os.W_OK):
+        raise TagError(name, "read-only file: cannot write the genre tag")
+    real = os.path.realpath(name)
+    folder, base = os.path.split(real)
+    kind = type(audio)
+    tmp = None
+    dir_fd = None
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        tmp, copy, source = _new_copy(dir_fd, base)
+        with copy:
+            if not _same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
+                audio = _load(kind, fmt, copy)
+                copy.seek(0)
+            _save(audio, copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
+            copy.seek(0)
+            again = _load(kind, fmt, copy)
+            if _values(again, fmt) != _expected(values, fmt, again):
+                raise TagError(name, "cannot write the genre tag: it did not read back as written")
+            copy.flush()
+            os.fsync(copy.fileno())
+            written = os.fstat(copy.fileno())
+            _require_same(name, dir_fd, tmp, written)
+            os.replace(tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            tmp = None
+            _require_same(name, dir_fd, base, written)
+    except TagError:
+        raise
+    except PermissionError as e:
+        raise TagError(name, f"cannot write the genre tag: {_permission_reason(e, real)}") from None
+    except Exception as e:  # mutagen raises assorted types on files it cannot rewrite
+        raise TagError(name, f"cannot write the genre tag: {short_reason(e)}") from None
+    finally:
+        if dir_fd is not None:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=dir_fd)  # ours, or a link put in its place: never followed
+            os.close(dir_fd)
+
+
+def _same_version(a: os.stat_result, b: os.stat_result | None) -> bool:
+    """Whether two stats are of the same file, unchanged (inode, size, modification time)."""
+    return b is not None and os.path.samestat(a, b) and (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)
+
+
+def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
+    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name, its open file, and the stat
+    of the original it was copied from.
+
+    The copy is created exclusively, without following links, under a short random name (so a
+    file name near the system's limit can still be tagged), and filled through its descriptor;
+    it gets the original's owner and mode.
+    """
+    source_fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    with os.fdopen(source_fd, "rb") as source:
+        st = os.fstat(source.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{base} is not a regular file")
+        tmp, fd = _locked_copy_name(dir_fd)
+        copy = os.fdopen(fd, "r+b")
+        try:
+            shutil.copyfileobj(source, copy, 1 << 20)
+            if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
+                os.fchown(fd, st.st_uid, st.st_gid)
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            copy.seek(0)
+        except BaseException:
+            copy.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+    return tmp, copy, st
+
+
+def _locked_copy_name(dir_fd: int) -> tuple[str, int]:
+    """Create an empty working copy under a new random name and take its exclusive ``flock``.
+
+    The lock says "in use" to a scan sweeping leftovers (:func:`musictag.scan.discover.remove_leftover_copies`).
+    A sweep can take the lock in the instant between creating and locking, and then unlinks the
+    name; so once locked, the name must still be this file, or another name is tried.
+    """
+    for _ in range(100):
+        tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            mine, named = os.fstat(fd), os.stat(tmp, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.close(fd)  # swept before it was locked
+            continue
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+        if os.path.samestat(mine, named):
+            return tmp, fd
+        os.close(fd)  # the name is someone else's now: leave it
+    raise OSError("no free name for the working copy")
+
+
+def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
+    """Raise unless ``entry`` in the folder is (not a link to) the inode that was written."""
+    try:
+        st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        st = None
+    if st is None or not os.path.samestat(st, written):
+        raise TagError(name, "cannot write the genre tag: its working copy was replaced by someone else "
+                             "during the write")
+
+
+def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
+          drop_empty_block: bool, force_version: bool, id3_encoding: Encoding = Encoding.UTF8) -> None:
+    """Change the genre field of ``audio`` (parsed from the file that ``target`` is a copy of) and save it there."""
+    field = GENRE_FIELDS[fmt]
+    had_tag = audio.tags is not None
+    if audio.tags is None:
+        if values is None:
+            return
+        audio.add_tags()
+    tags = audio.tags
+    version = None
+    if fmt in _ID3_FORMATS:
+        current = 3 if tags.version[:2] == (2, 3) else 4  # the version its frames are in (_load)
+        version = (id3_version or current) if force_version or not had_tag else current
+        if version != current:  # convert first: mutagen's conversion also rewrites TCON values
+            if version == 3:
+                tags.update_to_v23()
+            else:
+                tags.update_to_v24()
+        tags.delall(field)
+        if values is not None:
+            tags.add(TCON(encoding=id3_encoding, text=values))
+    else:
+        if field in tags:
+            del tags[field]
+        if values is not None:
+            tags[field] = values
+    target.seek(0)
+    if drop_empty_block and len(tags.keys()) == 0:
+        audio.delete(target)
+    elif version is not None:
+        audio.save(target, v2_version=version, v23_sep=_V23_SEPARATOR)
+    else:
+        audio.save(target)
+
+
+def _expected(values: list[str] | None, fmt: str, audio: mutagen.FileType) -> list[str] | None:
+    """What :func:`_values` must read after writing ``values``."""
+    if values is None or fmt not in _ID3_FORMATS or audio.tags.version[:2] != (2, 3):
+        return values
+    return [_V23_SEPARATOR.join(values)]
+
+
+def _permission_reason(error: PermissionError, real: str) -> str:
+    if not os.access(os.path.dirname(real), os.W_OK):
+        return "its folder is read-only (the new file is written beside it, then renamed)"
+    if os.stat(real).st_uid != os.geteuid():
+        return "the file belongs to another user (it cannot be replaced without changing its owner)"
+    return error.strerror or str(error)
