@@ -42,8 +42,8 @@ from typing import Any
 import musictag
 from musictag.errors import MusictagError, UsageError, short_reason
 from musictag.paths import display_path
+from musictag.scan.outcome import Outcome
 from musictag.scan.pool import FILE_TIMEOUT_S, POLL_S, START_TIMEOUT_S, THREAD_VARS, PoolDied, sigint_ignored
-from musictag.scan.worker import Outcome
 
 INSTALL_HINT = "pip install 'musictag[cluster]'"
 #: Seconds to reach a scheduler before saying it cannot be reached.

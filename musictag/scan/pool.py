@@ -30,7 +30,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from musictag.errors import MusictagError
-from musictag.scan.worker import Outcome, serve
+from musictag.scan.outcome import Outcome
+from musictag.scan.worker import serve
 
 
 class PoolDied(MusictagError):

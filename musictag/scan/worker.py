@@ -4,9 +4,8 @@ Each worker process loads its own model (:func:`~musictag.analysis.models.load_m
 requests from the scan's main process (see :mod:`musictag.scan.pool`) with plain data: an
 :class:`Outcome` per file, never an exception.
 
-Importing it is cheap (the main process does, for :class:`Outcome`); :func:`warm_up` is the
-work (the decoders' imports, the filter bank) that the scan's fork server does once
-(:mod:`musictag.scan.warmup`), so that every worker forked from it starts warm.
+:func:`warm_up` is the work (the decoders' imports, the filter bank) that the scan's fork server does
+once (:mod:`musictag.scan.warmup`), so that every worker forked from it starts warm.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import os
 import re
 import signal
 import sys
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -25,22 +23,7 @@ import numpy as np
 from musictag.analysis.models import Model, load_model
 from musictag.audio.decode import SAMPLE_RATE, open_audio
 from musictag.errors import FileError, MusictagError, short_reason
-
-
-@dataclass
-class Outcome:
-    """What a worker found out about one file (plain data, cheap to send back)."""
-
-    quick_hash: str | None = None
-    format: str | None = None
-    duration: float | None = None
-    scores: list[float] | None = None  # in the model's genre order
-    embedding: bytes | None = None  # float32, L2-normalised
-    summary: dict | None = None  # backbone models: TrackSummary.to_row(), kept to re-score without decoding
-    silent: bool = False
-    error: str | None = None  # one line, for the user
-    transient: bool = False  # the failure says nothing of the file (no worker could run it): try it next scan
-    peak_rss: int = 0  # bytes, of the worker so far
+from musictag.scan.outcome import Outcome
 
 
 def analyse_file(model: Model, path: str) -> Outcome:
