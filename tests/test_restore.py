@@ -11,7 +11,8 @@ import pytest
 
 from musictag.errors import UsageError
 from musictag.scan.orchestration import ScanOptions, scan
-from musictag.tags.restore import original_snapshot, restore
+from musictag.tags.history import original_snapshot
+from musictag.tags.restore import restore
 from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
 

@@ -30,13 +30,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musictag.errors import TagError, UsageError
+from musictag.hashing import quick_hash
 from musictag.library.database import Library, default_db_path
-from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key, quick_hash
+from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
 from musictag.tags import tagfile as tags
+from musictag.tags.history import original_snapshot, still_musictags
 
 if TYPE_CHECKING:
-    from musictag.scan.worker import Outcome
+    from musictag.scan.outcome import Outcome
 
 #: --min-confidence for a model that recommends none (window networks): below it a track's genre
 #: counts as uncertain and is not written. A head trained by musictag recommends its own
@@ -562,8 +564,6 @@ class _Scan:
         familiar = self.familiarity is None or embedding is None or self.familiarity.familiar(embedding)
         chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
         history = self.library.backups_at(row["path"]) if current and self.library is not None else []
-        from musictag.tags.restore import still_musictags
-
         ours = still_musictags(history, current)
         try:
             if not chosen:
@@ -608,8 +608,6 @@ class _Scan:
                   fields: dict[str, Any]) -> None:
         """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
         model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
-        from musictag.tags.restore import original_snapshot
-
         snapshot = original_snapshot(history)
         before = snapshot["values"] if snapshot["present"] else []
         if not self.options.dry_run and self.library is not None:

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from musictag.errors import TagError, UsageError
+from musictag.hashing import quick_hash
 from musictag.library.database import Library, default_db_path
-from musictag.paths import covers, display_path, key_to_path, path_to_key, quick_hash
+from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.tags import tagfile as tags
+from musictag.tags.history import original_snapshot, still_musictags
 
 
 @dataclass
@@ -31,34 +33,6 @@ class RestoreReport:
     def exit_code(self) -> int:
         """0 when every file was restored, 1 when some could not be."""
         return 1 if self.errors else 0
-
-
-def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
-    """The genre field as it was before musictag's writes, from one file's backups (oldest first).
-
-    Walking back from the newest backup, an older one is followed while the newer one's saved
-    value is exactly what the older write put there (musictag's own earlier write); a value that
-    someone else set in between is where it stops.
-    """
-    chosen = backups[-1]
-    for earlier in reversed(backups[:-1]):
-        values = chosen["original"].get("values") or []
-        if not chosen["original"].get("present") or earlier["written"] is None or \
-                "; ".join(values) != "; ".join(earlier["written"]):
-            break
-        chosen = earlier
-    return chosen["original"]
-
-
-def _written_last(entries: list[dict[str, Any]]) -> list[str]:
-    """The genres musictag's newest write put into the file (oldest-first backups of one file)."""
-    return list(entries[-1]["written"] or [])
-
-
-def still_musictags(entries: list[dict[str, Any]], values: list[str]) -> bool:
-    """Whether a genre field holding ``values`` still holds exactly what musictag's newest write put there
-    (oldest-first backups of one file): nobody edited it since, so musictag may change or take it back."""
-    return bool(entries) and "; ".join(values) == "; ".join(_written_last(entries))
 
 
 def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathLike | None = None,
