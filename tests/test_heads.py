@@ -120,7 +120,7 @@ def test_forest_head_numpy_equals_sklearn(tmp_path):
     from sklearn.ensemble import RandomForestClassifier
 
     from musictag.training.forest_fit import forest_to_head
-    from musictag.training.head_fit import standardiser
+    from musictag.training.standardise import standardiser
 
     seqs, labels = _forest_data()
     means = np.stack([s.mean(axis=0) for s in seqs])

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from musictag.analysis.heads import Head, make_head
+from musictag.training.standardise import standardiser
 
 TREES = 200
 
@@ -38,7 +39,6 @@ def fit_forest(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres:
     """A random forest of ``trees`` trees on each sequence's standardised time-mean."""
     from sklearn.ensemble import RandomForestClassifier
 
-    from musictag.training.head_fit import standardiser
 
     means = np.stack([np.asarray(s, np.float32).mean(axis=0) for s in sequences])
     shift, scale = standardiser([means])

@@ -18,18 +18,13 @@ import numpy as np
 
 from musictag.analysis.heads import VECTOR_HEADS, Head, make_head
 from musictag.training.head_networks import KERAS_HEADS, build_head_network, keras_to_head
+from musictag.training.standardise import standardiser
 
 #: L2 penalty of the linear head (on summed log-loss; scikit-learn's default C = 1).
 LINEAR_L2 = 1.0
 #: Sequence lengths the sequence heads are trained on for patch embeddings: the patches a scan takes
 #: from a track (2 .. 8).
 TRAIN_LENGTHS = (2, 8)
-
-
-def standardiser(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-dimension shift and scale that standardise the steps of the training sequences."""
-    x = np.concatenate(sequences)
-    return x.mean(axis=0).astype(np.float32), (1.0 / np.maximum(x.std(axis=0), 1e-6)).astype(np.float32)
 
 
 def fit_linear(sequences: Sequence[np.ndarray], labels: Sequence[int], n_genres: int,
