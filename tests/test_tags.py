@@ -20,10 +20,10 @@ from musictag.audio import decode as audio
 from musictag.tags.tagfile import (
     GENRE_FIELDS,
     TagError,
+    TagFile,
     display_name,
     read_genres,
     restore_snapshot,
-    snapshot,
     write_genres,
 )
 from tests import audiogen
@@ -33,6 +33,11 @@ ID3_FORMATS = ["mp3", "wav", "aiff"]
 #: formats whose files start with a genre already (the others have none)
 WITH_GENRE = {"mp3", "aiff", "flac", "opus", "aac", "wma"}
 _GENRE_KEYS = {field.lower() for field in GENRE_FIELDS.values()}
+
+
+def snapshot(path: Path) -> dict:
+    """What a backup records of the file's genre field."""
+    return TagFile(path).snapshot()
 
 
 def _copy(untagged_files: dict[str, Path], fmt: str, folder: Path, genres: list[str] | None = None,

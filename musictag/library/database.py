@@ -329,17 +329,6 @@ class Library:
             return None
         return rows[0]["backbone"], np.frombuffer(rows[0]["tags"], "<f4").astype(np.float32)
 
-    def genre_counts(self) -> list[tuple[str, int]]:
-        """``(genre key, tracks)`` over the analysed tracks, most common first."""
-        return [(r["genre"], r["n"]) for r in self.db.query(
-            "SELECT genre, COUNT(*) AS n FROM tracks WHERE status = 'ok' AND genre IS NOT NULL "
-            "GROUP BY genre ORDER BY n DESC, genre")]
-
-    def status_counts(self) -> dict[str, int]:
-        """Tracks per status (``ok``, ``silent``, ``failed``)."""
-        return {r["status"]: r["n"] for r in
-                self.db.query("SELECT status, COUNT(*) AS n FROM tracks GROUP BY status")}
-
     def problems(self) -> list[dict[str, Any]]:
         """Rows whose analysis failed or whose tag could not be written, by path."""
         return list(self.db.query("SELECT * FROM tracks WHERE error IS NOT NULL ORDER BY path"))

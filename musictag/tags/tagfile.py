@@ -251,11 +251,6 @@ def read_label_fields(path: str | os.PathLike) -> dict[str, Any]:
     return TagFile(path).label_fields()
 
 
-def snapshot(path: str | os.PathLike) -> dict[str, Any]:
-    """:meth:`TagFile.snapshot` of the file at ``path``."""
-    return TagFile(path).snapshot()
-
-
 def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = False) -> None:
     """:meth:`TagFile.write` on the file at ``path``."""
     TagFile(path).write(genres, id3v23=id3v23)
