@@ -111,8 +111,9 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
 
     from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
     from musictag.analysis.track_summary import TrackSummary
+    from musictag.hashing import quick_hash
     from musictag.library.database import Library
-    from musictag.paths import path_to_key, quick_hash
+    from musictag.paths import path_to_key
 
     patches, patch_genre = _real_patches(data, work)
     rng = np.random.default_rng(0)

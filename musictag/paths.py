@@ -1,7 +1,8 @@
 """How musictag names and recognises a user's file, without opening the library: path keys,
-printable renderings of untrusted names and tags, the quick content hash, and timestamps.
+printable renderings of untrusted names and tags, and timestamps (the quick content hash is
+:mod:`musictag.hashing`'s).
 
-A scan worker imports this (for :func:`quick_hash`) without SQLite or the library.
+A scan worker imports this without SQLite or the library.
 
 Path keys: the ``path`` columns hold the absolute path as text, reversibly escaped so that file
 names that are not valid UTF-8 survive. :func:`path_to_key` takes ``os.fsdecode(path)`` (bytes
@@ -14,15 +15,12 @@ the keys of everything under it. :func:`key_to_path` undoes it, giving a ``str``
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 _ESCAPE = "\U0010fffd"
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_CHUNK = 1 << 16
 
 
 def path_to_key(path: str | bytes | os.PathLike) -> str:
@@ -85,24 +83,6 @@ def path_fields(path: str | bytes | os.PathLike) -> dict[str, str]:
     text = display_path(path)
     raw = os.fsencode(path)
     return {"path": text} if text.encode("utf-8", "surrogateescape") == raw else {"path": text, "path_bytes": raw.hex()}
-
-
-def quick_hash(path: str | bytes | os.PathLike) -> str:
-    """A cheap content fingerprint: BLAKE2b of the size and the first, middle and last 64 KiB."""
-    with open(path, "rb") as f:
-        fd = f.fileno()
-        return content_hash(os.fstat(fd).st_size, lambda offset, n: os.pread(fd, n, offset))
-
-
-def content_hash(size: int, read_at: Callable[[int, int], bytes]) -> str:
-    """:func:`quick_hash` of a file already open: its ``size`` and ``read_at(offset, n)``."""
-    h = hashlib.blake2b(size.to_bytes(8, "little"), digest_size=16)
-    if size <= 3 * _CHUNK:
-        h.update(read_at(0, size))
-    else:
-        for offset in (0, size // 2 - _CHUNK // 2, size - _CHUNK):
-            h.update(read_at(offset, _CHUNK))
-    return h.hexdigest()
 
 
 def key_range(folder_key: str) -> tuple[str, str]:

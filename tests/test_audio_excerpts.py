@@ -13,7 +13,7 @@ import pytest
 
 from musictag.analysis.patches import PATCH_SECONDS, patch_offsets, sampled_audio
 from musictag.audio import decode as audio
-from musictag.paths import quick_hash
+from musictag.hashing import quick_hash
 from tests import audiogen
 
 SECONDS = 40.0

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from musictag.errors import UsageError
+from musictag.hashing import quick_hash
 from musictag.library.database import SCHEMA_VERSION, Library, LibraryBusy, default_db_path
-from musictag.paths import display_path, key_range, key_to_path, path_to_key, quick_hash
+from musictag.paths import display_path, key_range, key_to_path, path_to_key
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musictag.paths import quick_hash
+from musictag.hashing import quick_hash
 from musictag.training.config import TrainConfig
 from musictag.training.from_folder import HELDOUT_FILE, Trainer, write_outputs
 from musictag.training.labelled_tree import find_in_trees, find_labelled_tracks

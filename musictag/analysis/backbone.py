@@ -9,7 +9,6 @@ damaged or replaced file is refused with one line naming it and what to do.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from musictag.errors import UsageError, short_reason
+from musictag.hashing import file_digest
 from musictag.shipped import shipped_models_dir
 
 DEFAULT_BACKBONE = "musicnn-msd"
@@ -26,11 +26,7 @@ _REINSTALL = "reinstall musictag, or rebuild it with `python -m musictag.trainin
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes (what a backbone manifest records)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest([path], "sha256")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ Three kinds of model folder (``model.json`` says which):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from musictag.analysis.scaling import Scaler
 from musictag.analysis.track_summary import TrackSummary, unit_vector
 from musictag.audio.decode import AudioSource, quiet_native_stderr
 from musictag.errors import UsageError
+from musictag.hashing import file_digest
 from musictag.shipped import DEFAULT_MODEL_NAME, shipped_models_dir
 
 if TYPE_CHECKING:
@@ -114,10 +114,7 @@ def check_description(meta_path: Path, meta: object) -> None:
 
 
 def _file_digest(*paths: Path, extra: str = "") -> str:
-    h = hashlib.sha1(extra.encode())
-    for p in paths:
-        h.update(p.read_bytes())
-    return h.hexdigest()[:10]
+    return file_digest(paths, "sha1", extra.encode())[:10]
 
 
 @dataclass

@@ -108,7 +108,7 @@ class AudioFile:
                                   stream.codec_context.name)
 
     def quick_hash(self) -> str:
-        """:func:`musictag.paths.quick_hash` of the file (read once, then remembered)."""
+        """:func:`musictag.hashing.quick_hash` of the file (read once, then remembered)."""
         if self._hash is None:
             self._hash = self._opened.quick_hash()
         return self._hash

@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 
 from musictag.errors import DecodeError
-from musictag.paths import content_hash
+from musictag.hashing import content_hash
 
 
 class OpenedFile:
@@ -29,7 +29,7 @@ class OpenedFile:
         return os.pread(self.fd, n, offset)
 
     def quick_hash(self) -> str:
-        """:func:`musictag.paths.quick_hash` of the opened file."""
+        """:func:`musictag.hashing.quick_hash` of the opened file."""
         return content_hash(self.size, self.read_at)
 
     def reader(self) -> PositionalReader:

@@ -17,7 +17,6 @@ a rebuild leaves the old index whole and usable, merely stale, and the next :fun
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from musictag import atomic
 from musictag.errors import MusictagError, UsageError
+from musictag.hashing import file_digest
 from musictag.library.database import GENERATION_KEY
 
 if TYPE_CHECKING:
@@ -101,14 +101,10 @@ def _checksum(path: Path) -> str | None:
 
 @functools.lru_cache(maxsize=8)
 def _hashed(path: str, dev: int, ino: int, size: int, mtime_ns: int) -> str | None:
-    h = hashlib.sha1()
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return file_digest([path], "sha1")
     except OSError:
         return None
-    return h.hexdigest()
 
 
 def status(library: Library) -> IndexStatus:

@@ -10,7 +10,6 @@ same content hash) is never among the results.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from musictag.errors import MusictagError, UsageError
+from musictag.hashing import quick_hash
 from musictag.library import index as annoy_index
-from musictag.paths import key_to_path, path_fields, quick_hash
+from musictag.library.labels import group_key
+from musictag.paths import key_to_path, path_fields
 from musictag.tags.tagfile import artist_title, display_name
 
 if TYPE_CHECKING:
@@ -64,15 +65,11 @@ class Match:
         return {**asdict(self), **path_fields(self.path)}
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
 def genre_keys(library: Library, wanted: str) -> set[str]:
     """The library's genre keys that ``wanted`` names (key or display name, any case or spacing)."""
     present = library.genres()
-    target = _norm(wanted)
-    keys = {g for g in present if target in (_norm(g), _norm(display_name(g)))}
+    target = group_key(wanted)  # the one spelling rule of every --genre filter and of labels
+    keys = {g for g in present if target in (group_key(g), group_key(display_name(g)))}
     if not keys:
         known = ", ".join(display_name(g) for g in present) or "none yet"
         raise UsageError(f"no track in the library has the genre {wanted!r} (genres: {known})")

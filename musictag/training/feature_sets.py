@@ -21,6 +21,7 @@ from musictag import atomic
 from musictag.analysis.backbone import BackboneInfo
 from musictag.analysis.features import FEATURE_VERSION, track_features
 from musictag.errors import DecodeError
+from musictag.hashing import file_digest
 from musictag.training.labelled_tree import LabelledTrack
 
 
@@ -105,11 +106,7 @@ def frames(name: str) -> Representation:
 
 
 def _content_key(path: Path, version: str, variant: str) -> str:
-    h = hashlib.sha1(f"{version}/{variant}/".encode())
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest([path], "sha1", f"{version}/{variant}/".encode())
 
 
 def cached_array(path: Path, cache_dir: Path | None, rep: Representation, variant: str = "") -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from musictag.errors import UsageError
-from musictag.paths import quick_hash
+from musictag.hashing import quick_hash
 from musictag.training import splits
 from musictag.training.config import TrainConfig
 from musictag.training.feature_sets import FeatureSet, load_feature_set
