@@ -1,24 +1,46 @@
-"""``musictag scan`` and ``restore``: thin commands over scan.py.
+"""``musictag scan`` and ``restore``: thin commands over :mod:`musictag.scan` and :mod:`musictag.tags.restore`.
 
 Results go to stdout, progress and failures to stderr. Nothing heavy is imported until a command runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from musictag.cli.common import LazyHelpOption, console, db_option, shipped_calibration
 
 if TYPE_CHECKING:
-    from musictag.scan.orchestration import ScanReport, TagChange
+    from musictag.scan.report import ScanReport, TagChange
     from musictag.tags.restore import RestoreReport
 
 _LISTED = 20  # uncertain tracks and changes listed in the human summary
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C (or SIGTERM) into a request to stop, yielding its test; a second Ctrl-C
+    interrupts at once."""
+    requested = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)
 
 
 @click.command(short_help="Analyse folders, tag empty genres, store the analysis.")
@@ -53,6 +75,7 @@ _LISTED = 20  # uncertain tracks and changes listed in the human summary
 @click.option("-v", "--verbose", is_flag=True, help="List each genre field changed (or, with --dry-run, that would "
                                                     "be), as it is.")
 @click.pass_context
+
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
          cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool,
          min_confidence: float | None, top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
@@ -70,8 +93,9 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
       musictag scan ~/Music --no-write -v         # analyse only, write nothing
       musictag scan ~/Music --cluster tcp://sched:8786 # analyse on a Dask cluster
     """
-    from musictag.scan.orchestration import ScanOptions, interruptible, usable_cpus
+    from musictag.cores import usable_cpus
     from musictag.scan.orchestration import scan as run_scan
+    from musictag.scan.report import ScanOptions
 
     if cluster is not None and jobs is not None:
         from musictag.errors import UsageError

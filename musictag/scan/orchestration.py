@@ -21,167 +21,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import stat as stat_mod
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from musictag.cores import usable_cpus
 from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
-from musictag.library.database import Library, default_db_path
-from musictag.paths import covers, display_path, key_to_path, path_fields, path_to_key
+from musictag.library.connection import default_db_path
+from musictag.library.database import Library
+from musictag.paths import display_path, key_to_path, path_fields
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
+from musictag.scan.plan import PlanRules, Task, plan
+from musictag.scan.report import DEFAULT_MIN_CONFIDENCE, Progress, ScanOptions, ScanReport, TagChange
+from musictag.scan.tag_decision import choose_genres, decide_tag
+from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
 from musictag.tags.history import original_snapshot, still_musictags
 
 if TYPE_CHECKING:
     from musictag.scan.outcome import Outcome
 
-#: --min-confidence for a model that recommends none (window networks): below it a track's genre
-#: counts as uncertain and is not written. A head trained by musictag recommends its own
-#: (``recommended_min_confidence`` in model.json: the lowest threshold at which its held-out tracks
-#: were at least 90% right), and scan uses that. For gtzan-crnn, 0.6 kept 41% of its held-out tracks,
-#: 83% right (71% over all tracks).
-DEFAULT_MIN_CONFIDENCE = 0.6
 _BATCH_ROWS = 64
 _BATCH_SECONDS = 2.0
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total); total 0 when unknown
-
-
-@dataclass
-class ScanOptions:
-    """How a scan analyses and tags (the CLI options of ``musictag scan``)."""
-
-    model_dir: str | os.PathLike | None = None  # None: the library's last --model, else the shipped one
-    write_tags: bool = True  # False (--no-write): analyse and store, leave every file as it is
-    jobs: int | None = None  # worker processes; None: one per CPU core
-    cluster: str | None = None  # --cluster: analyse on a Dask cluster (scheduler address, or local:N) instead
-    dry_run: bool = False
-    overwrite: bool = False
-    min_confidence: float | None = None  # None: the model's recommendation, else DEFAULT_MIN_CONFIDENCE
-    top_k: int = 1
-    id3v23: bool = False
-    retry_failed: bool = False  # analyse (and tag) again files that failed and have not changed since
-    on_change: Callable[[TagChange], None] | None = None  # told of each genre field changed, as it is (scan -v)
-
-
-@dataclass
-class TagChange:
-    """A genre field that the scan changed (or, in a dry run, would change)."""
-
-    path: str
-    old: list[str]
-    new: list[str]
-    path_bytes: str | None = None  # hex of the exact name, when ``path`` (printable text) is not it
-
-
-@dataclass
-class ScanReport:
-    """What a scan found and did; ``to_json()`` is the ``--json`` output."""
-
-    found: int = 0
-    analysed: int = 0
-    rescored: int = 0  # unchanged tracks given new genres from their stored backbone summary (no decoding)
-    skipped: int = 0
-    moved: int = 0
-    pruned: int = 0
-    tagged: int = 0
-    uncertain: int = 0
-    failed: int = 0  # in this run
-    known_failures: int = 0  # failed before and unchanged since: not tried again (``musictag errors`` lists them)
-    silent: int = 0
-    kept: int = 0  # had a genre already (no --overwrite)
-    updated: int = 0  # a genre musictag wrote earlier, unedited since, that this model changed (counted in tagged)
-    withdrawn: int = 0  # a genre musictag wrote earlier, unedited since, put back as it was: this model is unsure
-    untaggable: int = 0  # analysed, but the format has no genre tag musictag writes
-    outside: int = 0  # reached through a link that leads out of the scanned folders: analysed, not tagged
-    cleaned: int = 0  # working copies of interrupted tag writes removed
-    errors: list[dict[str, str]] = field(default_factory=list)
-    uncertain_tracks: list[dict[str, Any]] = field(default_factory=list)
-    silent_tracks: list[str] = field(default_factory=list)
-    changes: list[TagChange] = field(default_factory=list)
-    moves: list[dict[str, str]] = field(default_factory=list)
-    pruned_paths: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
-    dry_run: bool = False
-    model_id: str | None = None
-    min_confidence: float | None = None  # the threshold this scan used
-    db: str | None = None
-    db_created: bool = False  # this scan made a new library at ``db``
-    worker_peak_rss: int = 0  # bytes, the largest of any worker
-    model_name: str | None = None  # the model folder's name
-    model_remembered: bool = False  # the model came from the library (the last scan's --model), not the command
-    not_written: int = 0  # tags left undecided because of --no-write (a later scan decides them)
-    pool_died: str | None = None  # why the analysis stopped early: no worker process could be started
-    not_analysed: int = 0  # files never started because the worker processes died
-    runtime: str | None = None  # what ran the model in the workers: "openvino f32", "litert f32", ...
-    runtime_note: str | None = None  # why not OpenVINO, when it was wanted and could not be used
-
-    @property
-    def exit_code(self) -> int:
-        """0 when all went well, 1 when some files failed or were not analysed, 130 when interrupted."""
-        return 130 if self.interrupted else 1 if self.failed or self.pool_died else 0
-
-    def fail(self, path: str | bytes | os.PathLike, reason: str) -> None:
-        """Count a failed file and keep its one-line reason."""
-        self.failed += 1
-        self.errors.append({**path_fields(path), "reason": reason})
-
-    def to_json(self) -> dict[str, Any]:
-        """The machine-readable summary."""
-        out = asdict(self)
-        out["changes"] = [{k: v for k, v in asdict(c).items() if k != "path_bytes" or v} for c in self.changes]
-        return out
-
-
-# --- finding files -----------------------------------------------------------------------------
-
-
-def usable_cpus() -> int:
-    """CPU cores this process may run on (its affinity mask where the platform has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def _under(key: str, roots: Sequence[str]) -> bool:
-    return any(covers(root, key) for root in roots)
-
-
-# --- choosing genres ---------------------------------------------------------------------------
-
-
-def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
-    """The genre keys to write: the ``top_k`` best whose score reaches ``min_confidence``, best first."""
-    ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
-    return [genre for genre, score in ranked if score >= min_confidence]
-
-
-# --- the scan ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[Callable[[], bool]]:
-    """Turn the first Ctrl-C (or SIGTERM) into a request to stop, yielding its test; a second Ctrl-C
-    interrupts at once."""
-    requested = []
-
-    def handler(signum: int, frame: Any) -> None:
-        if requested and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        requested.append(signum)
-
-    saved = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield lambda: bool(requested)
-    finally:
-        for sig, old in saved.items():
-            signal.signal(sig, old)
 
 
 #: ``meta`` key: the model folder the library was last scanned with by an explicit ``--model``.
@@ -213,10 +77,10 @@ def _chosen_model(model_dir: str | os.PathLike | None) -> str | os.PathLike | No
 def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None,
          options: ScanOptions | None = None, progress: Progress | None = None,
          should_stop: Callable[[], bool] = lambda: False) -> ScanReport:
-    """Scan ``roots`` into the library at ``db`` (default: :func:`musictag.library.database.default_db_path`).
+    """Scan ``roots`` into the library at ``db`` (default: :func:`musictag.library.connection.default_db_path`).
 
     Raises :class:`~musictag.errors.UsageError` for a bad model or root, and
-    :class:`~musictag.library.database.LibraryBusy` when another scan holds the library.
+    :class:`~musictag.library.connection.LibraryBusy` when another scan holds the library.
     """
     options = options or ScanOptions()
     if options.min_confidence is not None and not 0.0 <= options.min_confidence <= 1.0:
@@ -257,7 +121,7 @@ class _Scan:
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence,
                                  model_name=model.dir.name, model_remembered=remembered is not None)
         # a model learned from the library's own tags writes the user's genre names exactly as they spell them
-        self.genre_text = str if model.meta.get("labels") == "library" else tags.display_name
+        self.genre_text = str if model.meta.get("labels") == "library" else tag_fields.display_name
         self.library: Library | None = None
         if options.dry_run:
             if (db_path or default_db_path()).is_file():
@@ -311,115 +175,33 @@ class _Scan:
         with self.library.transaction():
             self.library.meta_set(MODEL_KEY, None if chosen == default_model_dir().resolve() else str(chosen))
 
-    def _plan(self, found: Found) -> tuple[list[tuple[str, str, os.stat_result]], list[dict[str, Any]],
-                                            list[dict[str, Any]]]:
-        """Sort the found files into skipped, moved, to re-score and to analyse; prune vanished rows.
-
-        Returns the files to analyse, the rows to re-score and the unchanged rows to tag again.
-        """
+    def _plan(self, found: Found) -> tuple[list[Task], list[dict[str, Any]], list[dict[str, Any]]]:
+        """Apply :func:`~musictag.scan.plan.plan`: count, record the files that cannot be read, move and prune
+        rows. Returns the files to analyse, the rows to re-score and the unchanged rows to tag again."""
         report, rows = self.report, (self.library.scan_state() if self.library else {})
         report.found = len(found.files)
         for folder, reason in found.unreadable:
             report.fail(folder, reason)
-        analyse: list[tuple[str, str, os.stat_result]] = []
-        retag: list[dict[str, Any]] = []
-        rescore: list[dict[str, Any]] = []
-        new: list[tuple[str, str, os.stat_result]] = []
-        seen = set()
-        for key, path, st in found.files:
-            seen.add(key)
-            row = rows.get(key)
-            if st is None:
-                self._record_failure(key, path, stat_failure(path))
-            elif row is not None and self._known_failure(row, st):
-                report.known_failures += 1
-            elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
-                analyse.append((key, path, st))  # the worker says what is wrong with it
-            elif row is None:
-                new.append((key, path, st))
-            elif self._unchanged(row, st):
-                report.skipped += 1
-                if self._wants_retag(row):
-                    retag.append(row)
-                elif row["tag_state"] == "failed":
-                    report.known_failures += 1
-            elif self._same_file(row, st) and self._rescorable(row):
-                rescore.append(row)
-            else:
-                analyse.append((key, path, st))
-        skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
-        vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots)
-                    and not _under(k, skip_under)]
-        gone_elsewhere = [] if not new else [r for k, r in rows.items() if not _under(k, found.roots)
-                                             and not os.path.lexists(key_to_path(k))]
-        by_size: dict[int, list[dict[str, Any]]] = {}
-        for row in vanished + gone_elsewhere:
-            if row["quick_hash"] and row["size"]:
-                by_size.setdefault(row["size"], []).append(row)
-        moved_ids = set()
-        for key, path, st in new:
-            row = self._match_move(by_size.get(st.st_size), path)
-            if row is None:
-                analyse.append((key, path, st))
-                continue
-            moved_ids.add(row["id"])
-            self._move(row, key, path, st)
-            if row["model_id"] != self.model_id and self._rescorable(row):
-                rescore.append(dict(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
-            elif row["status"] == "failed" or row["model_id"] != self.model_id:
-                analyse.append((key, path, st))
-        self._prune([r for r in vanished if r["id"] not in moved_ids])
+        decided = plan(found, rows, PlanRules(self.model_id, self.backbone_id, self.min_confidence,
+                                              self.options.retry_failed, self.options.overwrite))
+        for key, path in decided.unstatable:
+            self._record_failure(key, path, stat_failure(path))
+        report.skipped += decided.skipped
+        report.known_failures += decided.known_failures
+        for move in decided.moves:
+            self._move(move.row, move.key, move.path, move.st)
+        self._prune(decided.prune)
         self._flush()
-        analyse.sort(key=lambda item: item[0])
-        return analyse, rescore, retag
-
-    @staticmethod
-    def _same_file(row: dict[str, Any], st: os.stat_result) -> bool:
-        return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
-
-    def _known_failure(self, row: dict[str, Any], st: os.stat_result) -> bool:
-        """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
-        return (not self.options.retry_failed and row["status"] == "failed" and self._same_file(row, st)
-                and row["model_id"] == self.model_id)
-
-    def _unchanged(self, row: dict[str, Any], st: os.stat_result) -> bool:
-        return self._same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
-
-    def _rescorable(self, row: dict[str, Any]) -> bool:
-        """Whether a track analysed by another model can get this model's genres from its stored summary."""
-        return (self.backbone_id is not None and row["status"] == "ok"
-                and row["summary_backbone"] == self.backbone_id)
-
-    def _wants_retag(self, row: dict[str, Any]) -> bool:
-        """Whether an unchanged track's tag is to be decided again from its stored scores."""
-        if row["status"] != "ok" or row["tag_state"] == "unsupported":
-            return False
-        if row["tag_state"] == "failed":
-            return self.options.retry_failed
-        if self.options.overwrite or row["tag_state"] in (None, "outside"):
-            return True
-        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
-
-    @staticmethod
-    def _match_move(candidates: list[dict[str, Any]] | None, path: str) -> dict[str, Any] | None:
-        if not candidates:
-            return None
-        try:
-            digest = quick_hash(path)
-        except OSError:
-            return None
-        for row in candidates:
-            if row["quick_hash"] == digest:
-                candidates.remove(row)
-                return row
-        return None
+        return decided.analyse, decided.rescore, decided.retag
 
     def _move(self, row: dict[str, Any], key: str, path: str, st: os.stat_result) -> None:
+        """Count a track found under a new name, and queue its row's move there."""
         self.report.moved += 1
         self.report.moves.append({"from": display_path(key_to_path(row["path"])), "to": display_path(path)})
         self._queue(lambda: self.library.move_track(row["id"], key, size=st.st_size, mtime_ns=st.st_mtime_ns))
 
     def _prune(self, rows: list[dict[str, Any]]) -> None:
+        """Count and queue the removal of the rows whose files are gone."""
         self.report.pruned += len(rows)
         self.report.pruned_paths.extend(display_path(key_to_path(r["path"])) for r in rows)
         if rows:
@@ -545,7 +327,7 @@ class _Scan:
         model names another genre, put back as it was before musictag when this model is unsure.
         """
         report, options = self.report, self.options
-        if row.get("format") not in tags.GENRE_FIELDS:
+        if row.get("format") not in tag_fields.GENRE_FIELDS:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
         try:  # parsed once for the labels, the backup and the write
@@ -565,15 +347,16 @@ class _Scan:
         chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
         history = self.library.backups_at(row["path"]) if current and self.library is not None else []
         ours = still_musictags(history, current)
+        wanted = [self.genre_text(g) for g in chosen]
+        decision = decide_tag(current, wanted, ours, options.overwrite)
         try:
-            if not chosen:
-                if ours and not options.overwrite:
-                    return self._withdraw(row, path, tag_file, history, fields)
+            if decision.action == "withdraw":
+                return self._withdraw(row, path, tag_file, history, fields)
+            if decision.action == "uncertain":
                 return self._uncertain(row, path, scores, familiar, file_tags)
-            wanted = [self.genre_text(g) for g in chosen]
-            if current == wanted or (current and not options.overwrite and not ours):
+            if decision.action == "keep":
                 report.kept += 1
-                return self._set_tag_state(row, "written" if ours else "kept", file_tags=file_tags)
+                return self._set_tag_state(row, decision.state, file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tag_file.snapshot()
                 self._flush()  # the track row (and so its id) first

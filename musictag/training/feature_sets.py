@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,13 +73,13 @@ def musicnn(backbone_info: BackboneInfo) -> Representation:
     from musictag.analysis.patches import PATCHES_PER_TRACK, SAMPLE_RATE, WHOLE_TRACK_LIMIT_S, track_patches
     from musictag.analysis.track_summary import TrackSummary
     from musictag.audio.decode import SAMPLE_RATE as RENDER_RATE
+    from musictag.cores import usable_cpus
 
     loaded: list[Backbone] = []
 
     def compute(path: Path, augmentation: str) -> np.ndarray:
         if not loaded:  # one process computes every clip's embeddings: give it every core
-            loaded.append(Backbone(backbone_info, threads=len(os.sched_getaffinity(0))
-                                   if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+            loaded.append(Backbone(backbone_info, threads=usable_cpus()))
         transform = _rendered_at(augmentation, SAMPLE_RATE, RENDER_RATE) if augmentation else None
         embeddings, tags = loaded[0].run(track_patches(path, transform=transform).patches)
         return TrackSummary.of(embeddings, tags).sequence

@@ -1,0 +1,168 @@
+"""What a scan does with each file it found, decided from the walk and the library's rows alone.
+
+:func:`plan` is a function of data (the walk's :class:`~musictag.scan.discover.Found`, the library's
+rows by path key, the model's identity and the scan's options): it touches neither the library nor,
+beyond the two callables it is given, the files. The scan applies what it returns.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from musictag.hashing import quick_hash
+from musictag.paths import covers, key_to_path, path_to_key
+from musictag.scan.discover import Found
+
+#: A file to analyse: its path key, its path, its stat (None: the stat failed).
+Task = tuple[str, str, os.stat_result]
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """What decides a found file's fate besides the file and its row."""
+
+    model_id: str
+    backbone_id: str | None  # the backbone whose stored summaries this model re-scores (None: it cannot)
+    min_confidence: float
+    retry_failed: bool = False
+    overwrite: bool = False
+
+    def known_failure(self, row: Row, st: os.stat_result) -> bool:
+        """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
+        return (not self.retry_failed and row["status"] == "failed" and same_file(row, st)
+                and row["model_id"] == self.model_id)
+
+    def unchanged(self, row: Row, st: os.stat_result) -> bool:
+        """Analysed by this model, not failed, and the same size and modification time as then."""
+        return same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
+
+    def rescorable(self, row: Row) -> bool:
+        """Whether a track analysed by another model can get this model's genres from its stored summary."""
+        return self.backbone_id is not None and row["status"] == "ok" and row["summary_backbone"] == self.backbone_id
+
+    def wants_retag(self, row: Row) -> bool:
+        """Whether an unchanged track's tag is to be decided again from its stored scores."""
+        if row["status"] != "ok" or row["tag_state"] == "unsupported":
+            return False
+        if row["tag_state"] == "failed":
+            return self.retry_failed
+        if self.overwrite or row["tag_state"] in (None, "outside"):
+            return True
+        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
+
+
+@dataclass(frozen=True)
+class Move:
+    """A library track found again under another name: same size, same quick hash."""
+
+    row: Row  # its row, under the old path key
+    key: str  # the new path key
+    path: str
+    st: os.stat_result
+
+
+@dataclass
+class Plan:
+    """Every found file's fate, and the library rows whose files are gone."""
+
+    analyse: list[Task] = field(default_factory=list)  # sorted by path key
+    rescore: list[Row] = field(default_factory=list)
+    retag: list[Row] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+    prune: list[Row] = field(default_factory=list)  # rows of vanished files, not found moved
+    unstatable: list[tuple[str, str]] = field(default_factory=list)  # key, path: the stat failed
+    skipped: int = 0  # unchanged
+    known_failures: int = 0  # failed before and unchanged since
+
+
+def same_file(row: Row, st: os.stat_result) -> bool:
+    """Whether ``st`` has the size and modification time the row recorded."""
+    return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
+
+
+def _under(key: str, roots: Sequence[str]) -> bool:
+    return any(covers(root, key) for root in roots)
+
+
+def _fingerprint(path: str) -> str | None:
+    try:
+        return quick_hash(path)
+    except OSError:
+        return None
+
+
+def plan(found: Found, rows: dict[str, Row], rules: PlanRules,
+         fingerprint: Callable[[str], str | None] = _fingerprint,
+         exists: Callable[[str], bool] = os.path.lexists) -> Plan:
+    """Sort the found files into unchanged, moved, to re-score, to tag again and to analyse, and find the rows
+    to prune (their files are gone from a scanned folder, and not found moved).
+
+    ``fingerprint(path)``: a new file's quick hash (None when unreadable), asked only of a new file of the
+    size of a vanished track; ``exists(path)``: whether a row outside the scanned folders still has its file.
+    """
+    out = Plan()
+    new: list[Task] = []
+    seen = set()
+    for key, path, st in found.files:
+        seen.add(key)
+        row = rows.get(key)
+        if st is None:
+            out.unstatable.append((key, path))
+        elif row is not None and rules.known_failure(row, st):
+            out.known_failures += 1
+        elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
+            out.analyse.append((key, path, st))  # the worker says what is wrong with it
+        elif row is None:
+            new.append((key, path, st))
+        elif rules.unchanged(row, st):
+            out.skipped += 1
+            if rules.wants_retag(row):
+                out.retag.append(row)
+            elif row["tag_state"] == "failed":
+                out.known_failures += 1
+        elif same_file(row, st) and rules.rescorable(row):
+            out.rescore.append(row)
+        else:
+            out.analyse.append((key, path, st))
+    skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
+    vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots) and not _under(k, skip_under)]
+    gone_elsewhere = [] if not new else [r for k, r in rows.items() if not _under(k, found.roots)
+                                         and not exists(key_to_path(k))]
+    by_size: dict[int, list[Row]] = {}
+    for row in vanished + gone_elsewhere:
+        if row["quick_hash"] and row["size"]:
+            by_size.setdefault(row["size"], []).append(row)
+    moved_ids = set()
+    for key, path, st in new:
+        row = _match_move(by_size.get(st.st_size), path, fingerprint)
+        if row is None:
+            out.analyse.append((key, path, st))
+            continue
+        moved_ids.add(row["id"])
+        out.moves.append(Move(row, key, path, st))
+        if row["model_id"] != rules.model_id and rules.rescorable(row):
+            out.rescore.append(dict(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+        elif row["status"] == "failed" or row["model_id"] != rules.model_id:
+            out.analyse.append((key, path, st))
+    out.prune = [r for r in vanished if r["id"] not in moved_ids]
+    out.analyse.sort(key=lambda item: item[0])
+    return out
+
+
+def _match_move(candidates: list[Row] | None, path: str, fingerprint: Callable[[str], str | None]) -> Row | None:
+    """The vanished row (of this file's size) whose quick hash the file has, taken out of ``candidates``."""
+    if not candidates:
+        return None
+    digest = fingerprint(path)
+    if digest is None:
+        return None
+    for row in candidates:
+        if row["quick_hash"] == digest:
+            candidates.remove(row)
+            return row
+    return None
