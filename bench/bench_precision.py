@@ -42,7 +42,7 @@ def run_both(dirs: list[Path], model_dir: Path | None) -> None:
     from musictag.analysis.models import ModelInfo, load_model
     from musictag.analysis.patches import track_patches
     from musictag.analysis.track_summary import TrackSummary
-    from musictag.scan.orchestration import choose_genres
+    from musictag.scan.tag_decision import choose_genres
     from musictag.training.labelled_tree import find_in_trees
 
     if not native_bf16():

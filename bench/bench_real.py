@@ -32,7 +32,8 @@ import numpy as np
 from musictag.analysis.models import ModelInfo, load_model
 from musictag.errors import MusictagError
 from musictag.hashing import quick_hash
-from musictag.scan.orchestration import DEFAULT_MIN_CONFIDENCE, choose_genres
+from musictag.scan.report import DEFAULT_MIN_CONFIDENCE
+from musictag.scan.tag_decision import choose_genres
 from musictag.training.from_folder import HELDOUT_FILE
 from musictag.training.labelled_tree import LABELS_FILE, find_in_trees, read_label_rows
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
 

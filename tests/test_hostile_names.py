@@ -11,7 +11,8 @@ import pytest
 from mutagen.flac import FLAC
 
 from musictag.paths import display_path, printable
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from tests.audiogen import sweep, tone, write_audio
 from tests.cli_checks import run_musictag
 

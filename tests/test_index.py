@@ -176,7 +176,8 @@ def test_a_kill_during_rebuild_leaves_the_old_index_usable(lib: Library, moment:
 
 
 def test_scans_that_add_or_remove_files_rebuild_the_index(tmp_path: Path) -> None:
-    from musictag.scan.orchestration import ScanOptions, scan
+    from musictag.scan.orchestration import scan
+    from musictag.scan.report import ScanOptions
     from tests.audiogen import tone, write_audio
 
     music, db = tmp_path / "music", tmp_path / "library.db"

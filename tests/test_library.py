@@ -11,7 +11,9 @@ import pytest
 
 from musictag.errors import UsageError
 from musictag.hashing import quick_hash
-from musictag.library.database import SCHEMA_VERSION, Library, LibraryBusy, default_db_path
+from musictag.library.connection import LibraryBusy, default_db_path
+from musictag.library.database import Library
+from musictag.library.schema import SCHEMA_VERSION
 from musictag.paths import display_path, key_range, key_to_path, path_to_key
 
 

@@ -22,7 +22,8 @@ from mutagen.flac import FLAC
 import musictag.cli
 from musictag.library.database import Library
 from musictag.map import plot as mapplot
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from tests.audiogen import sweep, tone, write_audio
 
 SR = 22050

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from musictag.library.database import Library
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from tests import audiogen
 
 pytestmark = pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),

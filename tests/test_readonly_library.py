@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from musictag.library.database import Library
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from tests import audiogen
 from tests.cli_checks import run_musictag
 

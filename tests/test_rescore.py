@@ -12,7 +12,8 @@ from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone, shipped_
 from musictag.analysis.heads import make_head
 from musictag.analysis.models import load_model
 from musictag.library.database import Library
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from musictag.training.model_folders import save_head_model
 from tests import audiogen
 

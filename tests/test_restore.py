@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from musictag.tags.history import original_snapshot
 from musictag.tags.restore import restore
 from musictag.tags.tagfile import read_genres, write_genres

@@ -22,10 +22,14 @@ from musictag.analysis.models import load_model
 from musictag.audio import decode as audio
 from musictag.cli import cli
 from musictag.library import index
-from musictag.library.database import Library, LibraryBusy
-from musictag.scan.orchestration import ScanOptions, choose_genres, scan
+from musictag.library.connection import LibraryBusy
+from musictag.library.database import Library
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
+from musictag.scan.tag_decision import choose_genres
+from musictag.tags.fields import display_name
 from musictag.tags.restore import RestoreReport, restore
-from musictag.tags.tagfile import display_name, read_genres
+from musictag.tags.tagfile import read_genres
 from tests import audiogen
 from tests.cli_checks import run_musictag
 from tests.scan_checks import WITH_GENRE, copy_library, require_model, track_rows

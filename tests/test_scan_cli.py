@@ -29,7 +29,7 @@ require_model()
 
 
 def test_cli_caps_jobs_at_the_cores_with_a_message(tmp_path: Path) -> None:
-    from musictag.scan.orchestration import usable_cpus
+    from musictag.cores import usable_cpus
 
     music = tmp_path / "music"
     music.mkdir()

@@ -20,7 +20,8 @@ import pytest
 
 from musictag.library.database import Library
 from musictag.scan.cluster import Cluster
-from musictag.scan.orchestration import ScanOptions, scan
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
 from musictag.tags.tagfile import read_genres
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag

@@ -19,8 +19,9 @@ import musictag.cli
 from musictag.errors import UsageError
 from musictag.library import similar
 from musictag.library.database import Library
-from musictag.scan.orchestration import ScanOptions, scan
-from musictag.tags.tagfile import artist_title, display_name
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
+from musictag.tags.fields import artist_title, display_name
 from tests.audiogen import FORMATS, sweep, tone, write_audio
 
 SR = 22050

@@ -104,7 +104,8 @@ def test_a_name_near_the_limit_can_be_tagged(tmp_path):
 
 
 def test_scan_writes_no_tag_through_a_link_out_of_the_scanned_folders(tmp_path):
-    from musictag.scan.orchestration import ScanOptions, scan
+    from musictag.scan.orchestration import scan
+    from musictag.scan.report import ScanOptions
 
     music, elsewhere = tmp_path / "music", tmp_path / "elsewhere"
     music.mkdir()

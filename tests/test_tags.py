@@ -17,15 +17,8 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 
 from musictag.audio import decode as audio
-from musictag.tags.tagfile import (
-    GENRE_FIELDS,
-    TagError,
-    TagFile,
-    display_name,
-    read_genres,
-    restore_snapshot,
-    write_genres,
-)
+from musictag.tags.fields import GENRE_FIELDS, display_name
+from musictag.tags.tagfile import TagError, TagFile, read_genres, restore_snapshot, write_genres
 from tests import audiogen
 
 FORMATS = list(audiogen.FORMATS)

@@ -8,8 +8,9 @@ from pathlib import Path
 import av
 import soundfile as sf
 
+from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
-from musictag.tags.tagfile import artist_title
+from musictag.tags.fields import artist_title
 from tests import audiogen
 
 
@@ -32,7 +33,7 @@ def test_a_written_wav_genre_is_seen_by_ffmpeg_and_mutagen(tmp_path):
 def test_riff_info_gives_artist_title_and_genre(tmp_path):
     path = _info_wav(tmp_path / "ripped.wav", artist="Édith Piaf", title="La Vie en rose", genre="Chanson",
                      album="Best of")
-    assert b"LIST" in path.read_bytes() and tags.riff_info(path)["IGNR"] == "Chanson"
+    assert b"LIST" in path.read_bytes() and tag_fields.riff_info(path)["IGNR"] == "Chanson"
     assert artist_title(path) == ("Édith Piaf", "La Vie en rose")
     fields = tags.read_label_fields(path)
     assert fields == {"genres": ["Chanson"], "album": "Best of", "artist": "Édith Piaf"}
@@ -41,4 +42,4 @@ def test_riff_info_gives_artist_title_and_genre(tmp_path):
 
 def test_a_wav_without_info_is_named_by_its_file(tmp_path):
     path = audiogen.write_audio(tmp_path / "plain.wav", audiogen.sweep(1.0, 22050), 22050, "wav", 1)
-    assert tags.riff_info(path) == {} and artist_title(path) == (None, "plain")
+    assert tag_fields.riff_info(path) == {} and artist_title(path) == (None, "plain")

@@ -70,7 +70,8 @@ def main() -> None:
     except MusictagError as e:
         fail(str(e), e.exit_code)
     except sqlite3.Error as e:  # the library database failed under a command (full disk, damage, ...)
-        from musictag.library.database import Library, database_problem
+        from musictag.library.connection import database_problem
+        from musictag.library.database import Library
 
         fail(database_problem(Library.last_opened, e), 2)
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def db_option(f):
     """The ``--db`` option: the library database, its default shown as the real path."""
-    from musictag.library.database import default_db_path
+    from musictag.library.connection import default_db_path
 
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB", default=None,
                         help=f"Library database [default: {default_db_path()}; $MUSICTAG_DB changes it].")(f)

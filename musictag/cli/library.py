@@ -29,7 +29,7 @@ def stats(db: Path | None, as_json: bool) -> None:
     from musictag.library.database import Library
     from musictag.library.listing import genre_counts, track_views
     from musictag.paths import printable
-    from musictag.tags.tagfile import display_name
+    from musictag.tags.fields import display_name
 
     with Library(db, readonly=True) as library:
         library.check_integrity()  # stats reads every row: damage it would step over is reported here
@@ -95,14 +95,14 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
     from musictag.library.database import Library
     from musictag.library.listing import matches_genre, track_views
     from musictag.paths import display_path, printable
-    from musictag.tags.tagfile import display_name
+    from musictag.tags.fields import display_name
 
     with Library(db, readonly=True) as library:
         views = [v for v in track_views(library) if (not states or v.state in states)
                  and (genre is None or matches_genre(v, genre))]
     if m3u:
+        from musictag.tags.fields import artist_title
         from musictag.tags.playlist import write_m3u
-        from musictag.tags.tagfile import artist_title
 
         def label(path: str) -> str:
             artist, title = artist_title(path)

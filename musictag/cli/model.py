@@ -241,7 +241,8 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     from musictag.analysis.models import load_model
     from musictag.errors import TagError
     from musictag.paths import display_path, path_fields, printable
-    from musictag.tags.tagfile import display_name, read_genres
+    from musictag.tags.fields import display_name
+    from musictag.tags.tagfile import read_genres
 
     require_file(file)
     model = load_model(model_dir)

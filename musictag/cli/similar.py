@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def open_library(db: Path | None, need_tracks: bool = True) -> Library:
     """Open an existing library DB (never create one); with ``need_tracks``, one with embeddings."""
-    from musictag.library.database import Library, default_db_path, writable
+    from musictag.library.connection import default_db_path, writable
+    from musictag.library.database import Library
 
     path = Path(db) if db else Path(default_db_path())
     # read-only never creates one (a missing library is one line), and a library on a read-only share is searchable

@@ -21,7 +21,7 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   what a new head of the same backbone needs to re-score the track without decoding it
   (:class:`musictag.analysis.track_summary.TrackSummary`).
 - ``tag_backups``: ``id``, ``track_id``, ``path``, ``field``, ``original`` (JSON of
-  :func:`musictag.tags.tagfile.snapshot` taken just before a write), ``written`` (JSON list of the genres
+  :meth:`musictag.tags.tagfile.TagFile.snapshot` taken just before a write), ``written`` (JSON list of the genres
   written), ``written_at``.
 - ``meta``: ``key``, ``value``; ``schema_version``, and ``index_generation``, an integer bumped in
   the same transaction as every change to ``embeddings``.
@@ -39,7 +39,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from musictag.errors import MusictagError, UsageError
+from musictag.errors import UsageError
+from musictag.library.connection import acquire_lock, connect_readonly, database_problem, default_db_path
+from musictag.library.schema import GENERATION_KEY, check_version, create_schema
 from musictag.paths import covers, now_iso, path_to_key, printable
 
 if TYPE_CHECKING:
@@ -47,34 +49,6 @@ if TYPE_CHECKING:
     from sqlite_utils import Database
 
     from musictag.analysis.track_summary import TrackSummary
-
-SCHEMA_VERSION = 3
-#: ``meta`` key: bumped in the same transaction as every change to ``embeddings`` (the index compares it).
-GENERATION_KEY = "index_generation"
-#: The ``tracks`` table, every column with its type: the one place its shape is stated.
-TRACK_COLUMNS: dict[str, type] = {
-    "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str, "duration": float, "format": str,
-    "status": str, "error": str, "model_id": str, "genre": str, "confidence": float, "analysed_at": str,
-    "tag_state": str, "file_tags": str,
-}
-#: Columns later schemas added (name -> SQL type), put into older libraries when they are opened to write.
-_ADDED_COLUMNS = {"file_tags": "TEXT"}
-
-
-
-def default_db_path() -> Path:
-    """``$MUSICTAG_DB``, else ``library.db`` in the platform's user data folder for musictag."""
-    env = os.environ.get("MUSICTAG_DB")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("musictag")) / "library.db"
-
-
-class LibraryBusy(MusictagError):
-    """Another musictag process is writing to the same library."""
-
 
 class Library:
     """An open library database.
@@ -103,24 +77,24 @@ class Library:
             except OSError as e:
                 raise UsageError(f"cannot create the library folder {self.path.parent}: {e.strerror}") from None
         if lock:
-            self._lock_file = _acquire_lock(self.path)
+            self._lock_file = acquire_lock(self.path)
         self.readonly = readonly
         #: Whether this open made the database file (a new library).
         self.created = not readonly and not self.path.exists()
         try:
             if readonly:
-                conn = _connect_readonly(self.path)
+                conn = connect_readonly(self.path)
             else:
                 conn = sqlite3.connect(self.path)
             conn.execute("PRAGMA busy_timeout = 30000")
             self.db: Database = Database(conn)
             if not readonly:
                 if self.db["meta"].exists():  # another program's database is refused before anything is added
-                    self._check_version()
+                    check_version(self.db, self.path)
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = NORMAL")
-                self._create_schema()
-            self._check_version()
+                create_schema(self.db, self.path)
+            check_version(self.db, self.path)
             if lock:  # a writer checks the pages it is about to change
                 self.check_integrity()
         except sqlite3.DatabaseError as e:
@@ -129,57 +103,6 @@ class Library:
         except BaseException:
             self.close()
             raise
-
-    # --- opening -------------------------------------------------------------------------
-
-    def _create_schema(self) -> None:
-        db = self.db
-        if db.table_names() and not db["meta"].exists():
-            raise UsageError(f"{self.path}: an SQLite database, but not a musictag library")
-        with db.atomic():
-            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            db["tracks"].create({name: kind for name, kind in TRACK_COLUMNS.items() if name not in _ADDED_COLUMNS},
-                                pk="id", not_null={"path", "status"}, if_not_exists=True)
-            db["tracks"].create_index(["path"], unique=True, if_not_exists=True)
-            db["tracks"].create_index(["quick_hash"], if_not_exists=True)
-            db["predictions"].create({"track_id": int, "genre": str, "score": float},
-                                     pk=("track_id", "genre"), if_not_exists=True)
-            db["embeddings"].create({"track_id": int, "dim": int, "vector": bytes}, pk="track_id",
-                                    if_not_exists=True)
-            db["tag_backups"].create({
-                "id": int, "track_id": int, "path": str, "field": str, "original": str, "written": str,
-                "written_at": str,
-            }, pk="id", if_not_exists=True)
-            db["tag_backups"].create_index(["track_id"], if_not_exists=True)
-            db["tag_backups"].create_index(["path"], if_not_exists=True)
-            db["track_summaries"].create({
-                "track_id": int, "backbone": str, "n_patches": int, "dim": int, "patches": bytes, "mean": bytes,
-                "spread": bytes, "tags": bytes,
-            }, pk="track_id", if_not_exists=True)
-            for name, sql_type in _ADDED_COLUMNS.items():  # what later schemas added, also to older libraries
-                if name not in db["tracks"].columns_dict:
-                    db.execute(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}")
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                       [str(SCHEMA_VERSION)])
-            # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags (both made above): the version follows
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN ('1', '2')",
-                       [str(SCHEMA_VERSION)])
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
-
-    def _check_version(self) -> None:
-        found = self.meta_get("schema_version") if self.db["meta"].exists() else None
-        if found is not None and not found.isdigit():
-            raise UsageError(f"{self.path}: not a musictag library (schema version {found!r}); give another --db")
-        columns = set(self.db["tracks"].columns_dict) if self.db["tracks"].exists() else set()
-        missing = sorted(set(TRACK_COLUMNS) - set(_ADDED_COLUMNS) - columns)
-        if columns and missing:
-            raise UsageError(f"{self.path}: its 'tracks' table is not musictag's (no column {', '.join(missing)}); "
-                             "give another --db")
-        if found is None:
-            raise UsageError(f"{self.path}: not a musictag library (no schema version)")
-        if int(found) > SCHEMA_VERSION:
-            raise UsageError(f"{self.path}: library schema version {found} is newer than this musictag "
-                             f"understands ({SCHEMA_VERSION}); upgrade musictag")
 
     def check_integrity(self) -> None:
         """Raise :class:`UsageError` when SQLite's ``quick_check`` finds damaged pages (a linear read of the file)."""
@@ -475,80 +398,3 @@ def _decoded_backup(row: dict[str, Any]) -> dict[str, Any]:
     row["original"] = json.loads(row["original"])
     row["written"] = json.loads(row["written"]) if row["written"] else None
     return row
-
-
-def database_problem(path: Path | None, error: sqlite3.Error) -> str:
-    """One line that says what is wrong with the library database and what to do about it."""
-    text = str(error)
-    where = f"{path}: " if path is not None else "the library: "
-    if "full" in text:
-        return (f"{where}the disk that holds the library is full ({text}); free some space and run the same command "
-                "again: what was saved is kept, and no tag was written before its backup was saved")
-    if "not a database" in text or "encrypted" in text:
-        return (f"{where}not a usable musictag library: not an SQLite database, or damaged beyond reading ({text}); "
-                "give another --db, or move it aside and scan again to build a new one")
-    if "malformed" in text:
-        return (f"{where}the library database is damaged ({text}); move it aside (keep it: it holds the backups "
-                "`musictag restore` needs) and scan again to build a new one")
-    if "readonly" in text or "read-only" in text:
-        return f"{where}the library cannot be written here ({text}); give a --db in a folder you can write to"
-    if "no such column" in text or "no such table" in text:
-        return f"{where}not a musictag library, or one of another version ({text}); give another --db"
-    if "locked" in text or "busy" in text:
-        return f"{where}the library is busy in another program ({text}); try again when it is done"
-    return f"{where}library database error ({text})"
-
-
-def writable(db_path: Path) -> bool:
-    """Whether this process may write the library at ``db_path`` (its file, and its folder for the journal)."""
-    folder = db_path.parent
-    return os.access(folder, os.W_OK | os.X_OK) and (not db_path.exists() or os.access(db_path, os.W_OK))
-
-
-def _connect_readonly(db_path: Path) -> sqlite3.Connection:
-    """Open a library read-only, also where nothing can be written (a read-only share or folder).
-
-    SQLite's WAL mode needs a writable ``-shm`` file even to read; where the folder is read-only
-    the file is opened as immutable, which reads the main database file as it is.
-    """
-    uri = db_path.resolve().as_uri()
-    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
-    if writable(db_path):
-        return conn
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.OperationalError:
-        conn.close()
-        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
-
-
-def _acquire_lock(db_path: Path):
-    """Take the exclusive writer lock of a library (a locked ``<db>.lock`` file holding our pid)."""
-    lock_path = db_path.with_name(db_path.name + ".lock")
-    try:
-        f = open(lock_path, "a+")  # held open for the life of the Library
-    except OSError as e:
-        raise UsageError(f"{db_path}: the library is in a place musictag cannot write ({e.strerror}); this command "
-                         "changes it: give a --db in a folder you can write to") from None
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0)
-        holder = f.read().strip()
-        f.close()
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        raise LibraryBusy(f"the library {db_path} is in use by another musictag scan or restore{who}; "
-                          "wait for it to finish, or use --db for another library") from None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f

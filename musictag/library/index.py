@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from musictag import atomic
 from musictag.errors import MusictagError, UsageError
 from musictag.hashing import file_digest
-from musictag.library.database import GENERATION_KEY
+from musictag.library.schema import GENERATION_KEY
 
 if TYPE_CHECKING:
     from musictag.library.database import Library

@@ -112,7 +112,7 @@ def track_views(library: Library) -> list[TrackView]:
 def matches_genre(view: TrackView, genre: str) -> bool:
     """Whether the track has ``genre`` now: in its file, else (never read) as musictag's prediction."""
     from musictag.library.labels import group_key
-    from musictag.tags.tagfile import display_name
+    from musictag.tags.fields import display_name
 
     key = group_key(genre)
     if view.in_file is not None:

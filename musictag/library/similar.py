@@ -21,7 +21,7 @@ from musictag.hashing import quick_hash
 from musictag.library import index as annoy_index
 from musictag.library.labels import group_key
 from musictag.paths import key_to_path, path_fields
-from musictag.tags.tagfile import artist_title, display_name
+from musictag.tags.fields import artist_title, display_name
 
 if TYPE_CHECKING:
     from musictag.library.database import Library

@@ -16,7 +16,7 @@ from musictag.errors import UsageError
 from musictag.library.database import Library
 from musictag.map.page import MapPoint, page_html
 from musictag.paths import display_path, key_to_path, printable
-from musictag.tags.tagfile import artist_title, display_name
+from musictag.tags.fields import artist_title, display_name
 
 INSTALL_HINT = "the map needs umap-learn: pip install 'musictag[map]'"
 MIN_TRACKS = 5

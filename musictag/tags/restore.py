@@ -14,7 +14,8 @@ from typing import Any
 
 from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
-from musictag.library.database import Library, default_db_path
+from musictag.library.connection import default_db_path
+from musictag.library.database import Library
 from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.tags import tagfile as tags
 from musictag.tags.history import original_snapshot, still_musictags
