@@ -30,7 +30,8 @@ import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
 from musictag.analysis.features import EXCERPT_S, N_EXCERPTS, audio_features, track_features  # noqa: E402
-from musictag.audio.decode import AUDIO_EXTENSIONS, load  # noqa: E402
+from musictag.audio.decode import load  # noqa: E402
+from musictag.audio.formats import AUDIO_EXTENSIONS  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
 

@@ -10,8 +10,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from musictag.audio import decode as audio
 from musictag.audio.decode import SAMPLE_RATE, AudioInfo, DecodeError, format_time, load, open_audio
+from musictag.audio.formats import AUDIO_EXTENSIONS
 from tests import audiogen
 
 SR = 44100
@@ -206,7 +206,7 @@ def test_probe_reads_the_header(tmp_path: Path, fmt: str) -> None:
 
 
 def test_every_written_format_has_an_audio_extension() -> None:
-    assert {suffix for suffix, _ in audiogen.FORMATS.values()} <= audio.AUDIO_EXTENSIONS
+    assert {suffix for suffix, _ in audiogen.FORMATS.values()} <= AUDIO_EXTENSIONS
 
 
 def test_format_time() -> None:

@@ -23,3 +23,16 @@ def test_sniff_knows_every_format_by_content_and_names_what_is_not_audio(tagged_
         (tmp_path / "x.mp3").write_bytes(content)
         with open_file(tmp_path / "x.mp3") as opened, pytest.raises(NotAudio, match=words):
             sniff(opened)
+
+
+def test_the_format_table_names_each_format_once_and_every_tagged_format_has_a_writer() -> None:
+    from musictag.audio.formats import AUDIO_EXTENSIONS, FORMATS
+    from musictag.scan.discover import is_audio_name
+    from musictag.tags import tagfile
+    from musictag.tags.fields import TAG_TYPES
+
+    extensions = [ext for f in FORMATS.values() for ext in f.extensions]
+    assert len(extensions) == len(set(extensions)) == len(AUDIO_EXTENSIONS)
+    assert all(is_audio_name(f"x{ext.upper()}") for ext in extensions)  # the walk takes what the table names
+    assert set(tagfile._CLASSES) == set(TAG_TYPES)  # each format whose genre is written has its mutagen class
+    assert {f.truncation for f in FORMATS.values()} == {None, "riff", "aiff", "ogg", "asf"}

@@ -54,7 +54,8 @@ def test_python_m_musictag_help_exits_0() -> None:
 
 
 def test_audio_errors_and_constants_import_without_numpy() -> None:
-    code = ("import sys; from musictag.audio.decode import AUDIO_EXTENSIONS, DecodeError, format_time; "
+    code = ("import sys; from musictag.audio.decode import DecodeError, format_time; "
+            "from musictag.audio.formats import AUDIO_EXTENSIONS; "
             "print('numpy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -1,7 +1,7 @@
 """Decode any audio file to mono float32 at 22,050 Hz.
 
 libsndfile (through ``soundfile``) reads wav, aiff, flac, ogg/vorbis and opus; PyAV (FFmpeg) reads
-everything else (mp3, m4a with AAC or ALAC, wma, ...; see ``_SNDFILE_FORMATS`` for why mp3).
+everything else (mp3, m4a with AAC or ALAC, wma, ...; see the note above :class:`AudioFile` for why mp3).
 Several channels are averaged to one; resampling uses soxr. Every failure is raised as
 :class:`DecodeError`, which carries the path and a one-line human reason.
 """
@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile, open_file
 from musictag.errors import DecodeError, short_reason
 from musictag.timefmt import format_time
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 SAMPLE_RATE = 22050
-
-#: File name extensions that the library scanner treats as audio.
-AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-     ".m4a", ".mp4", ".aac", ".alac", ".wma", ".asf", ".au", ".snd", ".wv", ".ape"}
-)
 
 # A file that ends this much earlier than its header promised is called truncated.
 _TRUNCATION_TOLERANCE_S = 0.5
@@ -76,12 +71,10 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-#: Formats (as :func:`musictag.audio.sniff.sniff` names them) given to libsndfile first; FFmpeg reads the others,
-#: and those libsndfile refuses. MP3 is FFmpeg's: python-soundfile seeks after every read to keep its
-#: position, and in libsndfile 1.2 that seek restarts mpg123 without its bit reservoir, so each read block
-#: after the first begins with a burst of wrong samples; FFmpeg decodes MP3 glitch-free, sample-exact after
-#: seeks (LAME gapless info honoured) and faster.
-_SNDFILE_FORMATS = frozenset({"wav", "aiff", "flac", "ogg", "opus", "au", "caf"})
+#: Why MP3 is FFmpeg's in :data:`~musictag.audio.formats.FORMATS` though libsndfile 1.2 reads it: python-soundfile
+#: seeks after every read to keep its position, and in libsndfile 1.2 that seek restarts mpg123 without its bit
+#: reservoir, so each read block after the first begins with a burst of wrong samples; FFmpeg decodes MP3
+#: glitch-free, sample-exact after seeks (LAME gapless info honoured) and faster.
 
 
 class AudioFile:
@@ -95,7 +88,7 @@ class AudioFile:
         self.path, self.format, self._opened = opened.path, fmt, opened
         self._sf, self._av, self._seen, self._hash = None, None, {}, None
         with quiet_native_stderr():
-            if fmt in _SNDFILE_FORMATS:
+            if FORMATS[fmt].decoder == "sndfile":
                 self._sf = _open_soundfile(opened)
             if self._sf is None:
                 self._av = _open_container(opened)
@@ -223,7 +216,7 @@ def _open_soundfile(opened: OpenedFile):
         f = sf.SoundFile(opened.reader())
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
-    if f.format == "MP3":  # sniffed as another container, yet MP3 inside: FFmpeg's (see _SNDFILE_FORMATS)
+    if f.format == "MP3":  # sniffed as another container, yet MP3 inside: FFmpeg's (see above AudioFile)
         f.close()
         return None
     return f

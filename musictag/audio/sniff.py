@@ -6,10 +6,10 @@ file starts the way its format says, and reports a clear reason when it does not
 
 from __future__ import annotations
 
+from musictag.audio.formats import by_magic
 from musictag.audio.opened_file import OpenedFile
 from musictag.errors import NotAudio
 
-_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 _MPEG_SEARCH = 1 << 12  # bytes searched for the first MPEG frame (after any ID3v2 tag)
 _HEAD = _MPEG_SEARCH + (1 << 12)  # room for the frame after it (the longest is 2,881 bytes)
 
@@ -49,26 +49,13 @@ def _syncsafe(b: bytes) -> int:
 
 
 def _container(h: bytes) -> str | None:
-    if h[:4] in (b"RIFF", b"RF64", b"BW64") and h[8:12] == b"WAVE":
-        return "wav"
-    if h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
-        return "aiff"
-    if h[:4] == b"fLaC":
-        return "flac"
-    if h[:4] == b"OggS":
-        return "opus" if b"OpusHead" in h[:512] else "ogg"
-    if h[4:8] == b"ftyp":
-        return "m4a"
-    if h[:16] == _ASF_GUID:
-        return "wma"
-    if h[:4] == b".snd":
-        return "au"
-    if h[:4] == b"wvpk":
-        return "wv"
-    if h[:4] == b"MAC ":
-        return "ape"
-    if h[:4] == b"caff":
-        return "caf"
+    """The format whose signature in :data:`~musictag.audio.formats.FORMATS` ``h`` starts with (an Ogg stream
+    whose first page is Opus's: ``opus``), else ``aac`` for an ADTS frame header, else None."""
+    found = by_magic(h)
+    if found == "ogg" and b"OpusHead" in h[:512]:
+        return "opus"
+    if found:
+        return found
     if len(h) >= 2 and h[0] == 0xFF and h[1] & 0xF6 == 0xF0:  # ADTS: sync, layer 00
         return "aac"
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 
+from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile
 from musictag.timefmt import format_time
 
@@ -19,14 +20,15 @@ def cut_short(opened: OpenedFile, fmt: str) -> str | None:
     """Why the file (of the format :func:`musictag.audio.sniff.sniff` found) is truncated, or None: a WAV or AIFF
     whose audio chunk is shorter than its header says, an Ogg stream whose last page is not marked as the
     end, a WMA whose data object runs past the end of the file."""
-    if fmt in ("ogg", "opus"):
+    check = FORMATS[fmt].truncation if fmt in FORMATS else None
+    if check == "ogg":
         return _ogg_cut(opened.read_at(max(0, opened.size - _HEAD), _HEAD))
     head = opened.read_at(0, _HEAD)
-    if fmt == "wav" and head[:4] == b"RIFF":
+    if check == "riff" and head[:4] == b"RIFF":  # RF64 and BW64 state their sizes elsewhere: not checked
         return _chunk_cut(head, opened.size, "<I", b"data", 0)
-    if fmt == "aiff":
+    if check == "aiff":
         return _chunk_cut(head, opened.size, ">I", b"SSND", 8)
-    if fmt == "wma":
+    if check == "asf":
         return _asf_cut(head, opened.size)
     return None
 

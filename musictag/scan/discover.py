@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from musictag.audio.decode import AUDIO_EXTENSIONS
+from musictag.audio.formats import AUDIO_EXTENSIONS
 from musictag.paths import path_to_key
 from musictag.tags import tagfile as tags
 

@@ -16,13 +16,11 @@ from typing import Any
 
 import mutagen
 
-#: format -> the kind of tag block it carries (ID3v2 frames, Vorbis comments, MP4 atoms, ASF attributes).
-TAG_TYPES: dict[str, str] = {
-    "mp3": "id3", "wav": "id3", "aiff": "id3",
-    "flac": "vorbis", "ogg": "vorbis", "opus": "vorbis",
-    "m4a": "mp4",
-    "wma": "asf",
-}
+from musictag.audio.formats import FORMATS
+
+#: format -> the kind of tag block it carries (ID3v2 frames, Vorbis comments, MP4 atoms, ASF attributes),
+#: from the one format table.
+TAG_TYPES: dict[str, str] = {f.name: f.tag_kind for f in FORMATS.values() if f.tag_kind}
 #: field -> kind of tag block -> its keys there, the usual one first.
 FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "genre": {"id3": ("TCON",), "vorbis": ("GENRE",), "mp4": ("\xa9gen",), "asf": ("WM/Genre",)},

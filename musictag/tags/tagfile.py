@@ -57,7 +57,7 @@ from musictag.tags.fields import FIELDS, GENRE_FIELDS, RIFF_INFO, TAG_TYPES, fir
 _CLASSES: dict[str, type[mutagen.FileType]] = {
     "mp3": MP3, "wav": WAVE, "aiff": AIFF, "flac": FLAC, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4, "wma": ASF,
 }
-_ID3_FORMATS = frozenset({"mp3", "wav", "aiff"})
+_ID3_FORMATS = frozenset(fmt for fmt, kind in TAG_TYPES.items() if kind == "id3")
 _V23_SEPARATOR = "; "
 _SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from musictag.audio.decode import AUDIO_EXTENSIONS
+from musictag.audio.formats import AUDIO_EXTENSIONS
 from musictag.errors import UsageError
 
 #: The file of a labelled tree that names each track's group (its package or album).
