@@ -344,3 +344,16 @@ def test_a_file_replaced_after_parsing_is_written_from_its_new_content(untagged_
     os.replace(other, path)
     tag_file.write(["Rock"])
     assert read_genres(path) == ["Rock"] and _same_audio(pcm, _pcm(path, fmt))
+
+
+def test_given_the_sniffed_format_the_tag_file_reads_that_format_and_no_other(untagged_files, tmp_path):
+    disguised = tmp_path / "song.flac"  # MP3 content under a FLAC name
+    shutil.copy(untagged_files["mp3"], disguised)
+    tag_file = TagFile(disguised, "mp3")
+    assert tag_file.format == "mp3" and tag_file.field == "TCON"
+    tag_file.write(["Rock"])
+    assert read_genres(disguised) == ["Rock"]
+    with pytest.raises(TagError, match="cannot read tags: "):
+        TagFile(disguised, "flac")  # not guessed again: the sniffed format is trusted
+    with pytest.raises(TagError, match="unsupported format for tags"):
+        TagFile(disguised, "au")

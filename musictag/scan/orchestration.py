@@ -331,7 +331,7 @@ class _Scan:
             report.untaggable += 1
             return self._set_tag_state(row, "unsupported")
         try:  # parsed once for the labels, the backup and the write
-            tag_file = tags.TagFile(path)
+            tag_file = tags.TagFile(path, row["format"])  # the format the worker's sniff found
             fields = tag_file.label_fields()  # before any write of ours: what a library-learned model learns from
         except TagError as e:
             report.fail(path, e.reason)

@@ -72,16 +72,20 @@ def is_leftover_copy(name: str) -> bool:
 
 
 class TagFile:
-    """One file's tags, parsed once (by content, see :func:`_open`). Raises :class:`TagError` when
-    the file cannot be read or holds no format musictag tags."""
+    """One file's tags, parsed once. Raises :class:`TagError` when the file cannot be read or holds no format
+    musictag tags.
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    ``fmt``: the format :func:`musictag.audio.sniff.sniff` found (what the scan's worker reported): the file is
+    read as that format and nothing else. Without it the content decides (see :func:`_open`).
+    """
+
+    def __init__(self, path: str | os.PathLike, fmt: str | None = None) -> None:
         self.path = os.fsdecode(path)
         try:  # taken before the parse: a write reuses the parse only while the file is still this one
             self.stat: os.stat_result | None = os.stat(self.path)
         except OSError:
             self.stat = None
-        self.audio, self.format = _open(self.path)
+        self.audio, self.format = _open(self.path, fmt)
 
     @property
     def field(self) -> str:
@@ -202,8 +206,9 @@ def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
 # --- opening ------------------------------------------------------------------------------
 
 
-def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
-    """Load the file with the mutagen class its content says it is; return it and its format."""
+def _open(path: str | os.PathLike, fmt: str | None = None) -> tuple[mutagen.FileType, str]:
+    """Load the file with the mutagen class of ``fmt`` (what sniff found), else the one its content says it is;
+    return it and its format."""
     name = os.fsdecode(path)
     if not os.path.exists(name):
         raise TagError(name, "file not found")
@@ -216,6 +221,13 @@ def _open(path: str | os.PathLike) -> tuple[mutagen.FileType, str]:
             header = f.read(128)
     except OSError as e:
         raise TagError(name, f"cannot read tags: {e.strerror or e}") from None
+    if fmt is not None:
+        if fmt not in _CLASSES:
+            raise TagError(name, f"unsupported format for tags (musictag tags {', '.join(sorted(_CLASSES))} files)")
+        try:
+            return _load(_CLASSES[fmt], fmt, name), fmt
+        except Exception as e:  # mutagen raises assorted types on damaged or foreign files
+            raise TagError(name, f"cannot read tags: {short_reason(e)}") from None
     # mutagen.File picks the single best-scoring class, and its scores weigh the file name
     # extension above the content (an mp3 named .flac is tried as FLAC only). Try every class
     # that scores, best first, so the content decides.
