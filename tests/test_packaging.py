@@ -8,6 +8,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Every package of the source tree (folders with an __init__.py under musictag/, models/ aside): all must ship.
+_PACKAGES = sorted(str(p.parent.relative_to(ROOT / "musictag")) for p in (ROOT / "musictag").rglob("__init__.py")
+                   if p.parent != ROOT / "musictag")
 
 
 def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
@@ -21,9 +24,12 @@ def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
                  "musictag/models/musicnn-msd/backbone.tflite", "musictag/models/musicnn-msd/manifest.json",
                  "musictag/models/musicnn-msd/LICENSE", "musictag/models/musicnn-msd/NOTICE",
                  "musictag/models/gtzan-crnn/model.tflite", "musictag/models/gtzan-crnn/model.json",
-                 "musictag/data/gtzan-split/train_filtered.txt", "musictag/cli.py"):
+                 "musictag/data/gtzan-split/train_filtered.txt", "musictag/cli/__init__.py",
+                 *(f"musictag/{package}/__init__.py" for package in _PACKAGES)):
         assert name in names, name
     assert "musictag/models/gtzan-crnn/model.keras" in names  # for further training
+    assert not any(name.startswith("musictag/") and name.count("/") == 1 and name.endswith(".py")
+                   and name[len("musictag/"):-3] in {"cli", "scan", "audio", "library", "tags"} for name in names)
 
 
 def test_default_model_is_found_without_flags():

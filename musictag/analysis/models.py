@@ -138,8 +138,9 @@ class ModelInfo:
 
     @classmethod
     def read(cls, model_dir: str | os.PathLike | None = None) -> ModelInfo:
-        """Read ``model_dir`` (default: the shipped model); refuse a folder this musictag cannot use."""
-        folder = Path(model_dir) if model_dir else default_model_dir()
+        """Read ``model_dir`` (None or ``default``: :func:`default_model_dir`); refuse a folder this musictag
+        cannot use."""
+        folder = default_model_dir() if model_dir is None or os.fspath(model_dir) == "default" else Path(model_dir)
         meta_path = folder / "model.json"
         if not meta_path.is_file():
             raise UsageError(f"{folder}: not a musictag model folder (no model.json)")

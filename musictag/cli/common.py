@@ -1,4 +1,4 @@
-"""What the command modules share: the ``--db`` option (with the real default path) and rich consoles."""
+"""What the command modules share: the ``--db``, ``--model``, ``--json`` and ``--dry-run`` options, and consoles."""
 
 from __future__ import annotations
 
@@ -17,6 +17,32 @@ def db_option(f):
 
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MUSICTAG_DB", default=None,
                         help=f"Library database [default: {default_db_path()}; $MUSICTAG_DB changes it].")(f)
+
+
+def model_option(help_text: str = "Model folder, or 'default' for the default model (the shipped one, or "
+                                  "$MUSICTAG_MODEL's) [default: the default model]."):
+    """The ``--model`` option, one rule in every command: a model folder, or ``default`` for the default
+    model (:func:`musictag.analysis.models.default_model_dir`); an absent folder is refused in one line."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is not None and str(value) != "default" and not value.is_dir():
+            from musictag.paths import display_path
+
+            raise click.BadParameter(f"no model folder at {display_path(value)}")
+        return value
+
+    return click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        callback=check, help=help_text)
+
+
+def json_option(what: str):
+    """The ``--json`` flag: ``what`` (e.g. "the counts") printed as JSON on stdout instead of the table."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON on stdout.")
+
+
+def dry_run_option(help_text: str):
+    """The ``--dry-run`` flag: show what would change, change nothing (``help_text`` says what)."""
+    return click.option("--dry-run", is_flag=True, help=help_text)
 
 
 def shipped_calibration() -> str:

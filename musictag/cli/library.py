@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from musictag.cli.common import console, db_option
+from musictag.cli.common import console, db_option, json_option
 
 
 @click.command(short_help="Genres in your files, and musictag's predictions.")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON on stdout.")
+@json_option("the counts")
 def stats(db: Path | None, as_json: bool) -> None:
     """Count the genres in your files (what your player shows) and musictag's predictions.
 
@@ -78,7 +78,7 @@ def stats(db: Path | None, as_json: bool) -> None:
                                             "punctuation do not matter).")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the tracks as an extended M3U8 playlist here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the tracks as a JSON list on stdout.")
+@json_option("the tracks (a list)")
 def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3u: Path | None,
                  as_json: bool) -> None:
     """List the library's tracks, each with what musictag did and its genres.
@@ -128,7 +128,7 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
 
 @click.command(short_help="Files that could not be analysed or tagged.")
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON on stdout.")
+@json_option("the list")
 def errors(db: Path | None, as_json: bool) -> None:
     """List the files that could not be analysed or tagged.
 

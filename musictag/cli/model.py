@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from musictag.audio.decode import format_time
-from musictag.cli.common import StageProgress, db_option, require_file
+from musictag.cli.common import StageProgress, db_option, json_option, model_option, require_file
 from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
@@ -192,9 +192,8 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
 
 @click.command(short_help="Measure a model on a labelled folder.")
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Model folder (default: the shipped model).")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
+@model_option()
+@json_option("the metrics")
 def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     """Measure a model on a labelled folder (<genre>/<track>): track-level figures first.
 
@@ -226,10 +225,9 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
 
 @click.command(short_help="One file's genres, style tags and genre over time.")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Model folder (default: the shipped model).")
+@model_option()
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="How many genres to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON on stdout.")
+@json_option("the analysis")
 def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     """Show FILE's top genres, its style tags and how the genre changes window by window.
 

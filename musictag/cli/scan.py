@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from musictag.cli.common import LazyHelpOption, console, db_option, shipped_calibration
+from musictag.cli.common import (
+    LazyHelpOption,
+    console,
+    db_option,
+    dry_run_option,
+    json_option,
+    model_option,
+    shipped_calibration,
+)
 
 if TYPE_CHECKING:
     from musictag.scan.report import ScanReport, TagChange
@@ -46,17 +54,16 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 @click.command(short_help="Analyse folders, tag empty genres, store the analysis.")
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @db_option
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), envvar="MUSICTAG_MODEL",
-              default=None, help="Model folder, or 'default' for the shipped model. The library remembers it: "
-                                 "later scans without --model use it too [default: the library's last --model, "
-                                 "else the shipped model].")
+@model_option("Model folder, or 'default' for the default model (the shipped one, or $MUSICTAG_MODEL's). The "
+              "library remembers it: later scans without --model use it too [default: the library's last --model, "
+              "else the default model].")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Worker processes (default: one per CPU core).")
 @click.option("--cluster", metavar="ADDRESS", default=None,
               help="Analyse on a Dask cluster: a scheduler's address (tcp://host:8786; its workers must see the "
                    "files under the same paths and have musictag installed) or local:N for N local worker "
                    "processes. Needs pip install 'musictag[cluster]'.")
-@click.option("--dry-run", is_flag=True, help="Write neither tags nor the library; show what would change.")
+@dry_run_option("Write neither tags nor the library; show what would change.")
 @click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
                                                "without it writes them).")
 @click.option("--retry-failed", is_flag=True, help="Try again the files that failed before and have not changed "
@@ -71,7 +78,7 @@ def interruptible() -> Iterator[Callable[[], bool]]:
               help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
                                              "their version).")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option("a machine-readable summary")
 @click.option("-v", "--verbose", is_flag=True, help="List each genre field changed (or, with --dry-run, that would "
                                                     "be), as it is.")
 @click.pass_context
@@ -256,9 +263,9 @@ def _print_errors(errors: list[dict[str, str]]) -> None:
 @click.command(short_help="Put back genre tags exactly as they were.")
 @click.argument("paths", nargs=-1, type=click.Path())
 @db_option
-@click.option("--dry-run", is_flag=True, help="Show what would be put back; change nothing.")
+@dry_run_option("Show what would be put back; change nothing.")
 @click.option("--force", is_flag=True, help="Also restore genres that were edited since musictag wrote them.")
-@click.option("--json", "as_json", is_flag=True, help="Print the restored files as JSON on stdout.")
+@json_option("the restored files")
 @click.pass_context
 def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run: bool, force: bool,
             as_json: bool) -> None:

@@ -1,31 +1,15 @@
-"""``musictag similar``, ``index`` and ``map``: thin commands over similar.py, index.py, mapplot.py."""
+"""``musictag similar``, ``index`` and ``map``: thin commands over :mod:`musictag.library.similar`,
+:mod:`musictag.library.index` and :mod:`musictag.map`."""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from musictag.cli.common import check_destination, db_option, require_file
-from musictag.errors import UsageError
-
-if TYPE_CHECKING:
-    from musictag.library.database import Library
-
-def open_library(db: Path | None, need_tracks: bool = True) -> Library:
-    """Open an existing library DB (never create one); with ``need_tracks``, one with embeddings."""
-    from musictag.library.connection import default_db_path, writable
-    from musictag.library.database import Library
-
-    path = Path(db) if db else Path(default_db_path())
-    # read-only never creates one (a missing library is one line), and a library on a read-only share is searchable
-    library = Library(path, readonly=not path.is_file() or not writable(path))
-    if need_tracks and library.embedding_count() == 0:
-        raise UsageError(f"the library at {path} holds no analysed tracks: run musictag scan first")
-    return library
+from musictag.cli.common import check_destination, db_option, json_option, model_option, require_file
 
 
 @click.command(short_help="The library's tracks that sound most like FILE.")
@@ -35,9 +19,9 @@ def open_library(db: Path | None, need_tracks: bool = True) -> Library:
 @click.option("--genre", default=None, help="Only tracks of this predicted genre (key or name, e.g. hiphop, Hip-Hop).")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write an extended M3U8 playlist here, FILE first.")
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON list on stdout.")
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Model for a FILE outside the library (default: the shipped model; must be the library's).")
+@json_option("the rows (a list)")
+@model_option("Model for a FILE outside the library, or 'default' [default: the default model; it must be the "
+              "library's].")
 def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Path | None, as_json: bool,
             model_dir: Path | None) -> None:
     """List the library's tracks that sound most like FILE.
@@ -54,7 +38,9 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
     from musictag.library.similar import find_similar, resolve_query
 
     require_file(file)
-    library = open_library(db)
+    from musictag.library.database import Library
+
+    library = Library.open_existing(db)
 
     def tell(why: str, in_memory: bool) -> None:
         click.echo(f"the similarity index is {why} and the library cannot be written here: searching an index "
@@ -105,8 +91,9 @@ def index(db: Path | None, rebuild: bool) -> None:
       musictag index --rebuild
     """
     from musictag.library import index as annoy_index
+    from musictag.library.database import Library
 
-    library = open_library(db, need_tracks=False)
+    library = Library.open_existing(db, need_tracks=False)
     state = annoy_index.status(library)
     if library.readonly and not rebuild and not state.fresh:  # a read-only share: report, change nothing
         click.echo(f"{state.path}: out of date, and the library cannot be written here: not rebuilt "
@@ -147,5 +134,7 @@ def map_command(db: Path | None, out: Path) -> None:
     from musictag.map.plot import draw_map
 
     check_destination(out, (".png", ".html"))  # before a minute of UMAP work, not after
-    n = draw_map(open_library(db), out)
+    from musictag.library.database import Library
+
+    n = draw_map(Library.open_existing(db), out)
     click.echo(f"wrote {out} ({n} tracks)")

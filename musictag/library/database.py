@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musictag.errors import UsageError
-from musictag.library.connection import acquire_lock, connect_readonly, database_problem, default_db_path
+from musictag.library.connection import acquire_lock, connect_readonly, database_problem, default_db_path, writable
 from musictag.library.schema import GENERATION_KEY, check_version, create_schema
 from musictag.paths import covers, now_iso, path_to_key, printable
 
@@ -127,6 +127,17 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @classmethod
+    def open_existing(cls, path: str | os.PathLike | None = None, need_tracks: bool = True) -> Library:
+        """Open an existing library (never create one): read-only where it cannot be written (a read-only
+        share stays searchable). With ``need_tracks`` it must hold analysed tracks; else :class:`UsageError`."""
+        db_path = Path(path) if path else Path(default_db_path())
+        library = cls(db_path, readonly=not db_path.is_file() or not writable(db_path))
+        if need_tracks and library.embedding_count() == 0:
+            library.close()
+            raise UsageError(f"the library at {db_path} holds no analysed tracks: run musictag scan first")
+        return library
 
     def index_path(self) -> Path:
         """Where the Annoy index of this library lives: the DB path with the suffix ``.annoy``."""

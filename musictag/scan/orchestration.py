@@ -69,11 +69,6 @@ def remembered_model(db_path: Path) -> Path | None:
     return Path(folder)
 
 
-def _chosen_model(model_dir: str | os.PathLike | None) -> str | os.PathLike | None:
-    """``--model``'s folder; ``default`` (or nothing) is the shipped model."""
-    return None if model_dir is None or os.fspath(model_dir) == "default" else model_dir
-
-
 def scan(roots: Sequence[str | os.PathLike], db: str | os.PathLike | None = None,
          options: ScanOptions | None = None, progress: Progress | None = None,
          should_stop: Callable[[], bool] = lambda: False) -> ScanReport:
@@ -109,7 +104,7 @@ class _Scan:
         self.started = time.perf_counter()
         db_path = Path(db) if db is not None else None
         remembered = None if options.model_dir is not None else remembered_model(db_path or default_db_path())
-        model = ModelInfo.read(remembered or _chosen_model(options.model_dir))
+        model = ModelInfo.read(remembered or options.model_dir)
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model = model
