@@ -144,12 +144,12 @@ def cut_windows(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def excerpt_offsets(duration: float) -> list[float]:
-    """Start times of the excerpts analysed for a track of ``duration`` seconds ([0] if whole)."""
-    if duration <= FULL_TRACK_LIMIT_S:
-        return [0.0]
-    span = duration - EXCERPT_S
-    # evenly spaced, away from the very start and end (intros, fades)
-    return [span * (i + 1) / (N_EXCERPTS + 1) for i in range(N_EXCERPTS)]
+    """Start times of the excerpts analysed for a track of ``duration`` seconds ([0] if whole): the one sampling
+    policy of every input (:func:`musictag.analysis.patches.patch_offsets`), with this path's excerpts of
+    :data:`EXCERPT_S` seconds, :data:`N_EXCERPTS` of them."""
+    from musictag.analysis.patches import patch_offsets
+
+    return [0.0] if duration <= FULL_TRACK_LIMIT_S else patch_offsets(duration, N_EXCERPTS, EXCERPT_S)
 
 
 def audio_features(y: np.ndarray, sr: int = SAMPLE_RATE, offset: float = 0.0) -> TrackFeatures:

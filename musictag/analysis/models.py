@@ -23,7 +23,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -72,6 +72,15 @@ class TrackAnalysis:
             return []
         order = np.argsort(-self.summary.tags)[:k]
         return [(self.tag_names[i], float(self.summary.tags[i])) for i in order]
+
+    def to_json(self, genres: list[str], top: int = 3, style_tags: int = 5) -> dict[str, Any]:
+        """What ``musictag info --json`` says of the analysis: duration, silence, the ``top`` genres, the
+        ``style_tags`` strongest style tags, and each window's (or patch's) best genre."""
+        windows = [{"start": float(s), "end": float(s) + self.window_seconds, "genre": genres[int(p.argmax())],
+                    "score": float(p.max())} for s, p in zip(self.starts, self.window_scores, strict=True)]
+        return {"duration": self.duration, "silent": self.silent,
+                "genres": [{"genre": g, "score": s} for g, s in self.top(genres, top)],
+                "style_tags": [{"tag": t, "score": s} for t, s in self.top_tags(style_tags)], "windows": windows}
 
 
 def track_scores(window_scores: np.ndarray) -> np.ndarray:

@@ -249,14 +249,9 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
         current = read_genres(file)
     except TagError as e:
         current = [f"(unreadable: {e.reason})"]
-    windows = [{"start": float(s), "end": float(s) + a.window_seconds, "genre": model.genres[int(p.argmax())],
-                "score": float(p.max())} for s, p in zip(a.starts, a.window_scores, strict=True)]
-    style = a.top_tags(STYLE_TAGS_SHOWN)
-    result = {**path_fields(file), "duration": a.duration, "silent": a.silent, "model": model.model_id,
-              "genres": [{"genre": g, "score": s} for g, s in a.top(model.genres, top)],
-              "style_tags": [{"tag": t, "score": s} for t, s in style],
-              "windows": windows, "current_genre_tag": current}
-    result["runtime"] = model.runtime
+    result = {**path_fields(file), "model": model.model_id, **a.to_json(model.genres, top, STYLE_TAGS_SHOWN),
+              "current_genre_tag": current, "runtime": model.runtime}
+    windows, style = result["windows"], result["style_tags"]
     if model.runtime.get("note"):
         click.echo(f"musictag: {model.runtime['note']}", err=True)
     familiarity = model.info.familiarity
@@ -275,7 +270,7 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     for g in result["genres"]:
         click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
     if style:
-        click.echo("style tags: " + ", ".join(f"{t} {s:.2f}" for t, s in style))
+        click.echo("style tags: " + ", ".join(f"{t['tag']} {t['score']:.2f}" for t in style))
     click.echo("windows:")
     for w in windows:
         span = f"{format_time(w['start'], tenths=True)}-{format_time(w['end'], tenths=True)}"

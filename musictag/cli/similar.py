@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
@@ -94,18 +93,15 @@ def index(db: Path | None, rebuild: bool) -> None:
     from musictag.library.database import Library
 
     library = Library.open_existing(db, need_tracks=False)
-    state = annoy_index.status(library)
-    if library.readonly and not rebuild and not state.fresh:  # a read-only share: report, change nothing
+    ensured = annoy_index.ensure(library, force=rebuild)
+    state = ensured.status
+    if ensured.left_stale:  # a read-only share: report, change nothing
         click.echo(f"{state.path}: out of date, and the library cannot be written here: not rebuilt "
                    "(`musictag similar` builds an index in memory)", err=True)
-    elif rebuild or not state.fresh:
-        if state.exists and not state.intact:
-            click.echo(f"{state.path}: damaged or changed since it was built: rebuilding it", err=True)
-        start = time.perf_counter()
-        annoy_index.rebuild(library)
-        took = time.perf_counter() - start
-        state = annoy_index.status(library)
-        click.echo(f"rebuilt in {took:.2f} s", err=True)
+    if ensured.was_damaged:
+        click.echo(f"{state.path}: damaged or changed since it was built: rebuilding it", err=True)
+    if ensured.rebuilt_s is not None:
+        click.echo(f"rebuilt in {ensured.rebuilt_s:.2f} s", err=True)
     if not state.exists:
         click.echo(f"{state.path}: no index (no analysed tracks yet)")
         return

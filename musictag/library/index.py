@@ -117,6 +117,32 @@ def status(library: Library) -> IndexStatus:
                        _int(library.meta_get(TREES_KEY)), intact)
 
 
+@dataclass(frozen=True)
+class Ensured:
+    """What :func:`ensure` found and did."""
+
+    status: IndexStatus  # the index's state afterwards
+    rebuilt_s: float | None = None  # seconds the rebuild took; None: not rebuilt
+    was_damaged: bool = False  # the file was there but not the one built (damaged, or changed since)
+    left_stale: bool = False  # out of date, and the library cannot be written here: left as it is
+
+
+def ensure(library: Library, force: bool = False) -> Ensured:
+    """Rebuild the index when it is missing, damaged or out of date (or with ``force``), unless the library
+    cannot be written (a read-only share: reported, nothing changed)."""
+    import time
+
+    state = status(library)
+    if library.readonly and not force and not state.fresh:
+        return Ensured(state, left_stale=True)
+    if not force and state.fresh:
+        return Ensured(state)
+    damaged = state.exists and not state.intact
+    started = time.perf_counter()
+    rebuild(library)
+    return Ensured(status(library), time.perf_counter() - started, damaged)
+
+
 def in_memory(library: Library) -> Any:
     """An index of the stored embeddings built in memory only (for a library that cannot be written)."""
     ids, vectors = library.all_embeddings()
