@@ -15,9 +15,9 @@ from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
 from musictag.analysis.familiarity import Familiarity, nearest_distances
 from musictag.analysis.heads import make_head
 from musictag.library.database import Library
+from musictag.library.restore import restore
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
-from musictag.tags.restore import restore
 from musictag.tags.tagfile import TagFile, read_genres
 from musictag.training.model_folders import save_head_model
 from tests import audiogen

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
+from musictag.library.restore import restore
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
 from musictag.tags.history import original_snapshot
-from musictag.tags.restore import restore
 from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
 

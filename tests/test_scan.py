@@ -24,11 +24,11 @@ from musictag.cli import cli
 from musictag.library import index
 from musictag.library.connection import LibraryBusy
 from musictag.library.database import Library
+from musictag.library.restore import RestoreReport, restore
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
 from musictag.scan.tag_decision import choose_genres
 from musictag.tags.fields import display_name
-from musictag.tags.restore import RestoreReport, restore
 from musictag.tags.tagfile import read_genres
 from tests import audiogen
 from tests.cli_checks import run_musictag

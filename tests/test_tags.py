@@ -18,7 +18,7 @@ from mutagen.mp4 import MP4
 
 from musictag.audio import decode as audio
 from musictag.tags.fields import GENRE_FIELDS, display_name
-from musictag.tags.tagfile import TagError, TagFile, read_genres, restore_snapshot, write_genres
+from musictag.tags.tagfile import TagError, TagFile, read_genres, write_genres
 from tests import audiogen
 
 FORMATS = list(audiogen.FORMATS)
@@ -31,6 +31,11 @@ _GENRE_KEYS = {field.lower() for field in GENRE_FIELDS.values()}
 def snapshot(path: Path) -> dict:
     """What a backup records of the file's genre field."""
     return TagFile(path).snapshot()
+
+
+def restore_snapshot(path: Path, snap: dict) -> None:
+    """Put the genre field back as ``snap`` recorded it."""
+    TagFile(path).restore(snap)
 
 
 def _copy(untagged_files: dict[str, Path], fmt: str, folder: Path, genres: list[str] | None = None,

@@ -1,4 +1,4 @@
-"""``musictag scan`` and ``restore``: thin commands over :mod:`musictag.scan` and :mod:`musictag.tags.restore`.
+"""``musictag scan`` and ``restore``: thin commands over :mod:`musictag.scan` and :mod:`musictag.library.restore`.
 
 Results go to stdout, progress and failures to stderr. Nothing heavy is imported until a command runs.
 """
@@ -26,8 +26,8 @@ from musictag.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from musictag.library.restore import RestoreReport
     from musictag.scan.report import ScanReport, TagChange
-    from musictag.tags.restore import RestoreReport
 
 _LISTED = 20  # uncertain tracks and changes listed in the human summary
 
@@ -280,8 +280,8 @@ def restore(ctx: click.Context, paths: tuple[str, ...], db: Path | None, dry_run
       musictag restore ~/Music --dry-run   # what would be put back
       musictag restore                     # put back every file's genre
     """
+    from musictag.library.restore import restore as run_restore
     from musictag.paths import printable
-    from musictag.tags.restore import restore as run_restore
 
     report: RestoreReport = run_restore(list(paths) or None, db, dry_run=dry_run, force=force)
     if as_json:

@@ -198,11 +198,6 @@ def write_genres(path: str | os.PathLike, genres: list[str], *, id3v23: bool = F
     TagFile(path).write(genres, id3v23=id3v23)
 
 
-def restore_snapshot(path: str | os.PathLike, snap: dict[str, Any]) -> None:
-    """:meth:`TagFile.restore` on the file at ``path``."""
-    TagFile(path).restore(snap)
-
-
 # --- opening ------------------------------------------------------------------------------
 
 
