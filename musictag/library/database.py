@@ -160,6 +160,11 @@ class Library:
         rows = list(self.db.query("SELECT * FROM tracks WHERE path = ?", [path_to_key(path)]))
         return rows[0] if rows else None
 
+    def track_id(self, path_key: str) -> int | None:
+        """The id of the track row whose path key is ``path_key``, or None."""
+        row = self.db.execute("SELECT id FROM tracks WHERE path = ?", [path_key]).fetchone()
+        return int(row[0]) if row else None
+
     def track_by_hash(self, quick_hash: str) -> dict[str, Any] | None:
         """A ``tracks`` row (the oldest) whose file has this quick hash, or None."""
         rows = list(self.db.query("SELECT * FROM tracks WHERE quick_hash = ? ORDER BY id LIMIT 1", [quick_hash]))
@@ -359,9 +364,16 @@ class Library:
 
     def update_track(self, track_id: int, **values: Any) -> None:
         """Change some columns of a track row (a row that is gone is left gone)."""
+        self._update("id", track_id, values)
+
+    def update_track_at(self, path_key: str, **values: Any) -> None:
+        """:meth:`update_track` of the row whose path key is ``path_key`` (a row that is gone is left gone)."""
+        self._update("path", path_key, values)
+
+    def _update(self, key_column: str, key: Any, values: dict[str, Any]) -> None:
         if values:
             columns = ", ".join(f"[{name}] = ?" for name in values)
-            self.db.execute(f"UPDATE tracks SET {columns} WHERE id = ?", [*values.values(), track_id])
+            self.db.execute(f"UPDATE tracks SET {columns} WHERE {key_column} = ?", [*values.values(), key])
 
     def move_track(self, track_id: int, new_path_key: str, **values: Any) -> None:
         """Give a track (and its tag backups) a new path; the embedding stays, keyed by id."""

@@ -273,7 +273,7 @@ class _Scan:
             self._record_failure(key, path, outcome.error, file, judged=not outcome.transient)
             return
         report.analysed += 1
-        track: dict[str, Any] = {"path": key, "format": outcome.format}  # gets its "id" when committed
+        track: dict[str, Any] = {"path": key, "format": outcome.format}  # its row is written with the next batch
         scores = summary = embedding = None  # digital silence: nothing to classify, store or tag
         if outcome.silent:
             report.silent += 1
@@ -282,9 +282,9 @@ class _Scan:
             scores = dict(zip(self.genres, outcome.scores, strict=True))
             summary = dict(outcome.summary, backbone=self.backbone_id) if outcome.summary else None
             embedding = outcome.embedding
-        self._queue(lambda: track.__setitem__("id", self.library.save_analysis(
+        self._queue(lambda: self.library.save_analysis(
             key, file, model_id=self.model_id, status="silent" if outcome.silent else "ok", scores=scores,
-            embedding=embedding, summary=summary)))
+            embedding=embedding, summary=summary))
         if scores is not None:
             import numpy as np
 
@@ -354,8 +354,9 @@ class _Scan:
                 return self._set_tag_state(row, decision.state, file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tag_file.snapshot()
-                self._flush()  # the track row (and so its id) first
-                backup = self.library.add_backup(row["id"], row["path"], snapshot, wanted)  # committed now
+                self._flush()  # the track row first: the backup names it
+                backup = self.library.add_backup(self.library.track_id(row["path"]), row["path"], snapshot,
+                                                 wanted)  # committed now
                 try:
                     tag_file.write(wanted, id3v23=options.id3v23)
                 except TagError:
@@ -419,7 +420,7 @@ class _Scan:
                 values.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(stat_after_write))
             except OSError:
                 pass
-        self._queue(lambda: self.library.update_track(row["id"], **values))
+        self._queue(lambda: self.library.update_track_at(row["path"], **values))
 
     # --- committing --------------------------------------------------------------------------
 
