@@ -71,11 +71,14 @@ def _statuses(db: Path) -> dict[str, str]:
 def test_a_killed_fork_server_costs_nothing_and_a_killed_worker_one_file(music: Path, tmp_path: Path) -> None:
     db = tmp_path / "lib.db"
     report = scan([music], db, ScanOptions(jobs=2, min_confidence=1.0), progress=_Killer(at=2))
-    assert report.failed == 1, report.errors  # only the killed worker's file, not the other one in flight
-    assert "analysis process died" in report.errors[0]["reason"]
-    assert report.analysed == N_FILES - 1 and report.pool_died is None and report.exit_code == 1
+    # at most the killed worker's file, not the other one in flight; none when it was killed idle (the file
+    # it was about to get went to its replacement)
+    assert report.failed <= 1, report.errors
+    assert all("analysis process died" in e["reason"] for e in report.errors)
+    assert report.analysed == N_FILES - report.failed and report.pool_died is None
+    assert report.exit_code == (1 if report.failed else 0)
     statuses = _statuses(db)
-    assert sorted(statuses.values()).count("ok") == N_FILES - 1
+    assert sorted(statuses.values()).count("ok") == N_FILES - report.failed
 
 
 def test_when_no_worker_can_be_started_the_files_in_flight_fail_and_the_rest_wait(music: Path,

@@ -40,3 +40,20 @@ def test_workers_that_load_another_model_than_the_main_process_stop_the_scan() -
         pool.start()
     with Pool(None, 1, model_id=load_model().model_id) as pool:
         pool.start()  # the same model: fine
+
+
+def test_a_worker_that_died_idle_costs_no_file(tagged_files: dict[str, Path]) -> None:
+    import time
+
+    with Pool(None, 1) as pool:
+        pool.start()
+        pid = pool.pids()[0]
+        os.kill(pid, signal.SIGKILL)  # killed between files (the out-of-memory killer, a user)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower() \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # its end of the pipe closed: handing it a file fails
+        out = dict(pool.imap([("c", str(tagged_files["wav"])), ("d", str(tagged_files["flac"]))]))
+        assert pid not in pool.pids()  # replaced
+    assert {key: o.error for key, o in out.items()} == {"c": None, "d": None}

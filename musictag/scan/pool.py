@@ -189,7 +189,8 @@ class Pool:
         """Analyse ``(key, path)`` tasks; yield ``(key, Outcome)`` in the order they finish.
 
         A worker that dies or overruns :attr:`timeout` yields a failed outcome for its file and
-        is replaced. Stops early (results in flight are dropped) once ``should_stop()`` is true.
+        is replaced; one found dead when it is handed a file (it died idle) is replaced and the file goes
+        to the next worker. Stops early (results in flight are dropped) once ``should_stop()`` is true.
         Raises :class:`PoolDied` after the files in flight when a replacement cannot be started.
         """
         queue = deque(tasks)
@@ -198,13 +199,26 @@ class Pool:
         while queue or any(w.task for w in self._workers):
             if should_stop():
                 return
-            for worker in self._workers:
+            for worker in list(self._workers):
                 if worker.task is None and queue and not broken:
-                    worker.task = queue.popleft()
-                    worker.started = time.monotonic()
-                    worker.conn.send(worker.task)
+                    task = queue.popleft()
+                    try:
+                        worker.conn.send(task)
+                    except OSError:  # it died while idle (killed, out of memory): the file never reached it
+                        queue.appendleft(task)
+                        worker.gone = True
+                        if worker.ready:
+                            broken = broken or self._replace(worker)
+                        else:  # a replacement that died before it started: do not try again
+                            self._stop(worker)
+                            self._workers.remove(worker)
+                            broken = broken or "the scan's worker processes died and new ones die while starting"
+                        continue
+                    worker.task, worker.started = task, time.monotonic()
             busy = [w for w in self._workers if w.task]
             if not busy:
+                if queue and not broken and self._workers:  # a worker was replaced before it got a file
+                    continue
                 break
             next_deadline = min(w.started for w in busy) + self.timeout - time.monotonic()
             ready = wait([w.conn for w in busy], timeout=max(0.0, min(POLL_S, next_deadline)))
