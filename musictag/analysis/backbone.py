@@ -24,11 +24,6 @@ DEFAULT_BACKBONE = "musicnn-msd"
 _REINSTALL = "reinstall musictag, or rebuild it with `python -m musictag.training.musicnn_convert`"
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (what a backbone manifest records)."""
-    return file_digest([path], "sha256")
-
-
 @dataclass(frozen=True)
 class BackboneInfo:
     """A checked backbone folder: where it is, what it outputs, and its identity."""
@@ -72,7 +67,7 @@ class BackboneInfo:
         for name, want in files.items() if check_files else ():
             path = folder / name
             try:
-                got = sha256_file(path)
+                got = file_digest([path])  # SHA-256, what the manifest records
             except FileNotFoundError:
                 raise UsageError(f"{path}: backbone file missing; {_REINSTALL}") from None
             except OSError as e:

@@ -86,7 +86,7 @@ class AudioFile:
 
     def __init__(self, opened: OpenedFile, fmt: str) -> None:
         self.path, self.format, self._opened = opened.path, fmt, opened
-        self._sf, self._av, self._seen, self._hash = None, None, {}, None
+        self._sf, self._av, self._seen = None, None, {}
         with quiet_native_stderr():
             if FORMATS[fmt].decoder == "sndfile":
                 self._sf = _open_soundfile(opened)
@@ -101,10 +101,8 @@ class AudioFile:
                                   stream.codec_context.name)
 
     def quick_hash(self) -> str:
-        """:func:`musictag.hashing.quick_hash` of the file (read once, then remembered)."""
-        if self._hash is None:
-            self._hash = self._opened.quick_hash()
-        return self._hash
+        """:func:`musictag.hashing.quick_hash` of the file, read through the one descriptor."""
+        return self._opened.quick_hash()
 
     def load(self, offset: float = 0.0, duration: float | None = None, sr: int = SAMPLE_RATE) -> np.ndarray:
         """The audio (or the part from ``offset`` for ``duration`` seconds) as mono float32 at ``sr``.

@@ -46,8 +46,6 @@ if TYPE_CHECKING:
 _BATCH_ROWS = 64
 _BATCH_SECONDS = 2.0
 
-
-
 #: ``meta`` key: the model folder the library was last scanned with by an explicit ``--model``.
 MODEL_KEY = "model_dir"
 

@@ -18,7 +18,8 @@ class TagDecision:
     """What to do with one track's genre field, and the tag state the library records after it."""
 
     action: TagAction
-    state: str  # "written" (the field holds musictag's genres), "kept" (the user's), "uncertain"
+    state: str  # "written" (the field holds musictag's genres), "kept" (the user's), "uncertain" (recorded as
+    # "unfamiliar" by the scan when the track is unlike what the model learned from)
 
 
 def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:

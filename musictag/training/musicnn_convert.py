@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from musictag.analysis.backbone import sha256_file
+from musictag.hashing import file_digest
 
 NAME = "musicnn-msd"
 CHECKPOINT = "MSD_musicnn"
@@ -125,7 +125,7 @@ def open_source(source: Path, workdir: Path) -> MusicnnSource:
                 labels=_parse_msd_labels(wheel.read("musicnn/configuration.py").decode("utf-8")),
                 version=_version_from_metadata(wheel.read(metadata_name).decode("utf-8")),
                 wheel_name=source.name,
-                wheel_sha256=sha256_file(source),
+                wheel_sha256=file_digest([source]),
             )
     root = source.parent if (source / CHECKPOINT).is_dir() else source
     package = root / "musicnn"
@@ -321,7 +321,7 @@ def convert(source: Path, out: Path) -> dict[str, Any]:
         "outputs": names,
         "embedding_dim": EMBEDDING_DIM,
         "tags": src.labels,
-        "files": {name: sha256_file(out / name) for name in ("backbone.tflite", "LICENSE", "NOTICE")},
+        "files": {name: file_digest([out / name]) for name in ("backbone.tflite", "LICENSE", "NOTICE")},
         "licence": "ISC",
         "converted_with": {"tensorflow": tf.__version__},
     }
