@@ -42,8 +42,9 @@ def one_analysis(model_dir: Path | None, data: Path) -> tuple[dict, dict, bytes,
     out = analyse_file(model, str(clip))
     if out.error:
         sys.exit(f"{clip}: {out.error}")
-    file = {"size": clip.stat().st_size, "mtime_ns": clip.stat().st_mtime_ns, "quick_hash": out.quick_hash,
-            "duration": out.duration, "format": out.format}
+    from musictag.library.rows import FileFacts
+
+    file = FileFacts(clip.stat().st_size, clip.stat().st_mtime_ns, out.quick_hash, out.duration, out.format)
     info = ModelInfo.read(model_dir)
     summary = dict(out.summary, backbone=info.backbone.backbone_id) if out.summary and info.backbone else None
     return file, dict(zip(model.genres, out.scores, strict=True)), out.embedding, summary, model.model_id

@@ -98,10 +98,10 @@ def _real_patches(data: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
     patches, labels = [], []
     with Library(db, readonly=True) as lib:
         for row in lib.tracks():
-            summary = lib.summary(row["id"])
+            summary = lib.summary(row.id)
             if summary is not None:
                 patches.append(summary.sequence)
-                labels.extend([genres.index(Path(row["path"]).parent.name)] * len(summary.sequence))
+                labels.extend([genres.index(Path(row.path).parent.name)] * len(summary.sequence))
     return np.concatenate(patches), np.asarray(labels)
 
 
@@ -113,6 +113,7 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
     from musictag.analysis.track_summary import TrackSummary
     from musictag.hashing import quick_hash
     from musictag.library.database import Library
+    from musictag.library.rows import FileFacts
     from musictag.paths import path_to_key
 
     patches, patch_genre = _real_patches(data, work)
@@ -152,12 +153,11 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
             summary = TrackSummary.of(seq, np.zeros((8, len(backbone.tags)), np.float32))
             file_tags = {"genres": [names[genre]] if tagged else [], "album": album if tagged else None,
                          "artist": None}
-            lib.save_track({"path": path_to_key(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                            "quick_hash": quick_hash(path), "duration": 0.5, "format": "mp3", "status": "ok",
-                            "model_id": "gtzan-musicnn-bench", "genre": None, "tag_state": None,
-                            "file_tags": json.dumps(file_tags)},
-                           embedding=summary.embedding().tobytes(),
-                           summary={**summary.to_row(), "backbone": backbone.backbone_id})
+            key = path_to_key(path)
+            lib.save_analysis(key, FileFacts(st.st_size, st.st_mtime_ns, quick_hash(path), 0.5, "mp3"),
+                              model_id="gtzan-musicnn-bench", status="ok", embedding=summary.embedding().tobytes(),
+                              summary={**summary.to_row(), "backbone": backbone.backbone_id})
+            lib.update_track_at(key, file_tags=json.dumps(file_tags))
     build_s = time.perf_counter() - start
     print(f"built {n_tracks} stored tracks in {build_s:.0f} s", file=sys.stderr)
 

@@ -84,7 +84,7 @@ def library_vectors(db: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
     with Library(db) as lib:
         ids, vectors = lib.all_embeddings()
-        paths = {r["id"]: key_to_path(r["path"]) for r in lib.tracks()}
+        paths = {r.id: key_to_path(r.path) for r in lib.tracks()}
     names = [paths[i] for i in ids.tolist()]
     return vectors, np.array([Path(p).parent.name for p in names]), names
 

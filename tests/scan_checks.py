@@ -14,6 +14,7 @@ import pytest
 
 from musictag.analysis.models import default_model_dir
 from musictag.library.database import Library
+from musictag.library.rows import TrackRow
 from musictag.paths import key_to_path
 
 #: Whether the tests run as root (who can read and write everything: permission tests drop to another user).
@@ -33,10 +34,10 @@ def copy_library(pristine: dict[str, Path], folder: Path) -> dict[str, Path]:
     return out
 
 
-def track_rows(db: Path) -> dict[str, dict]:
-    """The library's tracks rows by file path."""
+def track_rows(db: Path) -> dict[str, TrackRow]:
+    """The library's tracks by file path."""
     with Library(db, readonly=True) as lib:
-        return {key_to_path(r["path"]): r for r in lib.tracks()}
+        return {key_to_path(r.path): r for r in lib.tracks()}
 
 
 def require_model() -> None:

@@ -14,6 +14,7 @@ import pytest
 from musictag.errors import MusictagError
 from musictag.library import index
 from musictag.library.database import Library
+from musictag.library.rows import FileFacts
 
 DIM = 16
 
@@ -24,8 +25,8 @@ def _unit(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _add(lib: Library, vectors: np.ndarray, start: int = 0) -> list[int]:
-    return [lib.save_track({"path": f"/music/t{start + i}.flac", "status": "ok", "genre": "rock"},
-                           {"rock": 1.0}, v.tobytes()) for i, v in enumerate(vectors)]
+    return [lib.save_analysis(f"/music/t{start + i}.flac", FileFacts(), model_id=None, status="ok",
+                              scores={"rock": 1.0}, embedding=v.tobytes()) for i, v in enumerate(vectors)]
 
 
 @pytest.fixture
@@ -199,6 +200,6 @@ def test_scans_that_add_or_remove_files_rebuild_the_index(tmp_path: Path) -> Non
     assert len(indexed()) == 4 and first < indexed()
     (music / "220.wav").unlink()
     with Library(db) as lib:
-        gone = lib.track_by_path(music / "220.wav")["id"]
+        gone = lib.track_by_path(music / "220.wav").id
     scan([music], db, ScanOptions(jobs=1))
     assert len(indexed()) == 3 and gone not in indexed()

@@ -15,6 +15,7 @@ import soundfile as sf
 
 from musictag.library.database import Library
 from musictag.library.labels import build_labels, group_key, label_values, split_values
+from musictag.library.rows import TagBackup
 from musictag.training.splits import grouped_kfold
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
@@ -98,11 +99,15 @@ def test_labels_group_spellings_split_values_and_name_id3v1_numbers():
     assert labels.spellings["Hip Hop"] == ["Hip Hop", "hip-hop"]
 
 
+def _backup(original: dict, written: list[str]) -> TagBackup:
+    return TagBackup(1, 1, "/m/a.mp3", "TCON", original, written, "2026-01-01T00:00:00Z")
+
+
 def test_a_label_is_what_musictag_did_not_write():
-    ours = [{"original": {"present": True, "values": ["Chanson"]}, "written": ["Jazz"]}]
+    ours = [_backup({"present": True, "values": ["Chanson"]}, ["Jazz"])]
     assert label_values(["Jazz"], ours) == ["Chanson"]  # our own write: the backed-up original
     assert label_values(["My Own Genre"], ours) == ["My Own Genre"]  # edited by the user since
-    assert label_values([], [{"original": {"present": False}, "written": ["Jazz"]}]) == []
+    assert label_values([], [_backup({"present": False}, ["Jazz"])]) == []
     assert label_values(["Blues"], []) == ["Blues"]
 
 
@@ -123,8 +128,8 @@ def test_no_write_scan_leaves_every_file_as_it_was(library):
         assert library["files"][name]["path"].read_bytes() == data, name
     with Library(library["db"], readonly=True) as lib:
         rows = list(lib.tracks())
-    assert len(rows) == len(library["files"]) and all(r["tag_state"] is None for r in rows)
-    tagged = [json.loads(r["file_tags"]) for r in rows if Path(r["path"]).name == "metal-2.mp3"]
+    assert len(rows) == len(library["files"]) and all(r.tag_state is None for r in rows)
+    tagged = [r.own_tags() for r in rows if Path(r.path).name == "metal-2.mp3"]
     assert tagged[0]["genres"] == ["Heavy Metal", "Thrash"] and tagged[0]["album"] == "metal album 2"
 
 

@@ -13,6 +13,7 @@ from musictag.errors import UsageError
 from musictag.hashing import quick_hash
 from musictag.library.connection import LibraryBusy, default_db_path
 from musictag.library.database import Library
+from musictag.library.rows import FileFacts
 from musictag.library.schema import SCHEMA_VERSION
 from musictag.paths import display_path, key_range, key_to_path, path_to_key
 
@@ -39,7 +40,7 @@ def test_default_path_is_in_the_user_data_folder_unless_overridden(monkeypatch: 
 def test_schema_1_library_is_upgraded_in_place(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     with Library(db) as library:
-        library.save_track({"path": "/m/a.mp3", "status": "ok", "model_id": "gtzan-crnn-1"}, {"rock": 0.9})
+        library.save_analysis("/m/a.mp3", FileFacts(), model_id="gtzan-crnn-1", status="ok", scores={"rock": 0.9})
         library.db.execute("DROP TABLE track_summaries")
         library.db.execute("ALTER TABLE tracks DROP COLUMN file_tags")
         library.meta_set("schema_version", 1)
@@ -57,8 +58,8 @@ def test_summary_round_trips_and_goes_with_its_track(lib: Library) -> None:
 
     rng = np.random.default_rng(0)
     summary = TrackSummary.of(rng.normal(0, 1, (5, 200)), rng.uniform(0, 1, (5, 50)))
-    track_id = lib.save_track({"path": "/m/a.mp3", "status": "ok"}, {"rock": 1.0}, None,
-                              dict(summary.to_row(), backbone="musicnn-msd-0123456789"))
+    track_id = lib.save_analysis("/m/a.mp3", FileFacts(), model_id=None, status="ok", scores={"rock": 1.0},
+                                 summary=dict(summary.to_row(), backbone="musicnn-msd-0123456789"))
     got = lib.summary(track_id)
     np.testing.assert_array_equal(got.patches, summary.patches)
     np.testing.assert_array_equal(got.tags, summary.tags)
@@ -115,18 +116,18 @@ def test_quick_hash_sees_content_not_name(tmp_path: Path) -> None:
     assert len(quick_hash(small)) == 32
 
 
-def test_save_track_upserts_by_path_and_bumps_generation(lib: Library) -> None:
+def test_saving_a_track_upserts_by_path_and_bumps_generation(lib: Library) -> None:
     v = np.ones(4, np.float32) / 2
-    tid = lib.save_track({"path": "/m/a.mp3", "status": "ok", "genre": "rock", "confidence": 0.9},
-                         {"rock": 0.9, "pop": 0.1}, v.tobytes())
+    tid = lib.save_analysis("/m/a.mp3", FileFacts(), model_id=None, status="ok", scores={"rock": 0.9, "pop": 0.1},
+                            embedding=v.tobytes())
     assert _generation(lib) == 1
-    assert lib.track_by_path("/m/a.mp3")["genre"] == "rock"
+    assert lib.track_by_path("/m/a.mp3").genre == "rock"
     assert lib.predictions(tid) == pytest.approx({"rock": 0.9, "pop": 0.1})
     np.testing.assert_array_equal(lib.embedding(tid), v)
-    again = lib.save_track({"path": "/m/a.mp3", "status": "failed", "error": "bad"})
+    again = lib.save_failure("/m/a.mp3", "bad", model_id=None)
     assert again == tid and lib.embedding(tid) is None and lib.predictions(tid) == {}
     assert _generation(lib) == 2
-    lib.save_track({"path": "/m/b.mp3", "status": "failed", "error": "bad"})
+    lib.save_failure("/m/b.mp3", "bad", model_id=None)
     assert _generation(lib) == 2  # no embedding added or removed
 
 
@@ -135,26 +136,28 @@ def test_all_embeddings_are_ordered_by_track_id(lib: Library) -> None:
     assert ids.shape == (0,) and m.shape[0] == 0
     rng = np.random.default_rng(1)
     vecs = rng.normal(size=(3, 8)).astype(np.float32)
-    tids = [lib.save_track({"path": f"/m/{i}.mp3", "status": "ok"}, None, v.tobytes()) for i, v in enumerate(vecs)]
+    tids = [lib.save_analysis(f"/m/{i}.mp3", FileFacts(), model_id=None, status="ok", embedding=v.tobytes())
+            for i, v in enumerate(vecs)]
     ids, m = lib.all_embeddings()
     assert ids.dtype == np.int64 and ids.tolist() == tids
     np.testing.assert_array_equal(m, vecs)
 
 
 def test_move_keeps_id_embedding_and_backups(lib: Library) -> None:
-    tid = lib.save_track({"path": "/m/a.mp3", "status": "ok", "quick_hash": "h1"}, {"rock": 1.0},
-                         np.ones(2, np.float32).tobytes())
+    tid = lib.save_analysis("/m/a.mp3", FileFacts(quick_hash="h1"), model_id=None, status="ok",
+                            scores={"rock": 1.0}, embedding=np.ones(2, np.float32).tobytes())
     lib.add_backup(tid, "/m/a.mp3", {"field": "TCON", "values": []}, ["Rock"])
     generation = _generation(lib)
     lib.move_track(tid, "/n/b.mp3", size=5)
-    assert lib.track_by_path("/n/b.mp3")["id"] == tid and lib.track_by_path("/m/a.mp3") is None
-    assert lib.track_by_hash("h1")["id"] == tid
+    assert lib.track_by_path("/n/b.mp3").id == tid and lib.track_by_path("/m/a.mp3") is None
+    assert lib.track_by_hash("h1").id == tid
     assert list(lib.backups()) == ["/n/b.mp3"]
     assert _generation(lib) == generation
 
 
 def test_delete_tracks_removes_everything_of_them(lib: Library) -> None:
-    tid = lib.save_track({"path": "/m/a.mp3", "status": "ok"}, {"rock": 1.0}, np.ones(2, np.float32).tobytes())
+    tid = lib.save_analysis("/m/a.mp3", FileFacts(), model_id=None, status="ok", scores={"rock": 1.0},
+                            embedding=np.ones(2, np.float32).tobytes())
     lib.add_backup(tid, "/m/a.mp3", {"field": "TCON", "values": []}, ["Rock"])
     assert lib.delete_tracks([tid]) == 1
     for table in ("tracks", "predictions", "embeddings", "tag_backups"):
@@ -164,12 +167,12 @@ def test_delete_tracks_removes_everything_of_them(lib: Library) -> None:
 
 def test_backups_filter_by_file_or_folder(lib: Library) -> None:
     for path in ("/m/a/1.mp3", "/m/a/2.mp3", "/m/b/3.mp3"):
-        tid = lib.save_track({"path": path, "status": "ok"})
+        tid = lib.save_analysis(path, FileFacts(), model_id=None, status="ok")
         lib.add_backup(tid, path, {"field": "TCON", "values": ["Jazz"]}, ["Rock"])
     assert sorted(lib.backups(["/m/a"])) == ["/m/a/1.mp3", "/m/a/2.mp3"]
     assert list(lib.backups(["/m/b/3.mp3"])) == ["/m/b/3.mp3"]
     entry = lib.backups(["/m/b"])["/m/b/3.mp3"][0]
-    assert entry["original"]["values"] == ["Jazz"] and entry["written"] == ["Rock"]
+    assert entry.original["values"] == ["Jazz"] and entry.written == ["Rock"]
 
 
 def test_writer_lock_refuses_a_second_writer(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_an_unsure_model_takes_musictags_genre_back(music, tmp_path):
     assert read_genres(music / "theirs.mp3") == ["Jazz"]
     with Library(db) as lib:
         assert lib.backups() == {}  # nothing of musictag's left in the file: nothing to restore
-        states = {Path(r["path"]).name: r["tag_state"] for r in lib.tracks()}
+        states = {Path(r.path).name: r.tag_state for r in lib.tracks()}
     assert states == {"ours.flac": "uncertain", "theirs.mp3": "uncertain"}
 
 
@@ -107,7 +107,7 @@ def test_a_track_unlike_every_training_track_is_left_uncertain(music, tmp_path):
     plain = _head_model(tmp_path / "plain", 1.0)
     scan([music], db, ScanOptions(model_dir=plain, write_tags=False, jobs=1))
     with Library(db) as lib:
-        ids = {Path(r["path"]).name: r["id"] for r in lib.tracks()}
+        ids = {Path(r.path).name: r.id for r in lib.tracks()}
         ours = lib.embedding(ids["ours.flac"])
     # a reference that holds only the opposite of this track: it is as far from it as can be
     far = Familiarity(-ours[None, :], max_distance=0.5)

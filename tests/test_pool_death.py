@@ -65,7 +65,7 @@ class _Killer:
 
 def _statuses(db: Path) -> dict[str, str]:
     with Library(db, readonly=True) as library:
-        return {Path(row["path"]).name: row["status"] for row in library.tracks()}
+        return {Path(row.path).name: row.status for row in library.tracks()}
 
 
 def test_a_killed_fork_server_costs_nothing_and_a_killed_worker_one_file(music: Path, tmp_path: Path) -> None:

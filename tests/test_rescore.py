@@ -52,7 +52,7 @@ def test_new_head_rescores_without_decoding(music, other_head, tmp_path):
     assert first.analysed == 3 and first.rescored == 0
     with Library(db) as lib:
         for row in lib.tracks():
-            summary = lib.summary(row["id"])
+            summary = lib.summary(row.id)
             assert summary is not None and summary.patches.dtype == np.float16
             assert summary.patches.shape[1] == 200 and summary.tags.shape == (50,)
         embeddings_before = lib.all_embeddings()
@@ -67,7 +67,7 @@ def test_new_head_rescores_without_decoding(music, other_head, tmp_path):
         analysed = model.analyse(path).scores  # the same numbers as decoding it again
         np.testing.assert_allclose([stored[path.name][g] for g in model.genres], analysed, atol=1e-5)
     with Library(db) as lib:
-        assert {r["model_id"] for r in lib.tracks()} == {model.model_id}
+        assert {r.model_id for r in lib.tracks()} == {model.model_id}
         ids, vectors = lib.all_embeddings()
         np.testing.assert_array_equal(vectors, embeddings_before[1])  # same backbone, same embedding
 
@@ -82,7 +82,7 @@ def test_another_backbone_reanalyses(music, tmp_path):
     report = scan([music], db, ScanOptions(model_dir=windows, min_confidence=1.0, jobs=1))
     assert (report.analysed, report.rescored) == (3, 0)
     with Library(db) as lib:
-        assert all(lib.summary(r["id"]) is None for r in lib.tracks())  # a window network keeps none
+        assert all(lib.summary(r.id) is None for r in lib.tracks())  # a window network keeps none
 
 
 def test_rescored_tracks_are_tagged(music, other_head, tmp_path):

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
+from musictag.library.history import original_snapshot
 from musictag.library.restore import restore
+from musictag.library.rows import TagBackup
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
-from musictag.tags.history import original_snapshot
 from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
 
@@ -80,8 +81,9 @@ def test_a_moved_file_says_to_rescan_first(tagged, tmp_path):
 
 
 def test_restore_walks_back_over_musictags_own_writes() -> None:
-    def backup(values: list[str] | None, written: list[str]) -> dict:
-        return {"original": {"present": values is not None, "values": values or []}, "written": written}
+    def backup(values: list[str] | None, written: list[str]) -> TagBackup:
+        return TagBackup(1, 1, "/m/a.mp3", "TCON", {"present": values is not None, "values": values or []}, written,
+                         "2026-01-01T00:00:00Z")
 
     # none -> Rock (musictag) -> Pop (musictag --overwrite): the original is "none"
     assert original_snapshot([backup(None, ["Rock"]), backup(["Rock"], ["Pop"])])["present"] is False

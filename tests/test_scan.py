@@ -74,14 +74,14 @@ def test_scan_tags_every_format_keeps_audio_and_other_tags_and_restore_undoes_it
     rows = track_rows(db)
     for fmt, path in files.items():
         row = rows[str(path)]
-        assert row["status"] == "ok" and row["model_id"] == load_model().model_id
-        expected = WITH_GENRE.get(fmt) or [display_name(row["genre"])]
+        assert row.status == "ok" and row.model_id == load_model().model_id
+        expected = WITH_GENRE.get(fmt) or [display_name(row.genre)]
         assert audiogen.raw_genres(path) == expected, fmt
         pcm, others, _ = before[fmt]
         assert all(np.array_equal(a, b) for a, b in zip(pcm, _pcm(path), strict=True)), fmt
         assert _other_tags(path) == others, fmt
         st = path.stat()
-        assert (row["size"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns)  # tagged: new mtime stored
+        assert (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)  # tagged: new mtime stored
 
     again = scan([tmp_path / "music"], db, ALL)
     assert (again.analysed, again.skipped, again.tagged) == (0, 9, 0)
@@ -111,12 +111,12 @@ def test_moves_are_followed_and_vanished_files_pruned_without_analysis(tagged_fi
     report = scan([tmp_path / "music"], db, ALL)
     assert (report.analysed, report.moved, report.pruned, report.skipped, report.tagged) == (0, 1, 1, 7, 0)
     rows = track_rows(db)
-    assert rows[str(new_path)]["id"] == old["id"] and str(files["flac"]) not in rows
+    assert rows[str(new_path)].id == old.id and str(files["flac"]) not in rows
     assert str(files["wma"]) not in rows and len(rows) == 8
     with Library(db) as lib:
-        assert lib.embedding(old["id"]) is not None
+        assert lib.embedding(old.id) is not None
         assert index.status(lib).fresh  # rebuilt after the prune
-        assert sorted(index.load(lib).get_nns_by_item(old["id"], 20)) == sorted(r["id"] for r in rows.values())
+        assert sorted(index.load(lib).get_nns_by_item(old.id, 20)) == sorted(r.id for r in rows.values())
 
 
 def test_overwrite_and_top_k_write_native_multi_values(tagged_files: dict[str, Path], tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_uncertain_tracks_stay_untagged_until_the_threshold_allows(tagged_files:
     assert audiogen.raw_genres(files["wav"]) is None
     lower = scan([tmp_path / "music"], db, ALL)  # decided again from the stored scores
     assert (lower.analysed, lower.tagged, lower.kept) == (0, 7, 2)
-    assert read_genres(files["wav"]) == [display_name(track_rows(db)[str(files["wav"])]["genre"])]
+    assert read_genres(files["wav"]) == [display_name(track_rows(db)[str(files["wav"])].genre)]
 
 
 def test_dry_run_writes_nothing_and_shows_the_changes(tagged_files: dict[str, Path], tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_failed_files_are_kept_and_retried_and_a_new_model_reanalyses(tagged_fil
     db = tmp_path / "lib.db"
     report = scan([music], db, NONE)
     assert report.failed == 1 and report.exit_code == 1
-    assert track_rows(db)[str(music / "later.flac")]["status"] == "failed"
+    assert track_rows(db)[str(music / "later.flac")].status == "failed"
     shutil.copy(tagged_files["flac"], music / "later.flac")
     report = scan([music], db, NONE)
     assert (report.analysed, report.failed, report.skipped) == (1, 0, 1)

@@ -117,11 +117,11 @@ def test_bad_file_zoo_is_listed_with_reasons_and_exit_code_1(tagged_files: dict[
     assert summary["silent"] == 1 and summary["silent_tracks"] == [str(music / "silence.flac")]
     rows = track_rows(db)
     odd = os.fsdecode(os.path.join(os.fsencode(music), b"caf\xe9-latin1.wav"))
-    assert rows[odd]["status"] == "ok" and read_genres(odd)
-    assert rows[str(music / "silence.flac")]["status"] == "silent"
+    assert rows[odd].status == "ok" and read_genres(odd)
+    assert rows[str(music / "silence.flac")].status == "silent"
     assert audiogen.raw_genres(music / "silence.flac") is None
-    assert rows[str(music / "hour.flac")]["duration"] == pytest.approx(3600, abs=1)
-    assert rows[str(music / "short.wav")]["status"] == "ok"
+    assert rows[str(music / "hour.flac")].duration == pytest.approx(3600, abs=1)
+    assert rows[str(music / "short.wav")].status == "ok"
     assert 0 < summary["worker_peak_rss"] < 500 * 2**20  # the hour-long file included
     assert time.monotonic() - started < 120
 
@@ -151,8 +151,8 @@ def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest
     summary = json.loads(rerun.stdout)
     assert summary["analysed"] == total - len(done) and summary["skipped"] == len(done)
     rows = track_rows(db)
-    assert len(rows) == total and all(r["status"] == "ok" for r in rows.values())
+    assert len(rows) == total and all(r.status == "ok" for r in rows.values())
     for path in music.iterdir():
         assert not path.name.startswith(".")  # no temporary file left behind by a tag write
         assert len(audio.load(path)) > 0 and read_genres(path)
-    assert path_to_key(music / "00.flac") in {r["path"] for r in rows.values()}
+    assert path_to_key(music / "00.flac") in {r.path for r in rows.values()}

@@ -37,7 +37,7 @@ POOL = ScanOptions(min_confidence=0.0, jobs=2)
 
 def _embeddings(db: Path) -> dict[str, np.ndarray]:
     with Library(db, readonly=True) as lib:
-        return {Path(r["path"]).name: lib.embedding(r["id"]) for r in lib.tracks()}
+        return {Path(r.path).name: lib.embedding(r.id) for r in lib.tracks()}
 
 
 def test_the_cluster_analyses_and_tags_exactly_as_the_local_pool(tagged_files: dict[str, Path],
@@ -52,8 +52,8 @@ def test_the_cluster_analyses_and_tags_exactly_as_the_local_pool(tagged_files: d
     rows_cluster = {Path(k).name: r for k, r in track_rows(tmp_path / "cluster.db").items()}
     assert rows_pool.keys() == rows_cluster.keys()
     for name, row in rows_pool.items():
-        assert (rows_cluster[name]["genre"], rows_cluster[name]["status"]) == (row["genre"], row["status"]), name
-        assert rows_cluster[name]["confidence"] == pytest.approx(row["confidence"], abs=1e-6), name
+        assert (rows_cluster[name].genre, rows_cluster[name].status) == (row.genre, row.status), name
+        assert rows_cluster[name].confidence == pytest.approx(row.confidence, abs=1e-6), name
     emb_pool, emb_cluster = _embeddings(tmp_path / "pool.db"), _embeddings(tmp_path / "cluster.db")
     for name, vector in emb_pool.items():
         np.testing.assert_allclose(emb_cluster[name], vector, atol=1e-6, err_msg=name)
@@ -72,7 +72,7 @@ def test_a_file_that_kills_its_worker_fails_alone_after_one_retry(tagged_files: 
     assert report.errors[0]["reason"] == ("the analysis process died while analysing this file "
                                           "(tried on 2 Dask workers)")
     assert report.analysed == len(files) and report.pool_died is None
-    statuses = {Path(k).name: r["status"] for k, r in track_rows(tmp_path / "lib.db").items()}
+    statuses = {Path(k).name: r.status for k, r in track_rows(tmp_path / "lib.db").items()}
     assert statuses.pop("crash.flac") == "failed" and set(statuses.values()) == {"ok"}
 
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from musictag.library.rows import TrackRow
 from musictag.scan.discover import Found
 from musictag.scan.plan import PlanRules, plan
 from musictag.scan.tag_decision import decide_tag
@@ -20,10 +21,10 @@ def st(size: int, mtime_ns: int = 1, mode: int = REG) -> SimpleNamespace:
     return SimpleNamespace(st_mode=mode, st_size=size, st_mtime_ns=mtime_ns)
 
 
-def row(track_id: int, key: str, size: int, **values) -> dict:
+def row(track_id: int, key: str, size: int, **values) -> TrackRow:
     base = {"id": track_id, "path": key, "size": size, "mtime_ns": 1, "quick_hash": f"h{track_id}", "status": "ok",
             "model_id": "m1", "tag_state": "kept", "confidence": 0.9, "summary_backbone": "b1"}
-    return base | values
+    return TrackRow(**(base | values))
 
 
 def walk(*files: tuple[str, SimpleNamespace | None], unreadable: tuple[str, ...] = ()) -> Found:
@@ -43,9 +44,9 @@ def test_each_found_file_gets_its_fate_from_its_row():
                  ("/music/other-backbone.mp3", st(100)), ("/music/new.mp3", st(50)), ("/music/gone.mp3", None),
                  ("/music/empty.mp3", st(0)))
     decided = plan(found, rows, RULES, fingerprint=lambda path: pytest.fail("no move to look for"))
-    assert decided.skipped == 2 and [r["id"] for r in decided.retag] == [2]
+    assert decided.skipped == 2 and [r.id for r in decided.retag] == [2]
     assert decided.known_failures == 1
-    assert [r["id"] for r in decided.rescore] == [5]  # same file, its stored summary fits this model
+    assert [r.id for r in decided.rescore] == [5]  # same file, its stored summary fits this model
     assert [key for key, _, _ in decided.analyse] == ["/music/edited.mp3", "/music/empty.mp3", "/music/new.mp3",
                                                       "/music/other-backbone.mp3"]  # sorted by key
     assert decided.unstatable == [("/music/gone.mp3", "/music/gone.mp3")]
@@ -58,9 +59,9 @@ def test_a_vanished_track_found_under_a_new_name_moves_and_the_rest_are_pruned()
     found = walk(("/music/new.mp3", st(100)), ("/music/stranger.mp3", st(100)), unreadable=("/music/unreadable",))
     hashes = {"/music/new.mp3": "h1", "/music/stranger.mp3": "zz"}
     decided = plan(found, rows, RULES, fingerprint=hashes.get)
-    assert [(m.row["id"], m.key) for m in decided.moves] == [(1, "/music/new.mp3")]
+    assert [(m.row.id, m.key) for m in decided.moves] == [(1, "/music/new.mp3")]
     assert [key for key, _, _ in decided.analyse] == ["/music/stranger.mp3"]
-    assert [r["id"] for r in decided.prune] == [2]  # the row under an unreadable folder is left alone
+    assert [r.id for r in decided.prune] == [2]  # the row under an unreadable folder is left alone
 
 
 def test_retry_failed_and_overwrite_change_the_plan():
@@ -69,7 +70,7 @@ def test_retry_failed_and_overwrite_change_the_plan():
     found = walk(("/music/failed.mp3", st(100)), ("/music/kept.mp3", st(100)))
     decided = plan(found, rows, PlanRules("m1", "b1", 0.8, retry_failed=True, overwrite=True))
     assert [key for key, _, _ in decided.analyse] == ["/music/failed.mp3"]
-    assert [r["id"] for r in decided.retag] == [2]
+    assert [r.id for r in decided.retag] == [2]
 
 
 @pytest.mark.parametrize(("current", "wanted", "ours", "overwrite", "action", "state"), [

@@ -94,7 +94,7 @@ def test_the_query_is_never_among_its_results(library: tuple[Path, Path], lib: L
     _, music = library
     for path in sorted(music.iterdir()):
         query = similar.resolve_query(lib, path)
-        assert query.track_id == lib.track_by_path(path)["id"]
+        assert query.track_id == lib.track_by_path(path).id
         matches = similar.find_similar(lib, query, n=50)
         assert len(matches) == 6 and query.track_id not in [m.track_id for m in matches]
         sims = [m.similarity for m in matches]
@@ -106,7 +106,7 @@ def test_a_copy_elsewhere_is_recognised_by_content(library: tuple[Path, Path], l
     _, music = library
     copy = shutil.copy2(music / "noise.flac", tmp_path / "renamed.flac")
     query = similar.resolve_query(lib, copy)
-    original = lib.track_by_path(music / "noise.flac")["id"]
+    original = lib.track_by_path(music / "noise.flac").id
     assert query.track_id == original and original in query.exclude
     assert original not in [m.track_id for m in similar.find_similar(lib, query, n=10)]
 
@@ -126,10 +126,10 @@ def test_a_changed_file_is_analysed_again_and_still_excluded(library: tuple[Path
     db = shutil.copy2(library[0], tmp_path / "copy.db")
     with Library(db) as lib:
         row = lib.track_by_path(library[1] / "low.wav")
-        lib.update_track(row["id"], mtime_ns=row["mtime_ns"] - 1, quick_hash="stale")  # as if edited since
+        lib.update_track(row.id, mtime_ns=row.mtime_ns - 1, quick_hash="stale")  # as if edited since
         query = similar.resolve_query(lib, library[1] / "low.wav")
-        assert query.track_id is None and query.exclude == {row["id"]}
-        assert row["id"] not in [m.track_id for m in similar.find_similar(lib, query, n=10)]
+        assert query.track_id is None and query.exclude == {row.id}
+        assert row.id not in [m.track_id for m in similar.find_similar(lib, query, n=10)]
 
 
 def test_an_external_file_needs_the_librarys_model(library: tuple[Path, Path], tmp_path: Path) -> None:

@@ -118,7 +118,9 @@ def test_musicnn_held_out_embeddings_are_the_vectors_a_scan_stores(tiny, tmp_pat
     model = load_model(tmp_path / "m")
     scanned = np.stack([model.analyse(t.path).embedding for t in fs.tracks])
     gaps = np.abs(scanned[:, None, :] - result.heldout_embeddings[None, :, :]).max(axis=2)
-    assert sorted(gaps.argmin(axis=1)) == list(range(6)) and gaps.min(axis=1).max() < 1e-6  # the same six vectors
+    # the same six vectors: OpenVINO (2026.4) picks other float32 kernels for the training batch than for a scan's
+    # one-patch shape, ~1e-5 apart on a unit vector; any other track is ~1e-1 away
+    assert sorted(gaps.argmin(axis=1)) == list(range(6)) and gaps.min(axis=1).max() < 5e-5
 
 
 @pytest.mark.parametrize(("args", "why"), [
@@ -167,7 +169,7 @@ def test_scan_with_a_frame_model_tags_real_files_and_stores_its_embeddings(real,
     assert read_genres(music / "classical.00004.wav") == ["Classical"]
     assert read_genres(music / "metal.00004.wav") == ["Metal"]
     rows = track_rows(db)
-    assert {r["genre"] for r in rows.values()} == {"classical", "metal"}
+    assert {r.genre for r in rows.values()} == {"classical", "metal"}
     with Library(db, readonly=True) as lib:
         _, vectors = lib.all_embeddings()
     assert vectors.shape == (2, json.loads((model / "model.json").read_text())["embedding_dim"]) == (2, 80)
@@ -213,7 +215,7 @@ def test_every_head_trains_and_tags_files_through_scan(tiny, tmp_path, head, nam
     assert res.exit_code == 0, res.output
     files = sorted(music.rglob("*.wav"))
     assert all(read_genres(f) and read_genres(f)[0].lower() in {"hum", "hiss"} for f in files)
-    assert {r["model_id"] for r in track_rows(db).values()} == {ModelInfo.read(out).model_id}
+    assert {r.model_id for r in track_rows(db).values()} == {ModelInfo.read(out).model_id}
     with Library(db, readonly=True) as lib:
         _, vectors = lib.all_embeddings()
     assert vectors.shape == (len(files), meta["embedding_dim"])

@@ -143,8 +143,8 @@ def errors(db: Path | None, as_json: bool) -> None:
     from musictag.paths import display_path, key_to_path, printable
 
     with Library(db, readonly=True) as library:
-        rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r["path"])), "reason": r["error"],
-                                       "status": r["status"]} for r in library.problems()]
+        rows: list[dict[str, Any]] = [{"path": display_path(key_to_path(r.path)), "reason": r.error,
+                                       "status": r.status} for r in library.problems()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from musictag.errors import UsageError
 from musictag.library.connection import acquire_lock, connect_readonly, database_problem, default_db_path, writable
+from musictag.library.rows import TRACK_COLUMNS, FileFacts, LearningRow, TagBackup, TrackRow
 from musictag.library.schema import GENERATION_KEY, check_version, create_schema
 from musictag.paths import covers, now_iso, path_to_key, printable
 
@@ -155,34 +156,34 @@ class Library:
         self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                         "value = excluded.value", [key, None if value is None else str(value)])
 
-    def track_by_path(self, path: str | bytes | os.PathLike) -> dict[str, Any] | None:
-        """The ``tracks`` row of the file at ``path``, or None."""
-        rows = list(self.db.query("SELECT * FROM tracks WHERE path = ?", [path_to_key(path)]))
-        return rows[0] if rows else None
+    def _track_rows(self, where: str = "", params: Iterable[Any] = (), order: str = "t.id") -> Iterator[TrackRow]:
+        """:class:`TrackRow` of the ``tracks`` rows (``t``) that ``where`` picks, with their summaries' backbone."""
+        backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = t.id)"
+                    if self.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
+        for row in self.db.query(f"SELECT t.*, {backbone} AS summary_backbone FROM tracks t "
+                                 f"{'WHERE ' + where if where else ''} ORDER BY {order}", list(params)):
+            yield TrackRow.from_sql(row)
+
+    def track_by_path(self, path: str | bytes | os.PathLike) -> TrackRow | None:
+        """The track of the file at ``path``, or None."""
+        return next(self._track_rows("t.path = ?", [path_to_key(path)]), None)
 
     def track_id(self, path_key: str) -> int | None:
         """The id of the track row whose path key is ``path_key``, or None."""
         row = self.db.execute("SELECT id FROM tracks WHERE path = ?", [path_key]).fetchone()
         return int(row[0]) if row else None
 
-    def track_by_hash(self, quick_hash: str) -> dict[str, Any] | None:
-        """A ``tracks`` row (the oldest) whose file has this quick hash, or None."""
-        rows = list(self.db.query("SELECT * FROM tracks WHERE quick_hash = ? ORDER BY id LIMIT 1", [quick_hash]))
-        return rows[0] if rows else None
+    def track_by_hash(self, quick_hash: str) -> TrackRow | None:
+        """A track (the oldest) whose file has this quick hash, or None."""
+        return next(self._track_rows("t.quick_hash = ?", [quick_hash]), None)
 
-    def tracks(self, by_path: bool = False) -> Iterator[dict[str, Any]]:
-        """Every ``tracks`` row, by id (or by path)."""
-        return self.db.query(f"SELECT * FROM tracks ORDER BY {'path' if by_path else 'id'}")
+    def tracks(self, by_path: bool = False) -> Iterator[TrackRow]:
+        """Every track, by id (or by path)."""
+        return self._track_rows(order="t.path" if by_path else "t.id")
 
-    def scan_state(self) -> dict[str, dict[str, Any]]:
-        """What a scan compares the folders with, by path key: each track's id, file identity (``size``,
-        ``mtime_ns``, ``quick_hash``), ``status``, ``error``, ``model_id``, ``format``, ``confidence``,
-        ``tag_state``, and ``summary_backbone``: the backbone its stored summary came from (or None)."""
-        summary_backbone = ("(SELECT backbone FROM track_summaries WHERE track_id = tracks.id)"
-                            if self.db["track_summaries"].exists() else "NULL")  # a schema-1 library, read-only
-        return {r["path"]: r for r in self.db.query(
-            "SELECT id, path, size, mtime_ns, quick_hash, status, error, model_id, format, confidence, tag_state, "
-            f"{summary_backbone} AS summary_backbone FROM tracks")}
+    def scan_state(self) -> dict[str, TrackRow]:
+        """What a scan compares the folders with: every track, by path key."""
+        return {row.path: row for row in self._track_rows()}
 
     def ids_with_hash(self, quick_hash: str) -> set[int]:
         """The ids of every track whose file has this quick hash (copies of the same content)."""
@@ -198,23 +199,25 @@ class Library:
         return {r["model_id"] for r in self.db.query(
             "SELECT DISTINCT model_id FROM tracks WHERE model_id IS NOT NULL")}
 
-    def neighbour_rows(self, track_ids: list[int]) -> dict[int, dict[str, Any]]:
-        """``id``, ``path``, ``genre`` and ``duration`` of those of ``track_ids`` that are analysed (``ok``)."""
-        out: dict[int, dict[str, Any]] = {}
+    def analysed_tracks(self, track_ids: list[int]) -> dict[int, TrackRow]:
+        """Those of ``track_ids`` that are analysed (``ok``), by id."""
+        out: dict[int, TrackRow] = {}
         for start in range(0, len(track_ids), 500):
             chunk = track_ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            out.update((int(r["id"]), r) for r in self.db.query(
-                f"SELECT id, path, genre, duration FROM tracks WHERE status = 'ok' AND id IN ({marks})", chunk))
+            out.update((row.id, row) for row in self._track_rows(f"t.status = 'ok' AND t.id IN ({marks})", chunk))
         return out
 
-    def learning_rows(self) -> list[dict[str, Any]]:
-        """Every analysed (``ok``) track, by path, with what learning from the library reads: ``id``,
-        ``path``, ``file_tags`` and its stored summary's ``backbone``, ``n_patches``, ``dim``,
-        ``patches`` and ``tags`` (None when it has none)."""
-        return list(self.db.query(
+    def learning_rows(self) -> list[LearningRow]:
+        """Every analysed (``ok``) track, by path, with what learning from the library reads: its own tags
+        and its stored summary (None when it has none)."""
+        from musictag.analysis.track_summary import TrackSummary
+
+        rows = self.db.query(
             "SELECT t.id, t.path, t.file_tags, s.backbone, s.n_patches, s.dim, s.patches, s.tags "
-            "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path"))
+            "FROM tracks t LEFT JOIN track_summaries s ON s.track_id = t.id WHERE t.status = 'ok' ORDER BY t.path")
+        return [LearningRow(int(r["id"]), r["path"], json.loads(r["file_tags"]) if r["file_tags"] else None,
+                            r["backbone"], TrackSummary.from_row(r) if r["backbone"] else None) for r in rows]
 
     def embedding_count(self) -> int:
         """How many tracks have a stored embedding."""
@@ -268,23 +271,22 @@ class Library:
             return None
         return rows[0]["backbone"], np.frombuffer(rows[0]["tags"], "<f4").astype(np.float32)
 
-    def problems(self) -> list[dict[str, Any]]:
-        """Rows whose analysis failed or whose tag could not be written, by path."""
-        return list(self.db.query("SELECT * FROM tracks WHERE error IS NOT NULL ORDER BY path"))
+    def problems(self) -> list[TrackRow]:
+        """Tracks whose analysis failed or whose tag could not be written, by path."""
+        return list(self._track_rows("t.error IS NOT NULL", order="t.path"))
 
-    def backups(self, keys: Iterable[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    def backups(self, keys: Iterable[str] | None = None) -> dict[str, list[TagBackup]]:
         """Tag backups by path key, oldest first; only those under ``keys`` (files or folders) if given."""
-        rows = list(self.db.query("SELECT * FROM tag_backups ORDER BY id"))
         wanted = None if keys is None else list(keys)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
+        out: dict[str, list[TagBackup]] = {}
+        for row in self.db.query("SELECT * FROM tag_backups ORDER BY id"):
             if wanted is None or any(covers(k, row["path"]) for k in wanted):
-                out.setdefault(row["path"], []).append(_decoded_backup(row))
+                out.setdefault(row["path"], []).append(TagBackup.from_sql(row))
         return out
 
-    def backups_at(self, path_key: str) -> list[dict[str, Any]]:
-        """The tag backups of the file at ``path_key``, oldest first (as :meth:`backups` gives them)."""
-        return [_decoded_backup(row) for row in
+    def backups_at(self, path_key: str) -> list[TagBackup]:
+        """The tag backups of the file at ``path_key``, oldest first."""
+        return [TagBackup.from_sql(row) for row in
                 self.db.query("SELECT * FROM tag_backups WHERE path = ? ORDER BY id", [path_key])]
 
     # --- writing ---------------------------------------------------------------------------
@@ -293,13 +295,10 @@ class Library:
         """A transaction: everything inside commits together or not at all."""
         return self.db.atomic()
 
-    def save_track(self, row: dict[str, Any], scores: dict[str, float] | None = None,
-                   embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> int:
+    def _save_track(self, row: dict[str, Any], scores: dict[str, float] | None = None,
+                    embedding: bytes | None = None, summary: dict[str, Any] | None = None) -> int:
         """Insert or update (by path) a track row with its predictions, embedding and summary; return its id.
-
-        Predictions, embedding and backbone summary (``TrackSummary.to_row()`` plus ``backbone``) are
-        replaced by the ones given (none: deleted).
-        """
+        Predictions, embedding and summary are replaced by the ones given (none: deleted)."""
         existing = list(self.db.query("SELECT id FROM tracks WHERE path = ?", [row["path"]]))
         with self.transaction():
             if existing:
@@ -322,37 +321,33 @@ class Library:
                 self.db["track_summaries"].insert({"track_id": track_id, **summary})
         return int(track_id)
 
-    def save_analysis(self, path_key: str, file: dict[str, Any], *, model_id: str | None, status: str,
+    def save_analysis(self, path_key: str, file: FileFacts, *, model_id: str | None, status: str,
                       scores: dict[str, float] | None = None, embedding: bytes | None = None,
                       summary: dict[str, Any] | None = None) -> int:
         """Store one analysed file (``status`` ``ok`` or ``silent``) and return its track id.
 
-        ``file``: what the analysis found of the file (``size``, ``mtime_ns``, ``quick_hash``,
-        ``duration``, ``format``). The best of ``scores`` becomes the track's ``genre`` and
-        ``confidence``; the tag decision and any old error are cleared. Scores, embedding and
-        summary replace the stored ones (see :meth:`save_track`).
+        The best of ``scores`` becomes the track's ``genre`` and ``confidence``; the tag decision and any
+        old error are cleared. Scores, ``embedding`` (float32 bytes) and ``summary`` (the backbone
+        summary: ``TrackSummary.to_row()`` plus ``backbone``) replace the stored ones (none: deleted).
         """
         best = max(scores, key=scores.__getitem__) if scores else None
         row = {**self._file_columns(path_key, file), "model_id": model_id, "status": status, "error": None,
                "genre": best, "confidence": scores[best] if best else None, "tag_state": None}
-        return self.save_track(row, scores, embedding, summary)
+        return self._save_track(row, scores, embedding, summary)
 
-    def save_failure(self, path_key: str, reason: str, file: dict[str, Any] | None = None, *,
+    def save_failure(self, path_key: str, reason: str, file: FileFacts | None = None, *,
                      model_id: str | None) -> int:
         """Store a file that could not be analysed (status ``failed``, ``error`` ``reason``); its scores,
         embedding and summary go. ``file`` as for :meth:`save_analysis`, what is known; ``model_id``
         None means no model judged it (the next scan tries again)."""
-        row = {**self._file_columns(path_key, file or {}), "model_id": model_id, "status": "failed", "error": reason,
-               "genre": None, "confidence": None, "tag_state": None}
-        return self.save_track(row)
+        row = {**self._file_columns(path_key, file or FileFacts()), "model_id": model_id, "status": "failed",
+               "error": reason, "genre": None, "confidence": None, "tag_state": None}
+        return self._save_track(row)
 
     @staticmethod
-    def _file_columns(path_key: str, file: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(file) - {"size", "mtime_ns", "quick_hash", "duration", "format"}
-        if unknown:
-            raise ValueError(f"not file facts: {sorted(unknown)}")
-        return {"path": path_key, "size": None, "mtime_ns": None, "quick_hash": None, "duration": None,
-                "format": None, **file, "analysed_at": now_iso()}
+    def _file_columns(path_key: str, file: FileFacts) -> dict[str, Any]:
+        return {"path": path_key, "size": file.size, "mtime_ns": file.mtime_ns, "quick_hash": file.quick_hash,
+                "duration": file.duration, "format": file.format, "analysed_at": now_iso()}
 
     def save_scores(self, track_id: int, scores: dict[str, float], **values: Any) -> None:
         """Replace a track's predictions (a re-score: embedding and summary stay) and set some columns."""
@@ -371,6 +366,9 @@ class Library:
         self._update("path", path_key, values)
 
     def _update(self, key_column: str, key: Any, values: dict[str, Any]) -> None:
+        unknown = set(values) - TRACK_COLUMNS
+        if unknown:
+            raise ValueError(f"not columns of tracks: {sorted(unknown)}")
         if values:
             columns = ", ".join(f"[{name}] = ?" for name in values)
             self.db.execute(f"UPDATE tracks SET {columns} WHERE {key_column} = ?", [*values.values(), key])
@@ -415,9 +413,3 @@ class Library:
         self.db.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?",
                         [GENERATION_KEY])
 
-
-def _decoded_backup(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``tag_backups`` row with its JSON columns read."""
-    row["original"] = json.loads(row["original"])
-    row["written"] = json.loads(row["written"]) if row["written"] else None
-    return row

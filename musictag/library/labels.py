@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from musictag.errors import UsageError
-from musictag.tags.history import original_snapshot
+from musictag.library.history import original_snapshot
+from musictag.library.rows import TagBackup
 
 _SEPARATORS = re.compile(r"[;/,\x00]")
 _ID3V1 = re.compile(r"^\s*\((\d{1,3})\)\s*(.*)$|^\s*(\d{1,3})\s*$")
@@ -57,12 +57,12 @@ def group_key(name: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def label_values(file_genres: Sequence[str], backups: Sequence[dict[str, Any]]) -> list[str]:
+def label_values(file_genres: Sequence[str], backups: Sequence[TagBackup]) -> list[str]:
     """The genre values a track carried that musictag did not write.
 
     ``file_genres``: the file's genre field as last read; ``backups``: its tag backups, oldest first.
     """
-    if backups and list(file_genres) == list(backups[-1]["written"] or []):  # the field holds our own write
+    if backups and list(file_genres) == list(backups[-1].written or []):  # the field holds our own write
         original = original_snapshot(list(backups))
         return list(original.get("values") or []) if original.get("present") else []
     return list(file_genres)

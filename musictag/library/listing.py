@@ -8,12 +8,12 @@ None for a track scanned before musictag recorded that.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from musictag.library.database import Library
+from musictag.library.rows import TrackRow
 from musictag.paths import key_to_path
 
 #: ``list`` filters -> the tracks they select.
@@ -53,12 +53,12 @@ _UNCERTAIN_WHY = {"unfamiliar": "unlike every track the model learned from",
                   "uncertain": "best genre under the confidence needed"}
 
 
-def _state(row: dict[str, Any]) -> str:
-    if row["status"] == "failed" or row["tag_state"] == "failed":
+def _state(row: TrackRow) -> str:
+    if row.status == "failed" or row.tag_state == "failed":
         return "failed"
-    if row["status"] == "silent":
+    if row.status == "silent":
         return "silent"
-    return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row["tag_state"], row["tag_state"])
+    return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row.tag_state, row.tag_state)
 
 
 def _tag_names() -> tuple[str, list[str]] | None:
@@ -91,21 +91,22 @@ def track_views(library: Library) -> list[TrackView]:
     """Every track of the library, by path."""
     written: dict[int, list[str]] = {}
     for entries in library.backups().values():
-        written[entries[-1]["track_id"]] = list(entries[-1]["written"] or [])
+        written[entries[-1].track_id] = list(entries[-1].written or [])
     views = []
     names = _tag_names()  # read once: the manifest is small, the library may hold many uncertain tracks
     for row in library.tracks(by_path=True):
         state = _state(row)
-        if state == "tagged" and row["id"] in written:
-            in_file = written[row["id"]]
-        elif row.get("file_tags"):
-            in_file = list(json.loads(row["file_tags"]).get("genres") or [])
+        own = row.own_tags()
+        if state == "tagged" and row.id in written:
+            in_file = written[row.id]
+        elif own:
+            in_file = list(own.get("genres") or [])
         else:
             in_file = None
         uncertain = state == "uncertain"
-        views.append(TrackView(key_to_path(row["path"]), state, row["genre"], row["confidence"], in_file,
-                               row["duration"], _UNCERTAIN_WHY.get(row["tag_state"]) if uncertain else row["error"],
-                               _style_tags(library, row["id"], names) if uncertain else None))
+        views.append(TrackView(key_to_path(row.path), state, row.genre, row.confidence, in_file, row.duration,
+                               _UNCERTAIN_WHY.get(row.tag_state) if uncertain else row.error,
+                               _style_tags(library, row.id, names) if uncertain else None))
     return views
 
 

@@ -16,9 +16,9 @@ from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library.connection import default_db_path
 from musictag.library.database import Library
+from musictag.library.history import original_snapshot, still_musictags
 from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.tags import tagfile as tags
-from musictag.tags.history import original_snapshot, still_musictags
 
 
 @dataclass
@@ -80,11 +80,11 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
                     report.errors.append({"path": display_path(path), "reason": e.reason})
                     continue
                 with library.transaction():
-                    library.delete_backups(entry["id"] for entry in entries)
+                    library.delete_backups(entry.id for entry in entries)
                     values_after = {"tag_state": "restored", "error": None}
                     with contextlib.suppress(OSError):
                         st = os.stat(path)
                         values_after.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(path))
-                    library.update_track(entries[-1]["track_id"], **values_after)
+                    library.update_track(entries[-1].track_id, **values_after)
             report.restored.append({"path": display_path(path), "values": values})
     return report

@@ -20,6 +20,7 @@ from musictag.errors import MusictagError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library import index as annoy_index
 from musictag.library.labels import group_key
+from musictag.library.rows import TrackRow
 from musictag.paths import key_to_path, path_fields
 from musictag.tags.fields import artist_title, display_name
 
@@ -80,14 +81,14 @@ def _same_content_ids(library: Library, path: str | os.PathLike, quick_hash: str
     ids = set()
     row = library.track_by_path(path)
     if row is not None:
-        ids.add(int(row["id"]))
+        ids.add(row.id)
     if quick_hash:
         ids.update(library.ids_with_hash(quick_hash))
     return ids
 
 
-def _unchanged(row: dict[str, Any], st: os.stat_result) -> bool:
-    return row.get("size") == st.st_size and row.get("mtime_ns") == st.st_mtime_ns
+def _unchanged(row: TrackRow, st: os.stat_result) -> bool:
+    return row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
 
 
 def stored_query(library: Library, path: str | os.PathLike) -> Query | None:
@@ -97,16 +98,16 @@ def stored_query(library: Library, path: str | os.PathLike) -> Query | None:
         st = p.stat()
         row = library.track_by_path(p)
         if row is not None and _unchanged(row, st):
-            h = row["quick_hash"]
+            h = row.quick_hash
         else:
             h = quick_hash(p)
             row = library.track_by_hash(h)
     except OSError:  # unreadable: the analysis says why
         return None
-    vector = library.embedding(row["id"]) if row is not None else None
+    vector = library.embedding(row.id) if row is not None else None
     if vector is None:
         return None
-    return Query(p, vector, int(row["id"]), _same_content_ids(library, p, h), row["duration"], row["genre"])
+    return Query(p, vector, row.id, _same_content_ids(library, p, h), row.duration, row.genre)
 
 
 def analysed_query(library: Library, path: str | os.PathLike,
@@ -150,20 +151,20 @@ def find_similar(library: Library, query: Query, n: int = 10, genre: str | None 
     k = (n + len(query.exclude)) * (4 if wanted else 1) + 1
     while True:
         ids, distances = annoy_index.neighbours(index, query.embedding, min(k, total))
-        rows = library.neighbour_rows(ids)
+        rows = library.analysed_tracks(ids)
         found = [(i, d) for i, d in zip(ids, distances, strict=True) if i in rows and i not in query.exclude
-                 and (wanted is None or rows[i]["genre"] in wanted)]
+                 and (wanted is None or rows[i].genre in wanted)]
         if len(found) >= n or k >= total:
             break
         k *= 4
     matches = []
     for rank, (track_id, distance) in enumerate(found[:n], start=1):
         row = rows[track_id]
-        path = key_to_path(row["path"])
+        path = key_to_path(row.path)
         artist, title = artist_title(path)
         matches.append(Match(rank, round(annoy_index.similarity(distance), 4), artist, title,
-                             display_name(row["genre"]) if row["genre"] else None, row["genre"],
-                             os.fsdecode(path), track_id, row["duration"]))
+                             display_name(row.genre) if row.genre else None, row.genre,
+                             os.fsdecode(path), track_id, row.duration))
     return matches
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from musictag.errors import UsageError
 from musictag.library.database import Library
+from musictag.library.rows import TrackRow
 from musictag.map.page import MapPoint, page_html
 from musictag.paths import display_path, key_to_path, printable
 from musictag.tags.fields import artist_title, display_name
@@ -58,8 +59,8 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
         raise UsageError(f"the map needs at least {MIN_TRACKS} analysed tracks, the library has {len(ids)}: "
                          "run musictag scan first")
     xy = project(np.asarray(vectors, np.float32))
-    rows = {int(r["id"]): r for r in library.tracks()}
-    labels = [display_name(rows[i]["genre"]) if rows[i]["genre"] else "Unknown" for i in ids.tolist()]
+    rows = {r.id: r for r in library.tracks()}
+    labels = [display_name(rows[i].genre) if rows[i].genre else "Unknown" for i in ids.tolist()]
     colours = palette(sorted(set(labels)))
     if Path(out).suffix.lower() == ".html":
         points = [_point(rows[i], xy[n], labels[n]) for n, i in enumerate(ids.tolist())]
@@ -69,11 +70,11 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
     return len(ids)
 
 
-def _point(row: dict, xy: np.ndarray, genre: str) -> MapPoint:
+def _point(row: TrackRow, xy: np.ndarray, genre: str) -> MapPoint:
     """A track's point, with the artist and title its file's tags give now (printable)."""
-    path = key_to_path(row["path"])
+    path = key_to_path(row.path)
     artist, title = artist_title(path)
-    return MapPoint(float(xy[0]), float(xy[1]), genre, row["confidence"],
+    return MapPoint(float(xy[0]), float(xy[1]), genre, row.confidence,
                     printable(artist) if artist else None, printable(title), display_path(path))
 
 

@@ -31,6 +31,8 @@ from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library.connection import default_db_path
 from musictag.library.database import Library
+from musictag.library.history import original_snapshot, still_musictags
+from musictag.library.rows import FileFacts, TagBackup, TrackRow
 from musictag.paths import display_path, key_to_path, path_fields
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
 from musictag.scan.plan import PlanRules, Task, plan
@@ -38,7 +40,6 @@ from musictag.scan.report import DEFAULT_MIN_CONFIDENCE, Progress, ScanOptions, 
 from musictag.scan.tag_decision import choose_genres, decide_tag
 from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
-from musictag.tags.history import original_snapshot, still_musictags
 
 if TYPE_CHECKING:
     from musictag.scan.outcome import Outcome
@@ -168,7 +169,7 @@ class _Scan:
         with self.library.transaction():
             self.library.meta_set(MODEL_KEY, None if chosen == default_model_dir().resolve() else str(chosen))
 
-    def _plan(self, found: Found) -> tuple[list[Task], list[dict[str, Any]], list[dict[str, Any]]]:
+    def _plan(self, found: Found) -> tuple[list[Task], list[TrackRow], list[TrackRow]]:
         """Apply :func:`~musictag.scan.plan.plan`: count, record the files that cannot be read, move and prune
         rows. Returns the files to analyse, the rows to re-score and the unchanged rows to tag again."""
         report, rows = self.report, (self.library.scan_state() if self.library else {})
@@ -187,23 +188,23 @@ class _Scan:
         self._flush()
         return decided.analyse, decided.rescore, decided.retag
 
-    def _move(self, row: dict[str, Any], key: str, path: str, st: os.stat_result) -> None:
+    def _move(self, row: TrackRow, key: str, path: str, st: os.stat_result) -> None:
         """Count a track found under a new name, and queue its row's move there."""
         self.report.moved += 1
-        self.report.moves.append({"from": display_path(key_to_path(row["path"])), "to": display_path(path)})
-        self._queue(lambda: self.library.move_track(row["id"], key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+        self.report.moves.append({"from": display_path(key_to_path(row.path)), "to": display_path(path)})
+        self._queue(lambda: self.library.move_track(row.id, key, size=st.st_size, mtime_ns=st.st_mtime_ns))
 
-    def _prune(self, rows: list[dict[str, Any]]) -> None:
+    def _prune(self, rows: list[TrackRow]) -> None:
         """Count and queue the removal of the rows whose files are gone."""
         self.report.pruned += len(rows)
-        self.report.pruned_paths.extend(display_path(key_to_path(r["path"])) for r in rows)
+        self.report.pruned_paths.extend(display_path(key_to_path(r.path)) for r in rows)
         if rows:
-            ids = [r["id"] for r in rows]
+            ids = [r.id for r in rows]
             self._queue(lambda: self.library.delete_tracks(ids))
 
     # --- analysis ----------------------------------------------------------------------------
 
-    def _rescore(self, rows: list[dict[str, Any]]) -> None:
+    def _rescore(self, rows: list[TrackRow]) -> None:
         """Give unchanged tracks this model's genres from their stored backbone summaries (no decoding)."""
         if not rows or self.library is None:
             return
@@ -213,7 +214,7 @@ class _Scan:
         for done, row in enumerate(rows, 1):
             if self.should_stop():
                 return
-            summary = self.library.summary(row["id"])
+            summary = self.library.summary(row.id)
             if summary is None:  # gone since the plan (another process): analyse it next time
                 continue
             scores = dict(zip(self.genres, (float(p) for p in head.track_probabilities(summary.sequence)),
@@ -221,11 +222,10 @@ class _Scan:
             best = max(scores, key=scores.__getitem__)
             self.report.rescored += 1
             values = {"model_id": self.model_id, "genre": best, "confidence": scores[best],
-                      "size": row["size"], "mtime_ns": row["mtime_ns"], "tag_state": None, "error": None}
-            row.update(values)
+                      "size": row.size, "mtime_ns": row.mtime_ns, "tag_state": None, "error": None}
             self._queue(lambda row=row, scores=scores, values=values:
-                        self.library.save_scores(row["id"], scores, **values))
-            self._tag(row, key_to_path(row["path"]), scores, summary.embedding())
+                        self.library.save_scores(row.id, scores, **values))
+            self._tag(row.path, key_to_path(row.path), row.format, scores, summary.embedding())
             self.progress("re-scoring", done, len(rows))
             self._maybe_flush()
 
@@ -265,13 +265,11 @@ class _Scan:
     def _store(self, key: str, path: str, st: os.stat_result, outcome: Outcome) -> None:
         """Record one analysed file; tag it when it is confidently classified."""
         report = self.report
-        file = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "quick_hash": outcome.quick_hash,
-                "duration": outcome.duration, "format": outcome.format}
+        file = FileFacts(st.st_size, st.st_mtime_ns, outcome.quick_hash, outcome.duration, outcome.format)
         if outcome.error:  # transient: no model's verdict on this file, so the next scan tries it again
             self._record_failure(key, path, outcome.error, file, judged=not outcome.transient)
             return
         report.analysed += 1
-        track: dict[str, Any] = {"path": key, "format": outcome.format}  # its row is written with the next batch
         scores = summary = embedding = None  # digital silence: nothing to classify, store or tag
         if outcome.silent:
             report.silent += 1
@@ -286,9 +284,9 @@ class _Scan:
         if scores is not None:
             import numpy as np
 
-            self._tag(track, path, scores, np.frombuffer(embedding, np.float32) if embedding else None)
+            self._tag(key, path, outcome.format, scores, np.frombuffer(embedding, np.float32) if embedding else None)
 
-    def _record_failure(self, key: str, path: str, reason: str, file: dict[str, Any] | None = None,
+    def _record_failure(self, key: str, path: str, reason: str, file: FileFacts | None = None,
                         judged: bool = True) -> None:
         self.report.fail(path, reason)
         model_id = self.model_id if judged else None
@@ -301,60 +299,60 @@ class _Scan:
 
     # --- tags --------------------------------------------------------------------------------
 
-    def _retag(self, rows: list[dict[str, Any]]) -> None:
+    def _retag(self, rows: list[TrackRow]) -> None:
         for done, row in enumerate(rows, 1):
             if self.should_stop():
                 return
-            scores = self.library.predictions(row["id"]) if self.library else {}
+            scores = self.library.predictions(row.id) if self.library else {}
             if scores:
-                self._tag(dict(row), key_to_path(row["path"]), scores, self.library.embedding(row["id"]))
+                self._tag(row.path, key_to_path(row.path), row.format, scores, self.library.embedding(row.id))
             self.progress("tagging", done, len(rows))
             self._maybe_flush()
 
-    def _tag(self, row: dict[str, Any], path: str, scores: dict[str, float], embedding: Any = None) -> None:
-        """Decide and write the genre tag of an analysed track (``row`` is its tracks row; ``embedding`` its
-        unit embedding, which tells whether it is like anything the model learned from).
+    def _tag(self, key: str, path: str, fmt: str | None, scores: dict[str, float], embedding: Any = None) -> None:
+        """Decide and write the genre tag of an analysed track (``key`` its path key, ``path`` its path as
+        found, ``fmt`` the format its sniff found; ``embedding`` its unit embedding, which tells whether it is
+        like anything the model learned from).
 
         A genre the file already has is kept, unless ``--overwrite`` or it is still exactly what
         musictag wrote there (nobody edited it since): that one follows the model, updated when this
         model names another genre, put back as it was before musictag when this model is unsure.
         """
         report, options = self.report, self.options
-        if row.get("format") not in tag_fields.GENRE_FIELDS:
+        if fmt not in tag_fields.GENRE_FIELDS:
             report.untaggable += 1
-            return self._set_tag_state(row, "unsupported")
+            return self._set_tag_state(key, "unsupported")
         try:  # parsed once for the labels, the backup and the write
-            tag_file = tags.TagFile(path, row["format"])  # the format the worker's sniff found
+            tag_file = tags.TagFile(path, fmt)
             fields = tag_file.label_fields()  # before any write of ours: what a library-learned model learns from
         except TagError as e:
             report.fail(path, e.reason)
-            return self._set_tag_state(row, "failed", e.reason)
+            return self._set_tag_state(key, "failed", e.reason)
         current, file_tags = fields["genres"], json.dumps(fields)
         if not options.write_tags:
             report.not_written += 1
-            return self._set_tag_state(row, None, file_tags=file_tags)
+            return self._set_tag_state(key, None, file_tags=file_tags)
         if not self._inside_roots(path):
             report.outside += 1
-            return self._set_tag_state(row, "outside", file_tags=file_tags)
+            return self._set_tag_state(key, "outside", file_tags=file_tags)
         familiar = self.familiarity is None or embedding is None or self.familiarity.familiar(embedding)
         chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
-        history = self.library.backups_at(row["path"]) if current and self.library is not None else []
+        history = self.library.backups_at(key) if current and self.library is not None else []
         ours = still_musictags(history, current)
         wanted = [self.genre_text(g) for g in chosen]
         decision = decide_tag(current, wanted, ours, options.overwrite)
         try:
             if decision.action == "withdraw":
-                return self._withdraw(row, path, tag_file, history, fields)
+                return self._withdraw(key, tag_file, history, fields)
             if decision.action == "uncertain":
-                return self._uncertain(row, path, scores, familiar, file_tags)
+                return self._uncertain(key, path, scores, familiar, file_tags)
             if decision.action == "keep":
                 report.kept += 1
-                return self._set_tag_state(row, decision.state, file_tags=file_tags)
+                return self._set_tag_state(key, decision.state, file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tag_file.snapshot()
                 self._flush()  # the track row first: the backup names it
-                backup = self.library.add_backup(self.library.track_id(row["path"]), row["path"], snapshot,
-                                                 wanted)  # committed now
+                backup = self.library.add_backup(self.library.track_id(key), key, snapshot, wanted)  # committed now
                 try:
                     tag_file.write(wanted, id3v23=options.id3v23)
                 except TagError:
@@ -363,26 +361,24 @@ class _Scan:
         except TagError as e:
             reason = e.reason if "genre tag" in e.reason else f"genre tag not written: {e.reason}"
             report.fail(path, reason)
-            return self._set_tag_state(row, "failed", reason, file_tags=file_tags)
+            return self._set_tag_state(key, "failed", reason, file_tags=file_tags)
         report.tagged += 1
         report.updated += bool(ours and current)
         report.changes.append(TagChange(**path_fields(path), old=current, new=wanted))
         if options.on_change:
             options.on_change(report.changes[-1])
-        return self._set_tag_state(row, "written", stat_after_write=path, file_tags=file_tags)
+        return self._set_tag_state(key, "written", stat_after_write=path, file_tags=file_tags)
 
-    def _uncertain(self, row: dict[str, Any], path: str, scores: dict[str, float], familiar: bool,
-                   file_tags: str) -> None:
+    def _uncertain(self, key: str, path: str, scores: dict[str, float], familiar: bool, file_tags: str) -> None:
         """Leave a track untagged: its best genre is under the threshold, or (``familiar`` False) it is
         unlike every track the model learned from."""
         best = max(scores, key=scores.__getitem__)
         self.report.uncertain += 1
         self.report.uncertain_tracks.append({**path_fields(path), "genre": best, "confidence": round(scores[best], 4),
                                              "unfamiliar": not familiar})
-        self._set_tag_state(row, "uncertain" if familiar else "unfamiliar", file_tags=file_tags)
+        self._set_tag_state(key, "uncertain" if familiar else "unfamiliar", file_tags=file_tags)
 
-    def _withdraw(self, row: dict[str, Any], path: str, tag_file: tags.TagFile, history: list[dict[str, Any]],
-                  fields: dict[str, Any]) -> None:
+    def _withdraw(self, key: str, tag_file: tags.TagFile, history: list[TagBackup], fields: dict[str, Any]) -> None:
         """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
         model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
         snapshot = original_snapshot(history)
@@ -390,13 +386,14 @@ class _Scan:
         if not self.options.dry_run and self.library is not None:
             tag_file.restore(snapshot)
             with self.library.transaction():
-                self.library.delete_backups(entry["id"] for entry in history)
+                self.library.delete_backups(entry.id for entry in history)
         self.report.withdrawn += 1
         self.report.uncertain += 1
-        self.report.changes.append(TagChange(**path_fields(path), old=fields["genres"], new=before))
+        self.report.changes.append(TagChange(**path_fields(tag_file.path), old=fields["genres"], new=before))
         if self.options.on_change:
             self.options.on_change(self.report.changes[-1])
-        self._set_tag_state(row, "uncertain", stat_after_write=path, file_tags=json.dumps({**fields, "genres": before}))
+        self._set_tag_state(key, "uncertain", stat_after_write=tag_file.path,
+                            file_tags=json.dumps({**fields, "genres": before}))
 
     def _inside_roots(self, path: str) -> bool:
         """Whether the file that ``path`` leads to (links followed) lies in a scanned folder: only those are written."""
@@ -405,7 +402,7 @@ class _Scan:
         real = os.path.realpath(path)
         return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self.real_roots)
 
-    def _set_tag_state(self, row: dict[str, Any], state: str | None, error: str | None = None,
+    def _set_tag_state(self, key: str, state: str | None, error: str | None = None,
                        stat_after_write: str | None = None, file_tags: str | None = None) -> None:
         if self.library is None or self.options.dry_run:
             return
@@ -418,7 +415,7 @@ class _Scan:
                 values.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(stat_after_write))
             except OSError:
                 pass
-        self._queue(lambda: self.library.update_track_at(row["path"], **values))
+        self._queue(lambda: self.library.update_track_at(key, **values))
 
     # --- committing --------------------------------------------------------------------------
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from musictag.hashing import quick_hash
+from musictag.library.rows import TrackRow
 from musictag.paths import covers, key_to_path, path_to_key
 from musictag.scan.discover import Found
 
 #: A file to analyse: its path key, its path, its stat (None: the stat failed).
 Task = tuple[str, str, os.stat_result]
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -32,35 +31,35 @@ class PlanRules:
     retry_failed: bool = False
     overwrite: bool = False
 
-    def known_failure(self, row: Row, st: os.stat_result) -> bool:
+    def known_failure(self, row: TrackRow, st: os.stat_result) -> bool:
         """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
-        return (not self.retry_failed and row["status"] == "failed" and same_file(row, st)
-                and row["model_id"] == self.model_id)
+        return (not self.retry_failed and row.status == "failed" and same_file(row, st)
+                and row.model_id == self.model_id)
 
-    def unchanged(self, row: Row, st: os.stat_result) -> bool:
+    def unchanged(self, row: TrackRow, st: os.stat_result) -> bool:
         """Analysed by this model, not failed, and the same size and modification time as then."""
-        return same_file(row, st) and row["status"] != "failed" and row["model_id"] == self.model_id
+        return same_file(row, st) and row.status != "failed" and row.model_id == self.model_id
 
-    def rescorable(self, row: Row) -> bool:
+    def rescorable(self, row: TrackRow) -> bool:
         """Whether a track analysed by another model can get this model's genres from its stored summary."""
-        return self.backbone_id is not None and row["status"] == "ok" and row["summary_backbone"] == self.backbone_id
+        return self.backbone_id is not None and row.status == "ok" and row.summary_backbone == self.backbone_id
 
-    def wants_retag(self, row: Row) -> bool:
+    def wants_retag(self, row: TrackRow) -> bool:
         """Whether an unchanged track's tag is to be decided again from its stored scores."""
-        if row["status"] != "ok" or row["tag_state"] == "unsupported":
+        if row.status != "ok" or row.tag_state == "unsupported":
             return False
-        if row["tag_state"] == "failed":
+        if row.tag_state == "failed":
             return self.retry_failed
-        if self.overwrite or row["tag_state"] in (None, "outside"):
+        if self.overwrite or row.tag_state in (None, "outside"):
             return True
-        return row["tag_state"] == "uncertain" and (row["confidence"] or 0.0) >= self.min_confidence
+        return row.tag_state == "uncertain" and (row.confidence or 0.0) >= self.min_confidence
 
 
 @dataclass(frozen=True)
 class Move:
     """A library track found again under another name: same size, same quick hash."""
 
-    row: Row  # its row, under the old path key
+    row: TrackRow  # its row, under the old path key
     key: str  # the new path key
     path: str
     st: os.stat_result
@@ -71,18 +70,18 @@ class Plan:
     """Every found file's fate, and the library rows whose files are gone."""
 
     analyse: list[Task] = field(default_factory=list)  # sorted by path key
-    rescore: list[Row] = field(default_factory=list)
-    retag: list[Row] = field(default_factory=list)
+    rescore: list[TrackRow] = field(default_factory=list)
+    retag: list[TrackRow] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
-    prune: list[Row] = field(default_factory=list)  # rows of vanished files, not found moved
+    prune: list[TrackRow] = field(default_factory=list)  # rows of vanished files, not found moved
     unstatable: list[tuple[str, str]] = field(default_factory=list)  # key, path: the stat failed
     skipped: int = 0  # unchanged
     known_failures: int = 0  # failed before and unchanged since
 
 
-def same_file(row: Row, st: os.stat_result) -> bool:
+def same_file(row: TrackRow, st: os.stat_result) -> bool:
     """Whether ``st`` has the size and modification time the row recorded."""
-    return row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns
+    return row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
 
 
 def _under(key: str, roots: Sequence[str]) -> bool:
@@ -96,7 +95,7 @@ def _fingerprint(path: str) -> str | None:
         return None
 
 
-def plan(found: Found, rows: dict[str, Row], rules: PlanRules,
+def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
          fingerprint: Callable[[str], str | None] = _fingerprint,
          exists: Callable[[str], bool] = os.path.lexists) -> Plan:
     """Sort the found files into unchanged, moved, to re-score, to tag again and to analyse, and find the rows
@@ -123,7 +122,7 @@ def plan(found: Found, rows: dict[str, Row], rules: PlanRules,
             out.skipped += 1
             if rules.wants_retag(row):
                 out.retag.append(row)
-            elif row["tag_state"] == "failed":
+            elif row.tag_state == "failed":
                 out.known_failures += 1
         elif same_file(row, st) and rules.rescorable(row):
             out.rescore.append(row)
@@ -133,28 +132,29 @@ def plan(found: Found, rows: dict[str, Row], rules: PlanRules,
     vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots) and not _under(k, skip_under)]
     gone_elsewhere = [] if not new else [r for k, r in rows.items() if not _under(k, found.roots)
                                          and not exists(key_to_path(k))]
-    by_size: dict[int, list[Row]] = {}
+    by_size: dict[int, list[TrackRow]] = {}
     for row in vanished + gone_elsewhere:
-        if row["quick_hash"] and row["size"]:
-            by_size.setdefault(row["size"], []).append(row)
+        if row.quick_hash and row.size:
+            by_size.setdefault(row.size, []).append(row)
     moved_ids = set()
     for key, path, st in new:
         row = _match_move(by_size.get(st.st_size), path, fingerprint)
         if row is None:
             out.analyse.append((key, path, st))
             continue
-        moved_ids.add(row["id"])
+        moved_ids.add(row.id)
         out.moves.append(Move(row, key, path, st))
-        if row["model_id"] != rules.model_id and rules.rescorable(row):
-            out.rescore.append(dict(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
-        elif row["status"] == "failed" or row["model_id"] != rules.model_id:
+        if row.model_id != rules.model_id and rules.rescorable(row):
+            out.rescore.append(replace(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns))
+        elif row.status == "failed" or row.model_id != rules.model_id:
             out.analyse.append((key, path, st))
-    out.prune = [r for r in vanished if r["id"] not in moved_ids]
+    out.prune = [r for r in vanished if r.id not in moved_ids]
     out.analyse.sort(key=lambda item: item[0])
     return out
 
 
-def _match_move(candidates: list[Row] | None, path: str, fingerprint: Callable[[str], str | None]) -> Row | None:
+def _match_move(candidates: list[TrackRow] | None, path: str,
+                fingerprint: Callable[[str], str | None]) -> TrackRow | None:
     """The vanished row (of this file's size) whose quick hash the file has, taken out of ``candidates``."""
     if not candidates:
         return None
@@ -162,7 +162,7 @@ def _match_move(candidates: list[Row] | None, path: str, fingerprint: Callable[[
     if digest is None:
         return None
     for row in candidates:
-        if row["quick_hash"] == digest:
+        if row.quick_hash == digest:
             candidates.remove(row)
             return row
     return None

@@ -49,17 +49,16 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
 
     Raises :class:`UsageError` with what to do when there is nothing to learn from.
     """
-    from musictag.analysis.track_summary import TrackSummary
     from musictag.tags import tagfile as tags
 
     keys = [path_to_key(Path(d).resolve()) for d in dirs]
-    rows = [r for r in library.learning_rows() if not keys or any(covers(k, r["path"]) for k in keys)]
+    rows = [r for r in library.learning_rows() if not keys or any(covers(k, r.path) for k in keys)]
     where = f" under {', '.join(display_path(d) for d in dirs)}" if dirs else ""
     if not rows:
         raise UsageError(f"no analysed tracks in the library{where}: run `musictag scan` on them first")
-    ours = [r for r in rows if r["backbone"] == backbone.backbone_id]
+    ours = [r for r in rows if r.backbone == backbone.backbone_id]
     if not ours:
-        found = sorted({r["backbone"] for r in rows if r["backbone"]})
+        found = sorted({r.backbone for r in rows if r.backbone})
         what = (f"embeddings of another backbone ({', '.join(found)}), not this musictag's {backbone.backbone_id}"
                 if found else "no backbone embeddings (they were scanned with an older model)")
         raise UsageError(f"the library's tracks{where} have {what}: rescan them with `musictag scan DIRS "
@@ -69,22 +68,22 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
     albums: dict[int, str | None] = {}
     read_from_files, unreadable = 0, []
     for row in ours:
-        if row["file_tags"] is not None:
-            fields = json.loads(row["file_tags"])
+        if row.file_tags is not None:
+            fields = row.file_tags
         else:
             try:
-                fields = tags.read_label_fields(key_to_path(row["path"]))
+                fields = tags.read_label_fields(key_to_path(row.path))
                 read_from_files += 1
             except (TagError, OSError) as e:
-                unreadable.append(f"{display_path(key_to_path(row['path']))}: {getattr(e, 'reason', e)}")
+                unreadable.append(f"{display_path(key_to_path(row.path))}: {getattr(e, 'reason', e)}")
                 continue
-        values[row["id"]] = label_values(fields.get("genres") or [], backups.get(row["path"], []))
+        values[row.id] = label_values(fields.get("genres") or [], backups.get(row.path, []))
         album = group_key(fields.get("album") or "")
-        albums[row["id"]] = f"{group_key(fields.get('artist') or '')}/{album}" if album else None
+        albums[row.id] = f"{group_key(fields.get('artist') or '')}/{album}" if album else None
     labels = build_labels(values, mapping, min_tracks)
-    summaries = {r["id"]: r for r in ours}
+    summaries = {r.id: r.summary for r in ours}
     ids = list(labels.labels)
-    data = LibraryData(labels, ids, [TrackSummary.from_row(summaries[t]).sequence for t in ids],
+    data = LibraryData(labels, ids, [summaries[t].sequence for t in ids],
                        [labels.labels[t] for t in ids], [albums[t] for t in ids], read_from_files, unreadable)
     if len(data.labels.genres) < 2:
         have = ", ".join(f"{name} ({n})" for name, n in

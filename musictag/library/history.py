@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from musictag.library.rows import TagBackup
 
-def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
+
+def original_snapshot(backups: list[TagBackup]) -> dict[str, Any]:
     """The genre field as it was before musictag's writes, from one file's backups (oldest first).
 
     Walking back from the newest backup, an older one is followed while the newer one's saved
@@ -17,20 +19,20 @@ def original_snapshot(backups: list[dict[str, Any]]) -> dict[str, Any]:
     """
     chosen = backups[-1]
     for earlier in reversed(backups[:-1]):
-        values = chosen["original"].get("values") or []
-        if not chosen["original"].get("present") or earlier["written"] is None or \
-                "; ".join(values) != "; ".join(earlier["written"]):
+        values = chosen.original.get("values") or []
+        if not chosen.original.get("present") or earlier.written is None or \
+                "; ".join(values) != "; ".join(earlier.written):
             break
         chosen = earlier
-    return chosen["original"]
+    return chosen.original
 
 
-def _written_last(entries: list[dict[str, Any]]) -> list[str]:
+def _written_last(entries: list[TagBackup]) -> list[str]:
     """The genres musictag's newest write put into the file (oldest-first backups of one file)."""
-    return list(entries[-1]["written"] or [])
+    return list(entries[-1].written or [])
 
 
-def still_musictags(entries: list[dict[str, Any]], values: list[str]) -> bool:
+def still_musictags(entries: list[TagBackup], values: list[str]) -> bool:
     """Whether a genre field holding ``values`` still holds exactly what musictag's newest write put there
     (oldest-first backups of one file): nobody edited it since, so musictag may change or take it back."""
     return bool(entries) and "; ".join(values) == "; ".join(_written_last(entries))
