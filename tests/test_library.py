@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -186,6 +187,16 @@ def test_writer_lock_refuses_a_second_writer(tmp_path: Path) -> None:
     Library(tmp_path / "l.db", lock=True).close()
 
 
+def test_a_link_planted_at_the_lock_name_is_refused_not_followed(tmp_path: Path) -> None:
+    Library(tmp_path / "l.db").close()
+    elsewhere = tmp_path / "precious.txt"
+    elsewhere.write_text("keep me")
+    (tmp_path / "l.db.lock").symlink_to(elsewhere)
+    with pytest.raises(UsageError, match="is a symbolic link, not the library's lock file"):
+        Library(tmp_path / "l.db", lock=True)
+    assert elsewhere.read_text() == "keep me"
+
+
 def test_readonly_needs_an_existing_library(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="run musictag scan first"):
         Library(tmp_path / "none.db", readonly=True)
@@ -206,3 +217,37 @@ def test_a_file_that_is_not_a_library_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a musictag library"):
         Library(alien)
     assert sqlite3.connect(alien).execute("SELECT name FROM sqlite_master").fetchall() == [("notes",)]
+
+
+def test_a_symlinked_name_is_the_same_library_with_the_same_lock(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "lib.db"
+    Library(real).close()
+    (tmp_path / "alias.db").symlink_to(real)
+    first = Library(real, lock=True)
+    try:
+        with pytest.raises(LibraryBusy, match=f"pid {os.getpid()}"):
+            Library(tmp_path / "alias.db", lock=True)
+    finally:
+        first.close()
+    with Library(tmp_path / "alias.db", lock=True) as library:  # opened through the link: the real file's journal
+        library.meta_set("seen", "through the link")
+        assert (tmp_path / "real" / "lib.db-wal").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.db", "real"]  # no lock, journal or index of its own
+    with Library(real, readonly=True) as library:
+        assert library.meta_get("seen") == "through the link"
+
+
+def test_a_library_file_with_two_names_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    Library(db).close()
+    os.link(db, tmp_path / "twin.db")
+    before = (db.read_bytes(), db.stat().st_mtime_ns, sorted(p.name for p in tmp_path.iterdir()))
+    for name in ("lib.db", "twin.db"):
+        for kind in ({"lock": True}, {}, {"readonly": True}):
+            refused = re.escape(f"{tmp_path / name}: ") + ".*2 names .*hard links"
+            with pytest.raises(UsageError, match=refused) as caught:
+                Library(tmp_path / name, **kind)
+            assert "\n" not in str(caught.value)
+    assert (db.read_bytes(), db.stat().st_mtime_ns, sorted(p.name for p in tmp_path.iterdir())) == before
+    (tmp_path / "twin.db").unlink()
+    Library(db, lock=True).close()

@@ -40,7 +40,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from musictag.errors import UsageError
-from musictag.library.connection import acquire_lock, connect_readonly, database_problem, default_db_path, writable
+from musictag.library.connection import (
+    acquire_lock,
+    connect_readonly,
+    database_problem,
+    default_db_path,
+    identify,
+    library_file,
+    writable,
+)
 from musictag.library.rows import TRACK_COLUMNS, FileFacts, LearningRow, TagBackup, TrackRow
 from musictag.library.schema import GENERATION_KEY, check_version, create_schema
 from musictag.paths import covers, now_iso, path_to_key, printable
@@ -55,9 +63,11 @@ class Library:
     """An open library database.
 
     ``Library(path)`` opens (and creates, with its folder) the DB at ``path`` or
-    :func:`default_db_path`. With ``readonly`` it must exist and is opened read-only. With
-    ``lock`` it also takes the library's writer lock (``<db>.lock``, released when closed or
-    when the process dies), raising :class:`LibraryBusy` when another scan or restore holds it.
+    :func:`default_db_path`, through the one real file behind that name (links resolved; a file with
+    two hard links is refused). A file that exists must be a musictag library, found so before
+    anything is changed or created beside it. With ``readonly`` it must exist and is opened read-only.
+    With ``lock`` it also takes the library's writer lock (``<db>.lock`` beside the real file, released
+    when closed or when the process dies), raising :class:`LibraryBusy` when another scan or restore holds it.
     """
 
     #: The library this process opened last: named when a database error reaches the command line.
@@ -70,28 +80,28 @@ class Library:
         self.path = Path(path) if path is not None else default_db_path()
         Library.last_opened = self.path
         self._lock_file = None
-        if readonly and not self.path.is_file():
+        self.readonly = readonly
+        self.real = real = library_file(self.path)  # the one file behind every name of the library
+        if readonly and not real.is_file():
             raise UsageError(f"no library at {self.path}: run musictag scan first")
         if not readonly:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                real.parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise UsageError(f"cannot create the library folder {self.path.parent}: {e.strerror}") from None
-        if lock:
-            self._lock_file = acquire_lock(self.path)
-        self.readonly = readonly
-        #: Whether this open made the database file (a new library).
-        self.created = not readonly and not self.path.exists()
+                raise UsageError(f"cannot create the library folder {real.parent}: {e.strerror}") from None
+        if lock and not real.exists():  # nothing there yet that could be another program's: lock, then create
+            self._lock_file = acquire_lock(real, self.path)
         try:
-            if readonly:
-                conn = connect_readonly(self.path)
-            else:
-                conn = sqlite3.connect(self.path)
+            if real.exists():  # read-only, before a lock file or WAL: another program's file is left as it was
+                identify(real, self.path)
+            if lock and self._lock_file is None:
+                self._lock_file = acquire_lock(real, self.path)
+            #: Whether this open made the database file (a new library).
+            self.created = not readonly and not real.exists()
+            conn = connect_readonly(real) if readonly else sqlite3.connect(real)
             conn.execute("PRAGMA busy_timeout = 30000")
             self.db: Database = Database(conn)
             if not readonly:
-                if self.db["meta"].exists():  # another program's database is refused before anything is added
-                    check_version(self.db, self.path)
                 self.db.enable_wal()
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 create_schema(self.db, self.path)
@@ -134,15 +144,17 @@ class Library:
         """Open an existing library (never create one): read-only where it cannot be written (a read-only
         share stays searchable). With ``need_tracks`` it must hold analysed tracks; else :class:`UsageError`."""
         db_path = Path(path) if path else Path(default_db_path())
-        library = cls(db_path, readonly=not db_path.is_file() or not writable(db_path))
+        real = library_file(db_path)
+        library = cls(db_path, readonly=not real.is_file() or not writable(real))
         if need_tracks and library.embedding_count() == 0:
             library.close()
             raise UsageError(f"the library at {db_path} holds no analysed tracks: run musictag scan first")
         return library
 
     def index_path(self) -> Path:
-        """Where the Annoy index of this library lives: the DB path with the suffix ``.annoy``."""
-        return self.path.with_suffix(".annoy")
+        """Where the Annoy index of this library lives: the real DB file's path with the suffix ``.annoy`` (one
+        index whatever name the library was opened by)."""
+        return self.real.with_suffix(".annoy")
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ def check_version(db: Database, path: Path) -> None:
         raise UsageError(f"{path}: its 'tracks' table is not musictag's (no column {', '.join(missing)}); "
                          "give another --db")
     if found is None:
-        raise UsageError(f"{path}: not a musictag library (no schema version)")
+        raise UsageError(f"{path}: an SQLite database, but not a musictag library (no schema version); "
+                         "give another --db")
     if int(found) > SCHEMA_VERSION:
         raise UsageError(f"{path}: library schema version {found} is newer than this musictag "
                          f"understands ({SCHEMA_VERSION}); upgrade musictag")
