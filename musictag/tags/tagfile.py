@@ -15,11 +15,8 @@ disk, and only then renamed over the original (``os.replace``). The copy keeps t
 owner; symbolic links are followed (the link stays, its target is replaced). A file with several
 hard links is detached from its other names by the rename.
 
-The copy cannot be hijacked (a folder of a shared NAS may be writable by others): it is created
-with ``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to a descriptor of its folder, under a short random
-name, and every byte goes through that descriptor, never through a name; before the rename and
-after it, the name must still be the inode that was written, else the write is reported failed.
-A link put in place of the copy is never written through, only removed.
+The copy cannot be hijacked (a folder of a shared NAS may be writable by others): see
+:mod:`musictag.tags.working_copy`.
 
 ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version and its frames'
 encodings (v2.3 stays v2.3 and v2.4 stays v2.4, so no other frame is rewritten in another
@@ -32,11 +29,7 @@ ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import secrets
-import shutil
-import stat
 from typing import IO, Any
 
 import mutagen
@@ -52,6 +45,7 @@ from mutagen.wave import WAVE
 
 from musictag.errors import TagError, short_reason
 from musictag.tags.fields import FIELDS, GENRE_FIELDS, RIFF_INFO, TAG_TYPES, first_text, riff_info
+from musictag.tags.working_copy import new_copy, require_same, same_version
 
 #: format -> the mutagen class that reads and writes its tags.
 _CLASSES: dict[str, type[mutagen.FileType]] = {
@@ -60,15 +54,6 @@ _CLASSES: dict[str, type[mutagen.FileType]] = {
 _ID3_FORMATS = frozenset(fmt for fmt, kind in TAG_TYPES.items() if kind == "id3")
 _V23_SEPARATOR = "; "
 _SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
-
-
-#: Suffix of the hidden copy a tag write works on before renaming it over the file.
-TEMP_SUFFIX = ".musictag-tmp"
-
-
-def is_leftover_copy(name: str) -> bool:
-    """Whether a file name is that of a tag write's working copy (left behind if it was killed)."""
-    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
 
 class TagFile:
@@ -291,9 +276,9 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
     dir_fd = None
     try:
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        tmp, copy, source = _new_copy(dir_fd, base)
+        tmp, copy, source = new_copy(dir_fd, base)
         with copy:
-            if not _same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
+            if not same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
                 audio = _load(kind, fmt, copy)
                 copy.seek(0)
             _save(audio, copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
@@ -304,10 +289,10 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
             copy.flush()
             os.fsync(copy.fileno())
             written = os.fstat(copy.fileno())
-            _require_same(name, dir_fd, tmp, written)
+            require_same(name, dir_fd, tmp, written)
             os.replace(tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             tmp = None
-            _require_same(name, dir_fd, base, written)
+            require_same(name, dir_fd, base, written)
     except TagError:
         raise
     except PermissionError as e:
@@ -320,81 +305,6 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=dir_fd)  # ours, or a link put in its place: never followed
             os.close(dir_fd)
-
-
-def _same_version(a: os.stat_result, b: os.stat_result | None) -> bool:
-    """Whether two stats are of the same file, unchanged (inode, size, modification time)."""
-    return b is not None and os.path.samestat(a, b) and (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)
-
-
-def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
-    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name, its open file, and the stat
-    of the original it was copied from.
-
-    The copy is created exclusively, without following links, under a short random name (so a
-    file name near the system's limit can still be tagged), and filled through its descriptor;
-    it gets the original's owner and mode.
-    """
-    source_fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
-    with os.fdopen(source_fd, "rb") as source:
-        st = os.fstat(source.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"{base} is not a regular file")
-        tmp, fd = _locked_copy_name(dir_fd)
-        copy = os.fdopen(fd, "r+b")
-        try:
-            shutil.copyfileobj(source, copy, 1 << 20)
-            if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
-                os.fchown(fd, st.st_uid, st.st_gid)
-            os.fchmod(fd, stat.S_IMODE(st.st_mode))
-            copy.seek(0)
-        except BaseException:
-            copy.close()
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
-    return tmp, copy, st
-
-
-def _locked_copy_name(dir_fd: int) -> tuple[str, int]:
-    """Create an empty working copy under a new random name and take its exclusive ``flock``.
-
-    The lock says "in use" to a scan sweeping leftovers (:func:`musictag.scan.discover.remove_leftover_copies`).
-    A sweep can take the lock in the instant between creating and locking, and then unlinks the
-    name; so once locked, the name must still be this file, or another name is tried.
-    """
-    for _ in range(100):
-        tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
-        try:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
-        except FileExistsError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            mine, named = os.fstat(fd), os.stat(tmp, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            os.close(fd)  # swept before it was locked
-            continue
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
-        if os.path.samestat(mine, named):
-            return tmp, fd
-        os.close(fd)  # the name is someone else's now: leave it
-    raise OSError("no free name for the working copy")
-
-
-def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
-    """Raise unless ``entry`` in the folder is (not a link to) the inode that was written."""
-    try:
-        st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError:
-        st = None
-    if st is None or not os.path.samestat(st, written):
-        raise TagError(name, "cannot write the genre tag: its working copy was replaced by someone else "
-                             "during the write")
 
 
 def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
