@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from musictag.errors import UsageError
-from musictag.tags.history import original_snapshot
+from musictag.tags.history import original_genres, original_snapshot
 
 _SEPARATORS = re.compile(r"[;/,\x00]")
 _ID3V1 = re.compile(r"^\s*\((\d{1,3})\)\s*(.*)$|^\s*(\d{1,3})\s*$")
@@ -63,8 +63,7 @@ def label_values(file_genres: Sequence[str], backups: Sequence[dict[str, Any]]) 
     ``file_genres``: the file's genre field as last read; ``backups``: its tag backups, oldest first.
     """
     if backups and list(file_genres) == list(backups[-1]["written"] or []):  # the field holds our own write
-        original = original_snapshot(list(backups))
-        return list(original.get("values") or []) if original.get("present") else []
+        return original_genres(original_snapshot(list(backups)))
     return list(file_genres)
 
 
