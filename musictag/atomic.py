@@ -3,7 +3,7 @@
 The content goes to a temporary name beside the target, which is then renamed over it
 (``os.replace``): a reader sees the old file or the new one, never half of one, and a kill leaves
 at most a temporary file, which :func:`sweep` removes once it is old. (A user's audio file gets
-the more careful treatment of :mod:`musictag.tags.tagfile`: a working copy no one else can swap.)
+the more careful treatment of :mod:`musictag.tags.working_copy`: a working copy no one else can swap.)
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Synthesise test signals, write them as real files in every format musictag reads, read tags back raw."""
+"""Synthesise test signals, write them as real files in every format musictag reads, read tags back raw;
+put WAV files with a RIFF INFO chunk together byte by byte, and take them apart."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +95,63 @@ def raw_genres(path: Path) -> list[str] | None:
         return list(f.tags["TCON"].text) if "TCON" in f.tags else None
     field = {MP4: "\xa9gen", ASF: "WM/Genre"}.get(type(f), "GENRE")
     return [str(v) for v in f.tags[field]] if field in f.tags else None
+
+
+def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The top-level chunks of a RIFF WAVE file's bytes, each ``(id, data)``; asserts that every size, pad
+    byte and the RIFF size add up to the file exactly."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    assert struct.unpack("<I", data[4:8])[0] == len(data) - 8
+    pos, out = 12, []
+    while pos < len(data):
+        chunk_id, size = struct.unpack("<4sI", data[pos:pos + 8])
+        assert pos + 8 + size + (size & 1) <= len(data), chunk_id
+        assert size & 1 == 0 or data[pos + 8 + size] == 0  # the pad byte of an odd size
+        out.append((chunk_id, data[pos + 8:pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    return out
+
+
+def info_entries(data: bytes) -> list[tuple[bytes, bytes]] | None:
+    """The entries of a WAV file's INFO list (from its bytes), each ``(id, bytes as stored)``, with every size
+    and pad byte checked; None without an INFO list."""
+    bodies = [body for chunk_id, body in riff_chunks(data) if chunk_id == b"LIST" and body[:4] == b"INFO"]
+    if not bodies:
+        return None
+    body, pos, entries = bodies[0], 4, []
+    while pos < len(body):
+        key, size = struct.unpack("<4sI", body[pos:pos + 8])
+        assert pos + 8 + size <= len(body) and (size & 1 == 0 or body[pos + 8 + size] == 0)
+        entries.append((key, body[pos + 8:pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    assert pos == len(body)
+    return entries
+
+
+def info_list(entries: list[tuple[bytes, bytes]]) -> bytes:
+    """The entries of an INFO list as RIFF stores them (each padded to an even size)."""
+    return b"".join(key + struct.pack("<I", len(v)) + v + b"\0" * (len(v) & 1) for key, v in entries)
+
+
+def wav_with_info(path: Path, entries: list[tuple[bytes, bytes]] | None = None, *, after_data: bool = False,
+                  list_body: bytes | None = None, seconds: float = 2.0, seed: int = 0) -> Path:
+    """A mono 22.05 kHz WAV with a LIST/INFO chunk of ``entries`` (or of the raw ``list_body``), put together
+    byte by byte: before the audio (as FFmpeg and libsndfile put it) or after it."""
+    write_audio(path, sweep(seconds, 22050, seed), 22050, "wav", 1)
+    chunks = riff_chunks(path.read_bytes())
+    chunks.insert(len(chunks) if after_data else [c for c, _ in chunks].index(b"data"),
+                  (b"LIST", b"INFO" + (list_body if list_body is not None else info_list(entries or []))))
+    path.write_bytes(_riff_file(chunks))
+    return path
+
+
+def set_info_entries(path: Path, entries: list[tuple[bytes, bytes]]) -> None:
+    """Give the WAV file's INFO list these entries, as another program would (every other chunk as it is)."""
+    chunks = [(cid, b"INFO" + info_list(entries) if cid == b"LIST" and data[:4] == b"INFO" else data)
+              for cid, data in riff_chunks(path.read_bytes())]
+    path.write_bytes(_riff_file(chunks))
+
+
+def _riff_file(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    body = b"".join(cid + struct.pack("<I", len(d)) + d + b"\0" * (len(d) & 1) for cid, d in chunks)
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body

@@ -65,10 +65,11 @@ def test_a_link_in_place_of_a_copy_is_not_followed(tmp_path: Path) -> None:
 def test_a_tag_write_whose_copy_is_swept_before_it_is_locked_starts_another(
         tmp_path: Path, monkeypatch) -> None:
     from musictag.tags import tagfile as tags
+    from musictag.tags import working_copy
 
     song = tmp_path / "a.flac"
     audiogen.write_audio(song, audiogen.sweep(3.0, sr=22050), 22050, "flac")
-    real_flock, swept = tags.fcntl.flock, []
+    real_flock, swept = working_copy.fcntl.flock, []
 
     def sweep_first(fd: int, op: int) -> None:  # a scan's sweep runs between create and lock
         if not swept:
@@ -76,7 +77,7 @@ def test_a_tag_write_whose_copy_is_swept_before_it_is_locked_starts_another(
             assert remove_leftover_copies(swept) == 1
         real_flock(fd, op)
 
-    monkeypatch.setattr(tags.fcntl, "flock", sweep_first)
+    monkeypatch.setattr(working_copy.fcntl, "flock", sweep_first)
     tags.write_genres(song, ["Jazz"])
     monkeypatch.undo()
     assert len(swept) == 1 and tags.read_genres(song) == ["Jazz"]

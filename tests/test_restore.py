@@ -15,6 +15,7 @@ from musictag.library.restore import restore
 from musictag.library.rows import TagBackup
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
+from musictag.tags.riff_info import info_fields
 from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
 
@@ -92,3 +93,36 @@ def test_restore_walks_back_over_musictags_own_writes() -> None:
     # an ID3v2.3 file stores two genres joined
     assert original_snapshot([backup(["Soul"], ["Rock", "Pop"]), backup(["Rock; Pop"], ["Jazz"])])["values"] == \
         ["Soul"]
+
+
+def test_a_wavs_info_genre_is_written_kept_and_restored_byte_for_byte(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    credits = [(b"IART", b"An Artist\0"), (b"ISFT", b"Lavf59.27.100\0")]
+    ripped = audiogen.wav_with_info(music / "ripped.wav", credits, seconds=3.0, seed=1)
+    own = audiogen.wav_with_info(music / "own.wav", [*credits, (b"IGNR", b"Chanson\0")], seconds=3.0, seed=2)
+    originals = {path: path.read_bytes() for path in (ripped, own)}
+    db = tmp_path / "lib.db"
+    report = scan([music], db, ScanOptions(min_confidence=0.0, jobs=1))
+    assert (report.tagged, report.kept) == (1, 1)  # a genre that another program put in INFO is the user's
+    assert own.read_bytes() == originals[own]
+    assert read_genres(ripped) and info_fields(ripped)["IGNR"] == read_genres(ripped)[0]
+    report = scan([music], db, ScanOptions(min_confidence=0.0, jobs=1, overwrite=True))
+    assert info_fields(own)["IGNR"] == read_genres(own)[0] != "Chanson"
+    report = restore(None, db)
+    assert sorted(r["values"] for r in report.restored) == [[], ["Chanson"]]
+    assert all(path.read_bytes() == original for path, original in originals.items())
+
+
+def test_an_info_genre_edited_since_musictag_wrote_it_is_kept(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    path = audiogen.wav_with_info(music / "ripped.wav", [(b"IART", b"An Artist\0")], seconds=3.0)
+    db = tmp_path / "lib.db"
+    assert scan([music], db, ScanOptions(min_confidence=0.0, jobs=1)).tagged == 1
+    written = read_genres(path)
+    audiogen.set_info_entries(path, [(b"IART", b"An Artist\0"), (b"IGNR", b"Soul\0")])  # a program writing INFO only
+    edited = path.read_bytes()
+    report = restore(None, db)
+    assert report.restored == [] and [c["values"] for c in report.changed] == [[*written, "Soul"]]
+    assert path.read_bytes() == edited

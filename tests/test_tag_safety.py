@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from musictag.tags import tagfile as tags
-from musictag.tags.tagfile import TEMP_SUFFIX, TagError, read_genres, write_genres
+from musictag.tags.tagfile import TagError, read_genres, write_genres
+from musictag.tags.working_copy import TEMP_SUFFIX
 from tests import audiogen
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from musictag.library.rows import TagBackup
+from musictag.tags.riff_info import entry_text, recorded_genre
 
 
 def original_snapshot(backups: list[TagBackup]) -> dict[str, Any]:
@@ -25,6 +26,21 @@ def original_snapshot(backups: list[TagBackup]) -> dict[str, Any]:
             break
         chosen = earlier
     return chosen.original
+
+
+def original_genres(snapshot: dict[str, Any]) -> list[str]:
+    """The genres a backup's snapshot says the file held, read as :meth:`TagFile.label_fields
+    <musictag.tags.tagfile.TagFile.label_fields>` reads a file: the genre field's values, then a WAV
+    file's INFO genre where it is another (the only one, where the field was absent)."""
+    values = list(snapshot.get("values") or []) if snapshot.get("present") else []
+    try:
+        payload = recorded_genre(snapshot["riff_info"]) if snapshot.get("riff_info") is not None else None
+    except ValueError:
+        payload = None
+    info = entry_text(payload) if payload is not None else ""
+    if info and info != "; ".join(v.strip() for v in values):
+        values.append(info)
+    return values
 
 
 def _written_last(entries: list[TagBackup]) -> list[str]:

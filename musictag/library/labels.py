@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from musictag.errors import UsageError
-from musictag.library.history import original_snapshot
+from musictag.library.history import original_genres, original_snapshot
 from musictag.library.rows import TagBackup
 
 _SEPARATORS = re.compile(r"[;/,\x00]")
@@ -63,8 +63,7 @@ def label_values(file_genres: Sequence[str], backups: Sequence[TagBackup]) -> li
     ``file_genres``: the file's genre field as last read; ``backups``: its tag backups, oldest first.
     """
     if backups and list(file_genres) == list(backups[-1].written or []):  # the field holds our own write
-        original = original_snapshot(list(backups))
-        return list(original.get("values") or []) if original.get("present") else []
+        return original_genres(original_snapshot(list(backups)))
     return list(file_genres)
 
 

@@ -16,7 +16,7 @@ from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library.connection import default_db_path
 from musictag.library.database import Library
-from musictag.library.history import original_snapshot, still_musictags
+from musictag.library.history import original_genres, original_snapshot, still_musictags
 from musictag.paths import covers, display_path, key_to_path, path_to_key
 from musictag.tags import tagfile as tags
 
@@ -59,19 +59,19 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
         for key, entries in sorted(backups.items()):
             path = key_to_path(key)
             snapshot = original_snapshot(entries)
-            values = snapshot["values"] if snapshot["present"] else []
+            values = original_genres(snapshot)
             if not os.path.lexists(path):
                 report.errors.append({"path": display_path(path), "reason": "file not found: moved or deleted since "
                                       "it was tagged; run `musictag scan` on its new folder first, then restore"})
                 continue
             try:
                 tag_file = tags.TagFile(path)
-                now = tag_file.snapshot()
+                current = tag_file.label_fields()["genres"]  # as the scan reads it: a WAV's INFO genre too
             except TagError as e:
                 report.errors.append({"path": display_path(path), "reason": e.reason})
                 continue
-            if not force and not still_musictags(entries, now["values"]):
-                report.changed.append({"path": display_path(path), "values": now["values"]})
+            if not force and not still_musictags(entries, current):
+                report.changed.append({"path": display_path(path), "values": current})
                 continue
             if not dry_run:
                 try:

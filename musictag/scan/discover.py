@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from musictag.audio.formats import AUDIO_EXTENSIONS
 from musictag.paths import path_to_key
-from musictag.tags import tagfile as tags
+from musictag.tags.working_copy import is_leftover_copy
 
 #: A folder holding a file of this name is skipped with everything under it.
 IGNORE_FILE = ".musictag-ignore"
@@ -82,7 +82,7 @@ def _walk(top: str, found: Found, seen: set[tuple[int, int]]) -> None:
         subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
-                if tags.is_leftover_copy(entry.name):
+                if is_leftover_copy(entry.name):
                     found.leftovers.append(entry.path)
                 continue
             try:
@@ -100,7 +100,7 @@ def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -
     """Delete tag-write working copies left by a killed process; returns how many went.
 
     A tag write holds an exclusive ``flock`` on its copy for as long as it works on it, and after
-    taking the lock checks that the copy's name is still its own (see :mod:`musictag.tags.tagfile`). So a
+    taking the lock checks that the copy's name is still its own (see :mod:`musictag.tags.working_copy`). So a
     copy whose lock this sweep can take is a dead writer's, or one not yet locked whose writer
     will notice and start another: it goes at once, unlinked while the lock is held. A copy
     untouched for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's

@@ -31,7 +31,7 @@ from musictag.errors import TagError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library.connection import default_db_path
 from musictag.library.database import Library
-from musictag.library.history import original_snapshot, still_musictags
+from musictag.library.history import original_genres, original_snapshot, still_musictags
 from musictag.library.rows import FileFacts, TagBackup, TrackRow
 from musictag.paths import display_path, key_to_path, path_fields
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
@@ -382,7 +382,7 @@ class _Scan:
         """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
         model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
         snapshot = original_snapshot(history)
-        before = snapshot["values"] if snapshot["present"] else []
+        before = original_genres(snapshot)
         if not self.options.dry_run and self.library is not None:
             tag_file.restore(snapshot)
             with self.library.transaction():

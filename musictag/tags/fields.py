@@ -2,21 +2,21 @@
 
 :data:`FIELDS` is the one table of where each kind of tag block keeps each field musictag reads (genre,
 artist, title, album, album artist), and :data:`TAG_TYPES` says which kind each format has; formats are
-named as :func:`musictag.audio.sniff.sniff` names them. A WAV file's RIFF INFO chunk (:func:`riff_info`)
-answers where its ID3 tag is silent. Genre keys as models name them become the names people write with
-:func:`display_name`.
+named as :func:`musictag.audio.sniff.sniff` names them. A WAV file's RIFF INFO chunk
+(:mod:`musictag.tags.riff_info`) answers where its ID3 tag is silent. Genre keys as models name them
+become the names people write with :func:`display_name`.
 """
 
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
 import mutagen
 
 from musictag.audio.formats import FORMATS
+from musictag.tags.riff_info import RIFF_INFO, info_fields
 
 #: format -> the kind of tag block it carries (ID3v2 frames, Vorbis comments, MP4 atoms, ASF attributes),
 #: from the one format table.
@@ -32,8 +32,6 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 #: format -> the one tag field that holds its genre (what a backup records as its ``field``).
 GENRE_FIELDS: dict[str, str] = {fmt: FIELDS["genre"][kind][0] for fmt, kind in TAG_TYPES.items()}
-#: A WAV file's RIFF INFO ids of the same fields (what Windows and many rippers write).
-RIFF_INFO = {"genre": "IGNR", "artist": "IART", "title": "INAM", "album": "IPRD"}
 
 #: genre keys (as models name them) -> the name people write; other keys are title-cased.
 DISPLAY_NAMES: dict[str, str] = {
@@ -87,48 +85,6 @@ def artist_title(path: str | os.PathLike) -> tuple[str | None, str]:
     if audio is not None and audio.tags is not None:
         artist, title = first_text(audio.tags, any_keys("artist")), first_text(audio.tags, any_keys("title"))
     if not (artist and title):
-        info = riff_info(path)
+        info = info_fields(path)
         artist, title = artist or info.get(RIFF_INFO["artist"]), title or info.get(RIFF_INFO["title"])
     return artist, title or Path(os.fsdecode(path)).stem
-
-
-def riff_info(path: str | os.PathLike) -> dict[str, str]:
-    """The text fields of a WAV file's ``LIST``/``INFO`` chunk (``IART``, ``INAM``, ``IGNR``, ...); {} if none."""
-    out: dict[str, str] = {}
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return out
-            for _ in range(1000):  # chunks, each skipped by its size (the audio is never read)
-                chunk = f.read(8)
-                if len(chunk) < 8:
-                    break
-                size = struct.unpack("<I", chunk[4:])[0]
-                if chunk[:4] == b"LIST" and size <= 1 << 20:
-                    body = f.read(size)
-                    if body[:4] == b"INFO":
-                        out.update(_info_fields(body[4:]))
-                else:
-                    f.seek(size, os.SEEK_CUR)
-                if size & 1:
-                    f.seek(1, os.SEEK_CUR)
-    except (OSError, struct.error):
-        return out
-    return out
-
-
-def _info_fields(body: bytes) -> dict[str, str]:
-    """Sub-chunks of an INFO list: four-letter id -> text (UTF-8, else Latin-1; NULs dropped)."""
-    fields, pos = {}, 0
-    while pos + 8 <= len(body):
-        key, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
-        raw = body[pos + 8:pos + 8 + size].split(b"\x00", 1)[0]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        if text.strip() and key.isalnum():
-            fields[key.decode("ascii")] = text.strip()
-        pos += 8 + size + (size & 1)
-    return fields

@@ -15,11 +15,8 @@ disk, and only then renamed over the original (``os.replace``). The copy keeps t
 owner; symbolic links are followed (the link stays, its target is replaced). A file with several
 hard links is detached from its other names by the rename.
 
-The copy cannot be hijacked (a folder of a shared NAS may be writable by others): it is created
-with ``O_CREAT | O_EXCL | O_NOFOLLOW`` relative to a descriptor of its folder, under a short random
-name, and every byte goes through that descriptor, never through a name; before the rename and
-after it, the name must still be the inode that was written, else the write is reported failed.
-A link put in place of the copy is never written through, only removed.
+The copy cannot be hijacked (a folder of a shared NAS may be writable by others): see
+:mod:`musictag.tags.working_copy`.
 
 ID3 (mp3, and the ID3 chunk of wav and aiff): a file keeps its ID3v2 version and its frames'
 encodings (v2.3 stays v2.3 and v2.4 stays v2.4, so no other frame is rewritten in another
@@ -27,16 +24,16 @@ version); new tags and v2.2 tags are written as v2.4, or as v2.3 with ``id3v23=T
 applies only to a file that has no ID3v2 tag yet. Only a restore puts a version back. Several
 genres are several TCON values in v2.4 and one value joined with ``"; "`` in v2.3. An existing
 ID3v1 tag is kept and updated from the v2 tag, as mutagen does.
+
+WAV: where the file has a RIFF INFO chunk, the genre also goes in its ``IGNR`` entry (FFmpeg 5.1 and
+players that read INFO show that one, not the ID3 chunk's; :mod:`musictag.tags.riff_info`); a file
+without one gets none. The backup records the entry's bytes, and a restore puts them back.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import secrets
-import shutil
-import stat
 from typing import IO, Any
 
 import mutagen
@@ -51,7 +48,9 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from musictag.errors import TagError, short_reason
-from musictag.tags.fields import FIELDS, GENRE_FIELDS, RIFF_INFO, TAG_TYPES, first_text, riff_info
+from musictag.tags import riff_info
+from musictag.tags.fields import FIELDS, GENRE_FIELDS, TAG_TYPES, first_text
+from musictag.tags.working_copy import new_copy, require_same, same_version
 
 #: format -> the mutagen class that reads and writes its tags.
 _CLASSES: dict[str, type[mutagen.FileType]] = {
@@ -60,15 +59,6 @@ _CLASSES: dict[str, type[mutagen.FileType]] = {
 _ID3_FORMATS = frozenset(fmt for fmt, kind in TAG_TYPES.items() if kind == "id3")
 _V23_SEPARATOR = "; "
 _SNAPSHOT_KEYS = frozenset({"format", "field", "tag_block", "present", "values", "id3_version"})
-
-
-#: Suffix of the hidden copy a tag write works on before renaming it over the file.
-TEMP_SUFFIX = ".musictag-tmp"
-
-
-def is_leftover_copy(name: str) -> bool:
-    """Whether a file name is that of a tag write's working copy (left behind if it was killed)."""
-    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
 
 class TagFile:
@@ -111,15 +101,17 @@ class TagFile:
         """What a library-learned model uses: ``genres``, ``album`` and ``artist`` (the album artist
         where there is one; None when absent).
 
-        A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``) answers what its ID3 tag does not,
-        so a genre set there counts as the file's own.
+        A WAV file's RIFF INFO chunk (``IGNR``, ``IPRD``, ``IART``) answers what its ID3 tag does not, so
+        a genre set there by another program counts as the file's own. An INFO genre other than the ID3
+        one (musictag writes both alike) follows the ID3 genres: then neither is still musictag's write.
         """
         fields = {"genres": [g for g in self.genres() if g.strip()], "album": self.text("album"),
                   "artist": self.text("albumartist") or self.text("artist")}
-        if self.format == "wav" and not all(fields.values()):
-            chunk = riff_info(self.path)  # read once for every field
-            info = {field: chunk.get(riff_id) for field, riff_id in RIFF_INFO.items()}
-            fields["genres"] = fields["genres"] or ([info["genre"]] if info["genre"] else [])
+        if self.format == "wav":
+            chunk = riff_info.info_fields(self.path)  # read once for every field
+            info = {field: chunk.get(key) for field, key in riff_info.RIFF_INFO.items()}
+            if info["genre"] and info["genre"] != "; ".join(g.strip() for g in fields["genres"]):
+                fields["genres"].append(info["genre"])
             fields["album"] = fields["album"] or info["album"]
             fields["artist"] = fields["artist"] or info["artist"]
         return fields
@@ -130,8 +122,10 @@ class TagFile:
         Keys: ``format`` and ``field`` (see :data:`GENRE_FIELDS`), ``tag_block`` (whether the file has
         a tag block at all; for ID3 formats an ID3v2 tag), ``present`` (whether the field exists),
         ``values`` (its raw values), ``id3_version`` (2, 3 or 4 for a file with an ID3v2 tag, else
-        ``None``) and ``id3_encoding`` (the text encoding of its TCON frame, so that a restore gives
-        the frame back byte for byte; ``None`` without one).
+        ``None``), ``id3_encoding`` (the text encoding of its TCON frame, so that a restore gives
+        the frame back byte for byte; ``None`` without one), and for a WAV file ``riff_info``
+        (:func:`riff_info.genre_state`: None without an INFO chunk, else its IGNR entry's bytes).
+        Raises :class:`TagError` for a WAV file whose INFO chunk is malformed.
         """
         audio, fmt = self.audio, self.format
         values = self.values()
@@ -140,7 +134,7 @@ class TagFile:
             version = audio.tags.version[1]
             frames = audio.tags.getall("TCON")
             encoding = int(frames[0].encoding) if frames else None
-        return {
+        snap = {
             "format": fmt,
             "field": self.field,
             "tag_block": audio.tags is not None and (fmt not in _ID3_FORMATS or version is not None),
@@ -149,6 +143,12 @@ class TagFile:
             "id3_version": version,
             "id3_encoding": encoding,
         }
+        if fmt == "wav":
+            try:
+                snap["riff_info"] = riff_info.genre_state(self.path)
+            except (OSError, riff_info.MalformedInfo) as e:
+                raise TagError(self.path, f"cannot read tags: {short_reason(e)}") from None
+        return snap
 
     def write(self, genres: list[str], *, id3v23: bool = False) -> None:
         """Set the genre field to ``genres`` (several values as the format's native multi-value).
@@ -160,7 +160,8 @@ class TagFile:
         values = list(genres)
         if not all(isinstance(g, str) and g.strip() and "\0" not in g for g in values):
             raise ValueError(f"genres must be non-empty strings, got {genres!r}")
-        _rewrite(self, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False)
+        _rewrite(self, values or None, id3_version=3 if id3v23 else None, drop_empty_block=False,
+                 set_info=self.format == "wav", info_genre=riff_info.encode_genre(values) if values else None)
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Put the genre field back as :meth:`snapshot` found it, absent field included.
@@ -177,9 +178,15 @@ class TagFile:
                                       f"this is a {self.format} file")
         version = snap["id3_version"] if snap["id3_version"] in (3, 4) else None
         encoding = snap.get("id3_encoding")  # backups made before it was recorded have none
+        info = snap.get("riff_info")  # None: no INFO chunk then (or a backup made before it was recorded)
+        try:
+            info_genre = riff_info.recorded_genre(info) if info is not None else None
+        except ValueError:
+            raise TagError(self.path, "cannot restore the genre tag: the backup is damaged") from None
         _rewrite(self, list(snap["values"]) if snap["present"] else None, id3_version=version,
                  drop_empty_block=not snap["tag_block"], force_version=True,
-                 id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8)
+                 id3_encoding=Encoding(encoding) if encoding in (0, 1, 2, 3) else Encoding.UTF8,
+                 set_info=info is not None, info_genre=info_genre)
 
 
 def read_genres(path: str | os.PathLike) -> list[str]:
@@ -272,14 +279,17 @@ def _values(audio: mutagen.FileType, fmt: str) -> list[str] | None:
 # --- writing ------------------------------------------------------------------------------
 
 
-def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | None,
-             drop_empty_block: bool, force_version: bool = False, id3_encoding: Encoding = Encoding.UTF8) -> None:
+def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | None, drop_empty_block: bool,
+             force_version: bool = False, id3_encoding: Encoding = Encoding.UTF8, set_info: bool = False,
+             info_genre: bytes | None = None) -> None:
     """Set (``values``) or delete (``None``) the genre field in a copy, then swap the copy in.
 
     The tags parsed from the file are saved into its byte-for-byte copy (parsed anew only when the
     file changed since); the copy is parsed once more, to check that the field reads back as
     written. ``id3_version`` is the version of an ID3 tag created now; with ``force_version`` (a
     restore) an existing tag is converted to it too. ``id3_encoding`` is the TCON frame's text encoding.
+    With ``set_info``, a WAV file's INFO chunk (where it has one) gets ``info_genre`` as its IGNR entry
+    (None: none), checked too.
     """
     name, audio, fmt = tag_file.path, tag_file.audio, tag_file.format
     if not os.access(name, os.W_OK):
@@ -291,11 +301,13 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
     dir_fd = None
     try:
         dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        tmp, copy, source = _new_copy(dir_fd, base)
+        tmp, copy, source = new_copy(dir_fd, base)
         with copy:
-            if not _same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
+            if not same_version(source, tag_file.stat):  # changed since it was parsed: parse the copy instead
                 audio = _load(kind, fmt, copy)
                 copy.seek(0)
+            if set_info:  # first: a malformed INFO chunk is what a failure names (mutagen's save parses anew)
+                riff_info.set_genre(copy, info_genre)
             _save(audio, copy, fmt, values, id3_version, drop_empty_block, force_version, id3_encoding)
             copy.seek(0)
             again = _load(kind, fmt, copy)
@@ -304,10 +316,10 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
             copy.flush()
             os.fsync(copy.fileno())
             written = os.fstat(copy.fileno())
-            _require_same(name, dir_fd, tmp, written)
+            require_same(name, dir_fd, tmp, written)
             os.replace(tmp, base, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
             tmp = None
-            _require_same(name, dir_fd, base, written)
+            require_same(name, dir_fd, base, written)
     except TagError:
         raise
     except PermissionError as e:
@@ -320,81 +332,6 @@ def _rewrite(tag_file: TagFile, values: list[str] | None, *, id3_version: int | 
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=dir_fd)  # ours, or a link put in its place: never followed
             os.close(dir_fd)
-
-
-def _same_version(a: os.stat_result, b: os.stat_result | None) -> bool:
-    """Whether two stats are of the same file, unchanged (inode, size, modification time)."""
-    return b is not None and os.path.samestat(a, b) and (a.st_size, a.st_mtime_ns) == (b.st_size, b.st_mtime_ns)
-
-
-def _new_copy(dir_fd: int, base: str) -> tuple[str, IO[bytes], os.stat_result]:
-    """A new hidden copy of ``base`` in the folder ``dir_fd``: its name, its open file, and the stat
-    of the original it was copied from.
-
-    The copy is created exclusively, without following links, under a short random name (so a
-    file name near the system's limit can still be tagged), and filled through its descriptor;
-    it gets the original's owner and mode.
-    """
-    source_fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
-    with os.fdopen(source_fd, "rb") as source:
-        st = os.fstat(source.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise OSError(f"{base} is not a regular file")
-        tmp, fd = _locked_copy_name(dir_fd)
-        copy = os.fdopen(fd, "r+b")
-        try:
-            shutil.copyfileobj(source, copy, 1 << 20)
-            if (st.st_uid, st.st_gid) != (os.fstat(fd).st_uid, os.fstat(fd).st_gid):
-                os.fchown(fd, st.st_uid, st.st_gid)
-            os.fchmod(fd, stat.S_IMODE(st.st_mode))
-            copy.seek(0)
-        except BaseException:
-            copy.close()
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
-    return tmp, copy, st
-
-
-def _locked_copy_name(dir_fd: int) -> tuple[str, int]:
-    """Create an empty working copy under a new random name and take its exclusive ``flock``.
-
-    The lock says "in use" to a scan sweeping leftovers (:func:`musictag.scan.discover.remove_leftover_copies`).
-    A sweep can take the lock in the instant between creating and locking, and then unlinks the
-    name; so once locked, the name must still be this file, or another name is tried.
-    """
-    for _ in range(100):
-        tmp = f".{secrets.token_hex(4)}{TEMP_SUFFIX}"
-        try:
-            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
-        except FileExistsError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            mine, named = os.fstat(fd), os.stat(tmp, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            os.close(fd)  # swept before it was locked
-            continue
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dir_fd)
-            raise
-        if os.path.samestat(mine, named):
-            return tmp, fd
-        os.close(fd)  # the name is someone else's now: leave it
-    raise OSError("no free name for the working copy")
-
-
-def _require_same(name: str, dir_fd: int, entry: str, written: os.stat_result) -> None:
-    """Raise unless ``entry`` in the folder is (not a link to) the inode that was written."""
-    try:
-        st = os.stat(entry, dir_fd=dir_fd, follow_symlinks=False)
-    except OSError:
-        st = None
-    if st is None or not os.path.samestat(st, written):
-        raise TagError(name, "cannot write the genre tag: its working copy was replaced by someone else "
-                             "during the write")
 
 
 def _save(audio: mutagen.FileType, target: IO[bytes], fmt: str, values: list[str] | None, id3_version: int | None,
