@@ -13,3 +13,13 @@ def usable_cpus() -> int:
 
 
 # --- the scan ----------------------------------------------------------------------------------
+
+
+def capped_workers(requested: int, asked: str) -> tuple[int, str | None]:
+    """``requested`` worker processes held to :func:`usable_cpus` (more is no faster, and each holds a model):
+    how many to start, and the note that says so when they are fewer (``asked``: the option as given, e.g.
+    ``--jobs 9``)."""
+    cores = usable_cpus()
+    if requested <= cores:
+        return requested, None
+    return cores, f"{asked} is more than the {cores} CPU cores musictag may use here; using {cores}"

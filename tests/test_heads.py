@@ -44,7 +44,7 @@ def test_linear_head_learns_and_generalises():
     predicted = [int(head.track_probabilities(s).argmax()) for s in test_seqs]
     assert np.mean(np.equal(predicted, test_labels)) > 0.9
     probs = head.patch_probabilities(test_seqs[0])
-    assert probs.shape == (len(test_seqs[0]), 3)
+    assert probs.shape == (len(test_seqs[0]), 3) and head.outputs == 3
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
@@ -130,6 +130,7 @@ def test_forest_head_numpy_equals_sklearn(tmp_path):
     assert int(head.w["depth"]) > 3
     head.save(tmp_path / "head.npz")
     again = load_head("rf", tmp_path / "head.npz")
+    assert again.outputs == 4  # what a model folder's genres are checked against
     rng = np.random.default_rng(5)
     queries = [s[: rng.integers(1, len(s) + 1)] for s in seqs[::3]] + [rng.normal(0, 4, (n, 6)) for n in LENGTHS]
     for x in queries:

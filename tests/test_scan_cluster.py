@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from musictag.cores import usable_cpus
 from musictag.library.database import Library
-from musictag.scan.cluster import Cluster
+from musictag.scan.cluster import CONNECT_TIMEOUT_S, Cluster
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
 from musictag.tags.tagfile import read_genres
@@ -91,12 +92,57 @@ def test_no_extra_and_no_scheduler_are_one_line_errors(tagged_files: dict[str, P
     one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "local:2", "-j", "2"),
                    "--jobs")
     one_line_error(run_musictag("scan", str(music), "--db", str(tmp_path / "c.db"), "--cluster", "foo://host:1"),
-                   "not a scheduler address Dask understands", "tcp://host:8786")
+                   "not a scheduler address musictag can use", "tcp://host:8786")
+    started = time.monotonic()
     res = run_musictag("scan", str(music), "--db", str(tmp_path / "b.db"), "--cluster", "tcp://127.0.0.1:1")
     lines = [line for line in res.stderr.splitlines() if "error" in line or "Traceback" in line]
     assert res.returncode == 1 and len(lines) == 1, res.stderr
-    assert lines[0].startswith("musictag: error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (no answer"
-                               ), res.stderr
+    assert lines[0].startswith("musictag: error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (connection "
+                               "refused"), res.stderr
+    assert time.monotonic() - started < CONNECT_TIMEOUT_S  # said at once, not after Dask's retries ran out
+
+
+@pytest.mark.parametrize(("address", "words"), [
+    ("local:\u00b2", ["local:N", "digits 0-9"]),  # superscript two: str.isdigit says yes, int() says no
+    ("local:\u0664", ["local:N", "digits 0-9"]),  # Arabic-Indic four
+    ("local:0", ["local:N", ">= 1"]),
+    ("local:-3", ["local:N"]),
+    ("local:" + "9" * 5000, None),  # past int()'s digit limit: capped, not a traceback (see the cap test)
+    ("tls://sched:8786", ["tls://", "certificates", "tcp://host:8786"]),
+    ("inproc://sched", ["not a scheduler address musictag can use", "tcp://"]),
+    ("ws://sched:8786", ["not a scheduler address musictag can use"]),
+    ("tcp://sched", ["tcp://host:port"]),
+    ("tcp://sched:99999", ["a port from 1 to 65535"]),
+    ("tcp://sched:\uff18\uff17\uff18\uff16", ["tcp://host:port"]),  # full-width digits
+    ("tcp://sched host:8786", ["tcp://host:port"]),
+])
+def test_a_cluster_address_musictag_cannot_use_is_one_line(address, words, tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    music.mkdir()  # no file: a usable address would start nothing
+    res = run_musictag("scan", str(music), "--db", str(tmp_path / "l.db"), "--cluster", address)
+    if words is None:
+        assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    else:
+        one_line_error(res, *words)
+
+
+def test_local_workers_beyond_the_cores_are_capped_as_jobs_are(tagged_files: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    """On one core, local:3 starts one worker, with --jobs's message; the scan analyses as usual."""
+    music = tmp_path / "music"
+    copy_library({"wav": tagged_files["wav"]}, music)
+    res = run_musictag("scan", str(music), "--db", str(tmp_path / "l.db"), "--cluster", "local:3", "--json",
+                       "--no-write", prefix=["taskset", "-c", "0"])
+    assert res.returncode == 0, res.stderr
+    assert "musictag: --cluster local:3 is more than the 1 CPU cores musictag may use here; using 1" \
+        in res.stderr.splitlines(), res.stderr
+    assert json.loads(res.stdout)["analysed"] == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = run_musictag("scan", str(empty), "--db", str(tmp_path / "e.db"), "--cluster", "local:100000")
+    cores = usable_cpus()
+    assert res.returncode == 0 and f"musictag: --cluster local:100000 is more than the {cores} CPU cores musictag " \
+        f"may use here; using {cores}" in res.stderr.splitlines(), res.stderr
 
 
 def test_a_file_past_the_time_limit_is_stopped_named_and_not_tried_again(tmp_path: Path) -> None:
@@ -152,6 +198,7 @@ def test_workers_with_several_threads_are_refused_before_any_file(tmp_path: Path
 
     from musictag.errors import MusictagError
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as local:
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as local:  # tcp://: the one kind of address a cluster is given
         with pytest.raises(MusictagError, match=r"runs 2 threads: start the workers with one thread each"):
             Cluster(local.scheduler_address, None).start()

@@ -10,7 +10,6 @@ training track is *unfamiliar*: left uncertain whatever its scores. NumPy only.
 
 from __future__ import annotations
 
-import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +58,9 @@ class Familiarity:
         if entry is None:
             return None
         where = folder / "model.json"
+        # the range refuses NaN and infinities too (math.isfinite would overflow on a whole number of 400 digits)
         if not isinstance(entry, dict) or not isinstance(entry.get("max_distance"), (int, float)) \
-                or isinstance(entry.get("max_distance"), bool) or not math.isfinite(entry["max_distance"]) \
-                or not 0.0 <= entry["max_distance"] <= 2.0:
+                or isinstance(entry.get("max_distance"), bool) or not 0.0 <= entry["max_distance"] <= 2.0:
             raise UsageError(f"{where}: familiarity.max_distance must be a number from 0 to 2")
         path = folder / REFERENCE_FILE
         try:

@@ -30,10 +30,11 @@ import numpy as np
 from musictag.analysis.backbone import BackboneInfo, find_backbone
 from musictag.analysis.familiarity import Familiarity
 from musictag.analysis.features import FEATURE_VERSION, TrackFeatures, track_features
+from musictag.analysis.model_schema import check_description
 from musictag.analysis.scaling import Scaler
 from musictag.analysis.track_summary import TrackSummary, unit_vector
 from musictag.audio.decode import AudioSource, quiet_native_stderr
-from musictag.errors import UsageError
+from musictag.errors import UsageError, short_reason
 from musictag.hashing import file_digest
 from musictag.shipped import DEFAULT_MODEL_NAME, shipped_models_dir
 
@@ -104,31 +105,14 @@ def segment_analysis(head: Head, segments: np.ndarray) -> tuple[np.ndarray, np.n
     return track_scores(per_segment), unit_vector(np.mean(embeddings, axis=0).astype(np.float32)), per_segment
 
 
-def check_description(meta_path: Path, meta: object) -> None:
-    """Refuse (:class:`UsageError`, one line naming the file and the field) a model.json whose genre list
-    or recommended threshold cannot be used as they stand."""
-    if not isinstance(meta, dict):
-        raise UsageError(f"{meta_path}: not a model description (a JSON object is needed)")
-    genres = meta.get("genres")
-    if not isinstance(genres, list) or not genres or \
-            not all(isinstance(g, str) and g.strip() for g in genres) or len(set(genres)) != len(genres):
-        raise UsageError(f"{meta_path}: genres must be a list of distinct, non-empty genre names")
-    threshold = meta.get("recommended_min_confidence")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                  or not 0.0 <= threshold <= 1.0):
-        raise UsageError(f"{meta_path}: recommended_min_confidence must be a number from 0 to 1 (or absent)")
-    if "embedding_dim" in meta and (isinstance(meta["embedding_dim"], bool)
-                                    or not isinstance(meta["embedding_dim"], int) or meta["embedding_dim"] < 1):
-        raise UsageError(f"{meta_path}: embedding_dim must be a positive whole number")
-
-
 def _file_digest(*paths: Path, extra: str = "") -> str:
     return file_digest(paths, "sha1", extra.encode())[:10]
 
 
 @dataclass
 class ModelInfo:
-    """A model folder's description and identity, read without loading any network."""
+    """A model folder's description (checked), its identity and its head's weights, read without loading
+    the backbone or any LiteRT network."""
 
     dir: Path
     meta: dict
@@ -136,6 +120,7 @@ class ModelInfo:
     model_id: str  # folder name + hash of the weights: a new model means new genres for every track
     backbone: BackboneInfo | None = None  # heads: the checked backbone they run on
     familiarity: Familiarity | None = None  # its training tracks, where the folder keeps them (model.json says)
+    head: Head | None = None  # heads and heads on frames: the weights of head.npz, checked against the genres
 
     @property
     def kind(self) -> str:
@@ -148,7 +133,8 @@ class ModelInfo:
     @classmethod
     def read(cls, model_dir: str | os.PathLike | None = None) -> ModelInfo:
         """Read ``model_dir`` (None or ``default``: :func:`default_model_dir`); refuse a folder this musictag
-        cannot use."""
+        cannot use (:class:`UsageError`, one line naming the file: a description of the wrong shape, head
+        weights unreadable or scoring another number of genres than model.json names)."""
         folder = default_model_dir() if model_dir is None or os.fspath(model_dir) == "default" else Path(model_dir)
         meta_path = folder / "model.json"
         if not meta_path.is_file():
@@ -172,7 +158,7 @@ class ModelInfo:
         tflite_path = folder / "model.tflite"
         if not tflite_path.is_file():
             raise UsageError(f"{folder}: not a musictag model folder (needs model.tflite beside model.json)")
-        version = meta.get("features", {}).get("version")
+        version = meta["features"]["version"]
         if version != FEATURE_VERSION:
             raise UsageError(f"{folder}: model needs feature version {version}, this musictag computes "
                              f"version {FEATURE_VERSION}; retrain it with `musictag train`")
@@ -185,13 +171,13 @@ class ModelInfo:
         head_path = folder / "head.npz"
         if meta.get("head") not in HEADS or not head_path.is_file():
             raise UsageError(f"{folder}: not a usable head (needs head.npz and a head kind of {', '.join(HEADS)})")
-        wanted = meta.get("backbone") or {}
-        backbone = find_backbone(str(wanted.get("name")), folder)
-        if backbone.sha256 != wanted.get("sha256"):
+        wanted = meta["backbone"]
+        backbone = find_backbone(wanted["name"], folder)
+        if backbone.sha256 != wanted["sha256"]:
             raise UsageError(f"{folder}: this head was trained on another {backbone.name} backbone than the one at "
                              f"{backbone.dir} (checksums differ); retrain it with `musictag train --input musicnn`")
         model_id = f"{meta.get('name', folder.name)}-{_file_digest(head_path, extra=backbone.sha256)}"
-        return cls(folder, meta, list(meta["genres"]), model_id, backbone)
+        return cls(folder, meta, list(meta["genres"]), model_id, backbone, head=_checked_head(folder, meta))
 
     @classmethod
     def _read_frames(cls, folder: Path, meta: dict) -> ModelInfo:
@@ -208,7 +194,20 @@ class ModelInfo:
                              f"musictag computes (version {here['version']}); retrain it with "
                              f"`musictag train --input {name} --head {kind}`")
         digest = _file_digest(head_path, extra=json.dumps(here, sort_keys=True))
-        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{digest}")
+        return cls(folder, meta, list(meta["genres"]), f"{meta.get('name', folder.name)}-{digest}",
+                   head=_checked_head(folder, meta))
+
+
+def _checked_head(folder: Path, meta: dict) -> Head:
+    """The head of ``folder``'s ``head.npz`` (its kind in ``meta``), refused when it scores another number of
+    genres than ``meta`` names."""
+    from musictag.analysis.heads import load_head
+
+    head = load_head(meta["head"], folder / "head.npz")
+    if head.outputs != len(meta["genres"]):
+        raise UsageError(f"{folder / 'model.json'}: genres lists {len(meta['genres'])} names, but head.npz "
+                         f"scores {head.outputs} genres; retrain the model with `musictag train`")
+    return head
 
 
 class WindowModel:
@@ -220,11 +219,29 @@ class WindowModel:
         self._scaler = Scaler.from_json(self.meta["scaling"])
         from ai_edge_litert.interpreter import Interpreter
 
-        self._interpreter = Interpreter(model_path=str(self.dir / "model.tflite"), num_threads=threads)
+        network = self.dir / "model.tflite"
+        try:
+            self._interpreter = Interpreter(model_path=str(network), num_threads=threads)
+        except (ValueError, RuntimeError) as e:
+            raise UsageError(f"{network}: unreadable network ({short_reason(e)}); retrain the model") from None
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._outputs = self._interpreter.get_output_details()
+        self._check_outputs(network)
         self._n = -1
         self.runtime = {"runtime": "litert", "precision": "f32", "note": None}  # what runs the network
+
+    def _check_outputs(self, network: Path) -> None:
+        """Refuse a model.json whose output names the network lacks, or whose genres are not as many as the
+        network scores."""
+        shapes = {d["name"]: d["shape"] for d in self._outputs}
+        meta_path, names = self.dir / "model.json", self.meta["outputs"]
+        for role in ("probabilities", "embedding"):
+            if names[role] not in shapes:
+                raise UsageError(f"{meta_path}: outputs.{role} names {names[role]!r}, which {network.name} lacks")
+        scored = int(shapes[names["probabilities"]][-1])
+        if scored != len(self.genres):
+            raise UsageError(f"{meta_path}: genres lists {len(self.genres)} names, but {network.name} scores "
+                             f"{scored} genres; retrain the model with `musictag train`")
 
     def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Genre probabilities ``(n, genres)`` and embeddings ``(n, dim)`` of raw ``(n, 44, 216)`` windows."""
@@ -256,11 +273,10 @@ class HeadModel:
 
     def __init__(self, info: ModelInfo, threads: int = 1) -> None:
         from musictag.analysis.backbone import Backbone
-        from musictag.analysis.heads import load_head
 
         self.info = info
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
-        self.head = load_head(self.meta["head"], self.dir / "head.npz")
+        self.head: Head = info.head  # read and checked with the folder
         self.backbone = Backbone(info.backbone, threads)
         self.runtime = self.backbone.describe()  # what runs the backbone (OpenVINO or LiteRT, its precision)
 
@@ -291,12 +307,10 @@ class FrameModel:
     """
 
     def __init__(self, info: ModelInfo, threads: int = 1) -> None:
-        from musictag.analysis.heads import load_head
-
         self.info = info
         self.dir, self.meta, self.genres, self.model_id = info.dir, info.meta, info.genres, info.model_id
         self.input = self.meta["input"]
-        self.head = load_head(self.meta["head"], self.dir / "head.npz")
+        self.head: Head = info.head  # read and checked with the folder
         self.runtime = {"runtime": "numpy", "precision": "f32", "note": None}  # the head alone runs
 
     def analyse(self, source: AudioSource) -> TrackAnalysis:

@@ -62,7 +62,8 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 @click.option("--cluster", metavar="ADDRESS", default=None,
               help="Analyse on a Dask cluster: a scheduler's address (tcp://host:8786; its workers must see the "
                    "files under the same paths and have musictag installed) or local:N for N local worker "
-                   "processes. Needs pip install 'musictag[cluster]'.")
+                   "processes (at most one per CPU core; local: one per core). Needs pip install "
+                   "'musictag[cluster]'.")
 @dry_run_option("Write neither tags nor the library; show what would change.")
 @click.option("--no-write", is_flag=True, help="Analyse and store in the library, write no tags (a later scan "
                                                "without it writes them).")
@@ -100,7 +101,8 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
       musictag scan ~/Music --no-write -v         # analyse only, write nothing
       musictag scan ~/Music --cluster tcp://sched:8786 # analyse on a Dask cluster
     """
-    from musictag.cores import usable_cpus
+    from musictag.cores import capped_workers
+    from musictag.scan.cluster import local_workers
     from musictag.scan.orchestration import scan as run_scan
     from musictag.scan.report import ScanOptions
 
@@ -109,11 +111,15 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
 
         raise UsageError("--jobs is for the local worker processes; with --cluster the cluster's workers analyse "
                          "(local:N starts N)")
-    cores = usable_cpus()
-    if jobs is not None and jobs > cores:  # more workers than cores is no faster, and each holds ~330 MB
-        click.echo(f"musictag: --jobs {jobs} is more than the {cores} CPU cores musictag may use here; "
-                   f"using {cores}", err=True)
-        jobs = cores
+    note = None
+    if jobs is not None:
+        jobs, note = capped_workers(jobs, f"--jobs {jobs}")
+    local = local_workers(cluster) if cluster is not None else None
+    if local is not None:
+        count, note = capped_workers(local, f"--cluster {cluster}")
+        cluster = f"local:{count}"
+    if note:
+        click.echo(f"musictag: {note}", err=True)
 
     options = ScanOptions(model_dir=model_dir, jobs=jobs, cluster=cluster, dry_run=dry_run, write_tags=not no_write,
                           overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,

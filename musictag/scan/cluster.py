@@ -5,9 +5,11 @@ a context manager), so that :mod:`musictag.scan.orchestration` picks one or the 
 the main process keeps the walk, the library, the tag writes and the index; a worker only runs
 :func:`musictag.scan.worker.analyse_file` on a path and returns its :class:`Outcome` (plain data).
 
-- **Where**: ``local:N`` starts N worker processes here (one thread each); ``tcp://host:port`` uses
-  an existing scheduler, whose workers must see the files under the same paths and have the same
-  musictag and model: :meth:`Cluster.start` runs a probe on every worker and names what is missing.
+- **Where**: ``local:N`` starts N worker processes here (one thread each; ``local``: one per core);
+  ``tcp://host:port`` uses an existing scheduler, whose workers must see the files under the same
+  paths and have the same musictag and model: :meth:`Cluster.start` first opens a plain connection
+  (to tell a refused one from no answer), then runs a probe on every worker and names what is
+  missing. No other address is taken (``tls://`` needs certificates musictag does not pass).
 - **A model per worker thread** (LiteRT interpreters are not shared between threads), loaded
   (and the analysis stack warmed) once, kept in ``_MODELS`` by model folder, model id and thread.
   Workers are meant to run one thread each (``local:N`` does; ``dask worker --nthreads 1
@@ -31,6 +33,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import socket
 import threading
 import time
 from collections import deque
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import musictag
+from musictag.cores import usable_cpus
 from musictag.errors import MusictagError, UsageError, short_reason
 from musictag.paths import display_path
 from musictag.scan.outcome import Outcome
@@ -57,6 +62,9 @@ _LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 _OVERRUN_TOPIC = "musictag-overrun"
 _OVERRUN_EXIT = 75
 
+#: A scheduler's address: ``tcp://`` a host name, an IPv4 address or a bracketed IPv6 one, then a port.
+_TCP_ADDRESS = re.compile(r"tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
+
 _MODELS: dict[tuple[str | None, str | None, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
 
@@ -70,15 +78,37 @@ def require_dask() -> None:
 
 
 def local_workers(address: str) -> int | None:
-    """N for ``local:N``, None for a scheduler's address; :class:`UsageError` for anything else."""
+    """N for ``local:N`` (``local``: one per usable CPU core), None for a scheduler's ``tcp://host:port``
+    (:func:`scheduler_endpoint`); :class:`UsageError`, one line, for anything else."""
+    if address == "local":
+        return usable_cpus()
     if address.startswith("local:"):
         count = address.removeprefix("local:")
-        if not count.isdigit() or int(count) < 1:
-            raise UsageError(f"--cluster local:N needs a number of workers N >= 1, not {address!r}")
-        return int(count)
-    if "://" not in address:
-        raise UsageError(f"--cluster takes a scheduler address (tcp://host:8786) or local:N, not {address!r}")
+        digits = count.lstrip("0")
+        if re.fullmatch("[0-9]+", count) is None or not digits:
+            raise UsageError(f"--cluster local:N needs a number of workers N >= 1 (digits 0-9), not {address!r}")
+        return int(digits) if len(digits) <= 9 else 10**9  # beyond any machine: the cap at the cores decides
+    scheduler_endpoint(address)
     return None
+
+
+def scheduler_endpoint(address: str) -> tuple[str, int]:
+    """The host and port of a scheduler's ``tcp://host:port``: the one kind of address Dask reaches without
+    settings of its own (``tls://`` needs certificates); :class:`UsageError`, one line, for any other."""
+    scheme, found, _ = address.partition("://")
+    if not found:
+        raise UsageError(f"--cluster takes a scheduler address (tcp://host:8786) or local:N, not {address!r}")
+    if scheme == "tls":
+        raise UsageError(f"--cluster {address!r}: a tls:// scheduler needs TLS certificates, which musictag does not "
+                         "pass to Dask; give tcp://host:8786 (on a network you trust) or local:N")
+    if scheme != "tcp":
+        raise UsageError(f"--cluster {address!r} is not a scheduler address musictag can use (only tcp:// ones); "
+                         "give tcp://host:8786 or local:N")
+    match = _TCP_ADDRESS.fullmatch(address)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise UsageError(f"--cluster {address!r} is not a scheduler address: give tcp://host:port (a port from 1 "
+                         "to 65535), e.g. tcp://host:8786")
+    return match["host"].strip("[]"), int(match["port"])
 
 
 @dataclass
@@ -124,6 +154,7 @@ class Cluster:
 
         try:
             if workers is None:
+                self._reach(*scheduler_endpoint(self.address))
                 self._client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
             else:
                 preload = [*dask.config.get("distributed.worker.preload", []), __name__]
@@ -132,21 +163,32 @@ class Cluster:
                                                dashboard_address=None, silence_logs=logging.CRITICAL,
                                                env=dict.fromkeys(THREAD_VARS, "1"), preload=preload)
                 self._client = Client(self._local)
-        except ValueError as e:  # an address Dask cannot parse (unknown protocol, no port)
-            self.close()
-            raise UsageError(f"--cluster {self.address!r} is not a scheduler address Dask understands "
-                             f"({short_reason(e)}); give tcp://host:8786 or local:N") from None
-        except (OSError, TimeoutError) as e:
+        except OSError as e:  # TimeoutError too: something listens there, but no Dask scheduler answers
             self.close()
             reason = short_reason(e)
             if isinstance(e, TimeoutError) or "Timed out" in reason:
-                reason = f"no answer in {CONNECT_TIMEOUT_S:.0f} s: is it running, and is the address right?"
+                reason = f"no answer in {CONNECT_TIMEOUT_S:.0f} s: is it a Dask scheduler, and is the address right?"
             raise MusictagError(f"cannot reach the Dask scheduler at {self.address} ({reason})") from None
         try:
             self._check_workers()
         except BaseException:
             self.close()
             raise
+
+    def _reach(self, host: str, port: int) -> None:
+        """Open (and close) a TCP connection to the scheduler, to say in one line why it cannot be reached:
+        Dask's client tries a refused connection again until its timeout, then says only that it timed out."""
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+        except ConnectionRefusedError:
+            reason = "connection refused: is the scheduler running, and is the port right?"
+        except TimeoutError:
+            reason = f"no answer in {CONNECT_TIMEOUT_S:.0f} s: is it running, and is the address right?"
+        except OSError as e:  # an unknown host name, no route
+            reason = short_reason(e)
+        else:
+            return
+        raise MusictagError(f"cannot reach the Dask scheduler at {self.address} ({reason})")
 
     def _check_workers(self) -> None:
         """Run the probe on each worker: musictag importable, same version and model, the files visible."""

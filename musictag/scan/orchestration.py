@@ -103,7 +103,14 @@ class _Scan:
         self.started = time.perf_counter()
         db_path = Path(db) if db is not None else None
         remembered = None if options.model_dir is not None else remembered_model(db_path or default_db_path())
-        model = ModelInfo.read(remembered or options.model_dir)
+        try:
+            model = ModelInfo.read(remembered or options.model_dir)
+        except UsageError as e:
+            if remembered is None:
+                raise
+            raise UsageError(f"this library was last scanned with the model at {display_path(remembered)}, which "
+                             f"cannot be used now ({e}); give --model DIR (or --model default for the shipped "
+                             "model)") from None
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model = model

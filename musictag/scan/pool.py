@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from musictag.errors import MusictagError
+from musictag.errors import MusictagError, UsageError
 from musictag.scan.outcome import Outcome
 from musictag.scan.worker import serve
 
@@ -168,8 +168,8 @@ class Pool:
                 raise MusictagError("a scan worker exited while starting "
                                     f"(exit code {worker.process.exitcode})") from None
             return None
-        if message[0] == "fatal":
-            raise MusictagError(message[1])
+        if message[0] == "fatal":  # a model the worker cannot load: a usage error stays one (exit 2)
+            raise (UsageError if message[2] == UsageError.exit_code else MusictagError)(message[1])
         if message[0] == "ready":
             if self.model_id is not None and message[1] != self.model_id:
                 raise MusictagError(f"the model changed on disk while the scan started (workers loaded {message[1]}, "

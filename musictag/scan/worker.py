@@ -85,7 +85,7 @@ def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | No
     ``settings``: environment variables of the scan's process that choose how the model runs
     (:func:`musictag.analysis.backbone.runtime_settings`), set here before the model is loaded.
 
-    Sends ``("ready", model_id, runtime)`` (the model's ``runtime``: what runs it) or ``("fatal", message)``
+    Sends ``("ready", model_id, runtime)`` (the model's ``runtime``: what runs it) or ``("fatal", message, exit_code)``
     first, then ``("done", key, Outcome)`` per request. Ctrl-C is left to the main process; the C
     libraries' own chatter on the terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1
     and 2 at /dev/null.
@@ -95,7 +95,7 @@ def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | No
     try:
         model = load_model(model_dir)
     except MusictagError as e:
-        conn.send(("fatal", str(e)))
+        conn.send(("fatal", str(e), e.exit_code))
         return
     conn.send(("ready", model.model_id, model.runtime))
     while True:

@@ -37,6 +37,11 @@ class Head:
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
 
+    @property
+    def outputs(self) -> int:
+        """How many genres the head scores: the width of its classifier's bias."""
+        return int(self.w["bias"].size)
+
     def _standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.w["shift"]) * self.w["scale"]
 

@@ -24,6 +24,11 @@ class ForestHead(Head):
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
         self.w = {k: np.asarray(v, self._exact.get(k, np.float32)) for k, v in weights.items()}
 
+    @property
+    def outputs(self) -> int:
+        """How many genres the forest scores: the last axis of its leaves' ``value``."""
+        return int(self.w["value"].shape[-1]) if self.w["value"].ndim == 3 else 0
+
     def embed(self, sequence: np.ndarray) -> np.ndarray:
         return self._standardise(np.asarray(sequence, np.float32).mean(axis=0))
 
