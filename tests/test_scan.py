@@ -181,6 +181,33 @@ def test_known_failures_are_skipped_until_they_change_or_are_retried(tagged_file
     assert (retried.failed, retried.known_failures) == (3, 0) and retried.exit_code == 1
 
 
+def test_a_broken_link_is_a_known_failure_while_the_link_is_unchanged(tagged_files: dict[str, Path],
+                                                                     tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    shutil.copy(tagged_files["wav"], music / "good.wav")
+    link = music / "gone.flac"
+    link.symlink_to(music / "nowhere.flac")
+    db = tmp_path / "lib.db"
+    first = scan([music], db, NONE)
+    assert first.failed == 1 and first.exit_code == 1
+    assert [e["reason"] for e in first.errors] == ["broken symbolic link"]
+    for _ in range(2):  # not retried, not a failure again, as long as the link is the same link
+        again = scan([music], db, NONE)
+        assert (again.failed, again.known_failures, again.exit_code, again.errors) == (0, 1, 0, [])
+    with Library(db) as lib:
+        lib.db.execute("UPDATE tracks SET model_id = 'an-older-model'")
+    other_model = scan([music], db, NONE)
+    assert (other_model.failed, other_model.known_failures) == (0, 1)  # no model can read a link to nothing
+    link.unlink()
+    link.symlink_to(music / "elsewhere.flac")  # another target: a new link, tried again
+    assert scan([music], db, NONE).failed == 1
+    link.unlink()
+    link.symlink_to(music / "good.wav")  # mended: analysed
+    mended = scan([music], db, NONE)
+    assert (mended.failed, mended.analysed, mended.exit_code) == (0, 1, 0)
+
+
 def test_failed_files_are_kept_and_retried_and_a_new_model_reanalyses(tagged_files: dict[str, Path],
                                                                       tmp_path: Path) -> None:
     music = tmp_path / "music"

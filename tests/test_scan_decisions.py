@@ -53,6 +53,17 @@ def test_each_found_file_gets_its_fate_from_its_row():
     assert decided.moves == [] and decided.prune == []
 
 
+def test_a_link_to_nothing_is_known_by_its_own_stat_whatever_the_model():
+    link = stat.S_IFLNK | 0o777
+    rows = {"/music/old-link.mp3": row(1, "/music/old-link.mp3", 12, status="failed", model_id="m0")}
+    found = walk(("/music/old-link.mp3", st(12, mode=link)), ("/music/new-link.mp3", st(12, mode=link)),
+                 ("/music/relinked.mp3", st(14, mode=link)))
+    rows["/music/relinked.mp3"] = row(2, "/music/relinked.mp3", 12, status="failed")
+    decided = plan(found, rows, RULES, fingerprint=lambda path: pytest.fail("a link is not hashed"))
+    assert decided.known_failures == 1 and decided.analyse == []
+    assert [key for key, _, _ in decided.broken_links] == ["/music/new-link.mp3", "/music/relinked.mp3"]
+
+
 def test_a_vanished_track_found_under_a_new_name_moves_and_the_rest_are_pruned():
     rows = {"/music/old.mp3": row(1, "/music/old.mp3", 100), "/music/lost.mp3": row(2, "/music/lost.mp3", 100),
             "/music/unreadable/x.mp3": row(3, "/music/unreadable/x.mp3", 70)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat as stat_mod
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,10 +58,16 @@ def find_audio(roots: Sequence[str | os.PathLike]) -> Found:
 
 
 def _stat(path: str) -> os.stat_result | None:
+    """The file's stat; for a link that leads nowhere, the link's own (its size is its target text's length),
+    so the plan can tell an unchanged broken link; None when neither can be read."""
     try:
         return os.stat(path)
     except OSError:
-        return None
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return st if stat_mod.S_ISLNK(st.st_mode) else None
 
 
 def _walk(top: str, found: Found, seen: set[tuple[int, int]]) -> None:

@@ -187,6 +187,8 @@ class _Scan:
                                               self.options.retry_failed, self.options.overwrite))
         for key, path in decided.unstatable:
             self._record_failure(key, path, stat_failure(path))
+        for key, path, st in decided.broken_links:  # recorded with the link's identity: known while unchanged
+            self._record_failure(key, path, stat_failure(path), FileFacts(st.st_size, st.st_mtime_ns))
         report.skipped += decided.skipped
         report.known_failures += decided.known_failures
         for move in decided.moves:

@@ -32,9 +32,10 @@ class PlanRules:
     overwrite: bool = False
 
     def known_failure(self, row: TrackRow, st: os.stat_result) -> bool:
-        """A file that failed with this model and has not changed since: not tried again (unless --retry-failed)."""
+        """A file that failed with this model and has not changed since, or a link that led nowhere and is the
+        same link (its target text's length and its own mtime): not tried again (unless --retry-failed)."""
         return (not self.retry_failed and row.status == "failed" and same_file(row, st)
-                and row.model_id == self.model_id)
+                and (row.model_id == self.model_id or stat_mod.S_ISLNK(st.st_mode)))
 
     def unchanged(self, row: TrackRow, st: os.stat_result) -> bool:
         """Analysed by this model, not failed, and the same size and modification time as then."""
@@ -75,6 +76,7 @@ class Plan:
     moves: list[Move] = field(default_factory=list)
     prune: list[TrackRow] = field(default_factory=list)  # rows of vanished files, not found moved
     unstatable: list[tuple[str, str]] = field(default_factory=list)  # key, path: the stat failed
+    broken_links: list[Task] = field(default_factory=list)  # links that lead nowhere (the stat is the link's)
     skipped: int = 0  # unchanged
     known_failures: int = 0  # failed before and unchanged since
 
@@ -114,6 +116,8 @@ def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
             out.unstatable.append((key, path))
         elif row is not None and rules.known_failure(row, st):
             out.known_failures += 1
+        elif stat_mod.S_ISLNK(st.st_mode):
+            out.broken_links.append((key, path, st))
         elif not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0:
             out.analyse.append((key, path, st))  # the worker says what is wrong with it
         elif row is None:
