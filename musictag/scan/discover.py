@@ -111,15 +111,17 @@ def remove_leftover_copies(paths: Sequence[str], older_than_s: float = 3600.0) -
     copy whose lock this sweep can take is a dead writer's, or one not yet locked whose writer
     will notice and start another: it goes at once, unlinked while the lock is held. A copy
     untouched for ``older_than_s`` goes in any case (by ctime: the copy keeps the original's
-    mtime). A tag write running right now in another process is never disturbed, and the original
-    file was never replaced by an unfinished copy, so nothing of the user's is lost.
+    mtime), and a symbolic link under such a name (planted: musictag's copies are never links) goes
+    at once, the link alone. A tag write running right now in another process is never disturbed, and
+    the original file was never replaced by an unfinished copy, so nothing of the user's is lost.
     """
     removed = 0
     now = time.time()
     for path in paths:
         with contextlib.suppress(OSError):
-            if now - os.lstat(path).st_ctime > older_than_s:
-                os.unlink(path)
+            st = os.lstat(path)
+            if stat_mod.S_ISLNK(st.st_mode) or now - st.st_ctime > older_than_s:  # a link is never a copy in use
+                os.unlink(path)  # the name goes; what a link points to is never touched
                 removed += 1
             elif _unlink_if_unheld(path):
                 removed += 1
