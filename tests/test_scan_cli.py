@@ -156,3 +156,34 @@ def test_sigkill_mid_scan_leaves_a_valid_library_and_the_rerun_finishes_the_rest
         assert not path.name.startswith(".")  # no temporary file left behind by a tag write
         assert len(audio.load(path)) > 0 and read_genres(path)
     assert path_to_key(music / "00.flac") in {r.path for r in rows.values()}
+
+
+_DIE_AFTER_FIRST_WRITE = """
+import os, sys
+from musictag.scan.orchestration import scan
+from musictag.scan.report import ScanOptions
+if __name__ == "__main__":
+    scan([sys.argv[1]], sys.argv[2], ScanOptions(min_confidence=0.0, jobs=1, on_change=lambda change: os._exit(137)))
+"""
+
+
+def test_a_genre_written_just_before_a_kill_is_musictags_on_the_next_scan(tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    write_sweeps(music, 3)
+    db = tmp_path / "lib.db"
+    before = {p.name: (audiogen.raw_genres(p), audio.load(p).tobytes()) for p in music.iterdir()}
+    # the process dies right after the first tag write, before the scan records it
+    died = subprocess.run([sys.executable, "-c", _DIE_AFTER_FIRST_WRITE, str(music), str(db)], timeout=300,
+                          capture_output=True, text=True)
+    assert died.returncode == 137, died.stderr
+    written = [p.name for p in music.iterdir() if read_genres(p)]
+    assert len(written) == 1
+    result = run_musictag("scan", str(music), "--db", str(db), "--json", "--min-confidence", "0")
+    summary = json.loads(result.stdout)
+    assert (summary["tagged"], summary["kept"]) == (3, 0), summary  # the first write is musictag's, not the user's
+    assert {r.tag_state for r in track_rows(db).values()} == {"written"}
+    kept = run_musictag("list", "--kept", "--db", str(db), "--json")
+    assert json.loads(kept.stdout) == [], kept.stdout
+    assert run_musictag("restore", "--db", str(db)).returncode == 0
+    after = {p.name: (audiogen.raw_genres(p), audio.load(p).tobytes()) for p in music.iterdir()}
+    assert after == before  # restore exact (no genre field, as before), the killed write included

@@ -355,8 +355,9 @@ class _Scan:
                 return self._withdraw(key, tag_file, history, fields)
             if decision.action == "uncertain":
                 return self._uncertain(key, path, scores, familiar, file_tags)
-            if decision.action == "keep":
-                report.kept += 1
+            if decision.action == "keep":  # musictag's own write still in place (e.g. a scan killed after it) is tagged
+                report.tagged += decision.state == "written"
+                report.kept += decision.state == "kept"
                 return self._set_tag_state(key, decision.state, file_tags=file_tags)
             if not options.dry_run and self.library is not None:
                 snapshot = tag_file.snapshot()
