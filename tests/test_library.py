@@ -156,14 +156,18 @@ def test_move_keeps_id_embedding_and_backups(lib: Library) -> None:
     assert _generation(lib) == generation
 
 
-def test_delete_tracks_removes_everything_of_them(lib: Library) -> None:
+def test_delete_tracks_removes_their_analysis_and_keeps_their_backups(lib: Library) -> None:
     tid = lib.save_analysis("/m/a.mp3", FileFacts(), model_id=None, status="ok", scores={"rock": 1.0},
                             embedding=np.ones(2, np.float32).tobytes())
     lib.add_backup(tid, "/m/a.mp3", {"field": "TCON", "values": []}, ["Rock"])
     assert lib.delete_tracks([tid]) == 1
-    for table in ("tracks", "predictions", "embeddings", "tag_backups"):
+    for table in ("tracks", "predictions", "embeddings", "track_summaries"):
         assert lib.db[table].count == 0
     assert _generation(lib) == 2
+    [kept] = lib.backups()["/m/a.mp3"]  # what was in the file before musictag outlives the analysis
+    assert kept.track_id is None and kept.written == ["Rock"]
+    back = lib.save_analysis("/m/a.mp3", FileFacts(), model_id=None, status="ok")  # the file comes back
+    assert [b.track_id for b in lib.backups_at("/m/a.mp3")] == [back]
 
 
 def test_backups_filter_by_file_or_folder(lib: Library) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from musictag.errors import UsageError
+from musictag.library.database import Library
 from musictag.library.history import original_snapshot
 from musictag.library.restore import restore
 from musictag.library.rows import TagBackup
@@ -51,6 +52,32 @@ def test_cli_lists_what_it_kept(tagged):
     assert res.returncode == 0, res.stderr
     assert f"kept: {files[1]}: Mine (edited since musictag wrote it; --force restores it)" in res.stderr
     assert "2 file(s) restored" in res.stdout
+
+
+def test_ignoring_a_folder_keeps_the_undo_and_its_files_stay_musictags(tmp_path):
+    """The README's ignore cycle: tag, ignore a folder (its tracks pruned), restore one of its files, bring the
+    folder back: the other file is musictag's again, counted and learned from as such."""
+    music = tmp_path / "music"
+    (music / "Samples").mkdir(parents=True)
+    song = audiogen.write_audio(music / "song.flac", audiogen.sweep(3.0, seed=0), 44100, "flac")
+    hits = [audiogen.write_audio(music / "Samples" / f"hit{i}.flac", audiogen.sweep(3.0, seed=i + 1), 44100,
+                                 "flac") for i in range(2)]
+    db = tmp_path / "lib.db"
+    options = ScanOptions(min_confidence=0.0, jobs=1)
+    assert scan([music], db, options).tagged == 3
+    genres = {p: read_genres(p) for p in hits}
+    (music / "Samples" / ".musictag-ignore").touch()
+    assert scan([music], db, options).pruned == 2
+    one = restore([hits[0]], db)  # an ignored file that still exists can be put back
+    assert [r["values"] for r in one.restored] == [[]] and read_genres(hits[0]) == []
+    (music / "Samples" / ".musictag-ignore").unlink()
+    back = scan([music], db, options)
+    assert back.kept == 0 and read_genres(hits[1]) == genres[hits[1]]  # hit1 is musictag's again, not the user's
+    with Library(db, readonly=True) as lib:
+        assert lib.track_by_path(hits[1]).tag_state == "written"
+    everything = restore(None, db)
+    assert sorted(r["path"] for r in everything.restored) == sorted(str(p) for p in (song, *hits))
+    assert all(read_genres(p) == [] for p in (song, *hits))
 
 
 def test_a_missing_library_is_refused_not_created(tmp_path):

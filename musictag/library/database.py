@@ -20,7 +20,8 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   and ``spread`` (float32 bytes), ``tags`` (float32 bytes, the backbone's mean tag probabilities):
   what a new head of the same backbone needs to re-score the track without decoding it
   (:class:`musictag.analysis.track_summary.TrackSummary`).
-- ``tag_backups``: ``id``, ``track_id``, ``path``, ``field``, ``original`` (JSON of
+- ``tag_backups``: ``id``, ``track_id`` (NULL once the track is pruned: a backup outlives the analysis, and a
+  file that comes back to its path finds it again), ``path``, ``field``, ``original`` (JSON of
   :meth:`musictag.tags.tagfile.TagFile.snapshot` taken just before a write), ``written`` (JSON list of the genres
   written), ``written_at``.
 - ``meta``: ``key``, ``value``; ``schema_version``, and ``index_generation``, an integer bumped in
@@ -318,6 +319,9 @@ class Library:
                 self.db["tracks"].update(track_id, row)
             else:
                 track_id = self.db["tracks"].insert(row).last_pk
+                # a file that comes back (pruned, ignored) finds the backups of musictag's writes to it
+                self.db.execute("UPDATE tag_backups SET track_id = ? WHERE path = ? AND track_id IS NULL",
+                                [track_id, row["path"]])
             self.db.execute("DELETE FROM predictions WHERE track_id = ?", [track_id])
             if scores:
                 self.db["predictions"].insert_all(
@@ -392,7 +396,9 @@ class Library:
             self.db.execute("UPDATE tag_backups SET path = ? WHERE track_id = ?", [new_path_key, track_id])
 
     def delete_tracks(self, track_ids: Iterable[int]) -> int:
-        """Delete tracks with their predictions, embeddings and tag backups; return how many."""
+        """Delete tracks with their predictions, embeddings and summaries; return how many. Their tag backups
+        stay (under their path, no longer naming a track): what was in the file before musictag wrote it
+        outlives the analysis, for ``restore`` and for the file's return."""
         ids = list(track_ids)
         if not ids:
             return 0
@@ -401,8 +407,9 @@ class Library:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for table in ("predictions", "tag_backups", "track_summaries"):
+                for table in ("predictions", "track_summaries"):
                     self.db.execute(f"DELETE FROM {table} WHERE track_id IN ({marks})", chunk)
+                self.db.execute(f"UPDATE tag_backups SET track_id = NULL WHERE track_id IN ({marks})", chunk)
                 gone += self.db.execute(f"DELETE FROM embeddings WHERE track_id IN ({marks})", chunk).rowcount
                 self.db.execute(f"DELETE FROM tracks WHERE id IN ({marks})", chunk)
             if gone:

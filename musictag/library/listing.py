@@ -89,16 +89,14 @@ def _style_tags(library: Library, track_id: int, names: tuple[str, list[str]] | 
 
 def track_views(library: Library) -> list[TrackView]:
     """Every track of the library, by path."""
-    written: dict[int, list[str]] = {}
-    for entries in library.backups().values():
-        written[entries[-1].track_id] = list(entries[-1].written or [])
+    written = {key: list(entries[-1].written or []) for key, entries in library.backups().items()}
     views = []
     names = _tag_names()  # read once: the manifest is small, the library may hold many uncertain tracks
     for row in library.tracks(by_path=True):
         state = _state(row)
         own = row.own_tags()
-        if state == "tagged" and row.id in written:
-            in_file = written[row.id]
+        if state == "tagged" and row.path in written:
+            in_file = written[row.path]
         elif own:
             in_file = list(own.get("genres") or [])
         else:

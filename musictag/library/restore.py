@@ -85,6 +85,6 @@ def restore(paths: Sequence[str | os.PathLike] | None = None, db: str | os.PathL
                     with contextlib.suppress(OSError):
                         st = os.stat(path)
                         values_after.update(size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=quick_hash(path))
-                    library.update_track(entries[-1].track_id, **values_after)
+                    library.update_track_at(key, **values_after)
             report.restored.append({"path": display_path(path), "values": values})
     return report

@@ -68,7 +68,7 @@ class TagBackup:
     """One ``tag_backups`` row: a file's genre field as it was just before musictag wrote ``written``."""
 
     id: int
-    track_id: int
+    track_id: int | None  # None: the track was pruned (its file gone from the scanned folders, or ignored)
     path: str
     field: str
     original: dict[str, Any]  # the TagFile snapshot
@@ -78,7 +78,7 @@ class TagBackup:
     @classmethod
     def from_sql(cls, row: dict[str, Any]) -> TagBackup:
         """The row of ``SELECT * FROM tag_backups``, its JSON columns read."""
-        return cls(int(row["id"]), int(row["track_id"]), row["path"], row["field"], json.loads(row["original"]),
+        return cls(int(row["id"]), row["track_id"], row["path"], row["field"], json.loads(row["original"]),
                    json.loads(row["written"]) if row["written"] else None, row["written_at"])
 
 
