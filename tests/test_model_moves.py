@@ -81,13 +81,13 @@ def test_an_unsure_model_takes_musictags_genre_back(music, tmp_path):
     scan([music], db, ScanOptions(model_dir=a, min_confidence=0.0, jobs=1))
     assert read_genres(music / "ours.flac")
     unsure = scan([music], db, ScanOptions(model_dir=b, min_confidence=0.9, jobs=1))
-    assert (unsure.withdrawn, unsure.uncertain, unsure.tagged) == (1, 2, 0)
+    assert (unsure.withdrawn, unsure.uncertain, unsure.tagged, unsure.kept) == (1, 1, 0, 1)
     assert read_genres(music / "ours.flac") == []
     assert read_genres(music / "theirs.mp3") == ["Jazz"]
     with Library(db) as lib:
         assert lib.backups() == {}  # nothing of musictag's left in the file: nothing to restore
         states = {Path(r.path).name: r.tag_state for r in lib.tracks()}
-    assert states == {"ours.flac": "uncertain", "theirs.mp3": "uncertain"}
+    assert states == {"ours.flac": "uncertain", "theirs.mp3": "kept"}  # unsure, but it has the user's own genre
 
 
 def test_a_genre_edited_since_musictag_wrote_it_is_the_users(music, tmp_path):

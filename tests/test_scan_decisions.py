@@ -93,7 +93,8 @@ def test_retry_failed_and_overwrite_change_the_plan():
     (["Jazz"], ["Rock"], True, False, "write", "written"),  # musictag's own, unedited: follows the model
     (["Jazz"], [], True, False, "withdraw", "uncertain"),  # ... and is taken back when the model is unsure
     (["Jazz"], [], True, True, "uncertain", "uncertain"),
-    (["Jazz"], [], False, False, "uncertain", "uncertain"),
+    (["Jazz"], [], False, False, "keep", "kept"),  # unsure, but the user's own genre is there: kept, not uncertain
+    (["Jazz"], [], False, True, "keep", "kept"),
     ([], [], False, False, "uncertain", "uncertain"),
 ])
 def test_the_fate_of_a_genre_field(current, wanted, ours, overwrite, action, state):

@@ -207,6 +207,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     from rich.table import Table
 
     from musictag.paths import printable
+    from musictag.tags.fields import display_name
 
     out = console()
     verb = "would be " if report.dry_run else ""
@@ -250,7 +251,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
                       f"{printable(', '.join(c.new))}" for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
-    lines += [f"uncertain    {t['path']} (best: {t['genre']}, {t['confidence']:.2f}"
+    lines += [f"uncertain    {t['path']} (best: {display_name(t['genre'])}, {t['confidence']:.2f}"
               + ("; unlike every track the model learned from)" if t.get("unfamiliar") else ")")
               for t in report.uncertain_tracks[:_LISTED]]
     if len(report.uncertain_tracks) > _LISTED:

@@ -37,6 +37,8 @@ def decide_tag(current: list[str], wanted: list[str], ours: bool, overwrite: boo
     updated when the model names another genre, put back as it was before musictag when the model is unsure.
     """
     if not wanted:
+        if current and not ours:  # unsure, but the file has a genre of the user's: nothing to decide, it stays
+            return TagDecision("keep", "kept")
         return TagDecision("withdraw", "uncertain") if ours and not overwrite else TagDecision("uncertain", "uncertain")
     if current == wanted or (current and not overwrite and not ours):
         return TagDecision("keep", "written" if ours else "kept")
