@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from musictag.scan.report import ScanOptions
 from musictag.tags.riff_info import info_fields
 from musictag.tags.tagfile import read_genres, write_genres
 from tests import audiogen
+from tests.cli_checks import run_musictag
 
 
 @pytest.fixture
@@ -78,6 +80,21 @@ def test_ignoring_a_folder_keeps_the_undo_and_its_files_stay_musictags(tmp_path)
     everything = restore(None, db)
     assert sorted(r["path"] for r in everything.restored) == sorted(str(p) for p in (song, *hits))
     assert all(read_genres(p) == [] for p in (song, *hits))
+
+
+def test_restored_tracks_stay_restored_until_retag_asks(tagged):
+    music, db, files = tagged
+    genres = [read_genres(p) for p in files]
+    restore(files[1:], db)
+    for options in (ScanOptions(min_confidence=0.0, jobs=1), ScanOptions(min_confidence=0.0, jobs=1, overwrite=True)):
+        again = scan([music], db, options)  # neither a plain scan nor --overwrite writes over a restore
+        assert again.tagged == (1 if options.overwrite else 0)  # --overwrite: only the track never restored
+        assert [read_genres(p) for p in files[1:]] == [[], []]
+    listed = run_musictag("list", "--restored", "--json", "--db", str(db))
+    assert sorted(v["path"] for v in json.loads(listed.stdout)) == [str(p) for p in files[1:]], listed.stderr
+    retag = scan([music], db, ScanOptions(min_confidence=0.0, jobs=1, retag=True))
+    assert retag.tagged == 2 and [read_genres(p) for p in files] == genres
+    assert json.loads(run_musictag("list", "--restored", "--json", "--db", str(db)).stdout) == []
 
 
 def test_a_missing_library_is_refused_not_created(tmp_path):

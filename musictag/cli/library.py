@@ -74,6 +74,8 @@ def stats(db: Path | None, as_json: bool) -> None:
                    "every track the model learned from; each with the backbone's strongest style tags.")
 @click.option("--failed", "states", flag_value="failed", multiple=True,
               help="Files that could not be analysed or tagged.")
+@click.option("--restored", "states", flag_value="restored", multiple=True,
+              help="Tracks whose genre `musictag restore` put back (`scan --retag` decides them again).")
 @click.option("--genre", default=None, help="Only tracks with this genre now (in the file; spelling, case and "
                                             "punctuation do not matter).")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -70,6 +70,8 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 @click.option("--retry-failed", is_flag=True, help="Try again the files that failed before and have not changed "
                                                  "since (default: they are skipped, and counted).")
 @click.option("--overwrite", is_flag=True, help="Replace genres already in the files (default: fill empty ones).")
+@click.option("--retag", is_flag=True, help="Decide again the genres `musictag restore` put back (default: a "
+                                          "restored track stays as it is); with --overwrite, over yours too.")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None, cls=LazyHelpOption,
               help="Leave a track untagged (uncertain) when its best genre scores below this.",
               help_text=lambda: "Leave a track untagged (uncertain) when its best genre scores below this "
@@ -85,7 +87,7 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 @click.pass_context
 
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
-         cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool,
+         cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool, retag: bool,
          min_confidence: float | None, top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
     """Analyse audio files, store them, tag their genres.
 
@@ -123,7 +125,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
 
     options = ScanOptions(model_dir=model_dir, jobs=jobs, cluster=cluster, dry_run=dry_run, write_tags=not no_write,
                           overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,
-                          retry_failed=retry_failed,
+                          retry_failed=retry_failed, retag=retag,
                           on_change=_change_printer(dry_run) if verbose and not as_json else None)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)

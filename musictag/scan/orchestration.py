@@ -184,7 +184,8 @@ class _Scan:
         for folder, reason in found.unreadable:
             report.fail(folder, reason)
         decided = plan(found, rows, PlanRules(self.model_id, self.backbone_id, self.min_confidence,
-                                              self.options.retry_failed, self.options.overwrite))
+                                              self.options.retry_failed, self.options.overwrite,
+                                              self.options.retag))
         for key, path in decided.unstatable:
             self._record_failure(key, path, stat_failure(path))
         for key, path, st in decided.broken_links:  # recorded with the link's identity: known while unchanged

@@ -30,6 +30,7 @@ class PlanRules:
     min_confidence: float
     retry_failed: bool = False
     overwrite: bool = False
+    retag: bool = False  # tracks `restore` put back are decided again (else they stay as restored)
 
     def known_failure(self, row: TrackRow, st: os.stat_result) -> bool:
         """A file that failed with this model and has not changed since, or a link that led nowhere and is the
@@ -51,6 +52,8 @@ class PlanRules:
             return False
         if row.tag_state == "failed":
             return self.retry_failed
+        if row.tag_state == "restored":
+            return self.retag
         if self.overwrite or row.tag_state in (None, "outside"):
             return True
         return row.tag_state == "uncertain" and (row.confidence or 0.0) >= self.min_confidence

@@ -32,6 +32,7 @@ class ScanOptions:
     top_k: int = 1
     id3v23: bool = False
     retry_failed: bool = False  # analyse (and tag) again files that failed and have not changed since
+    retag: bool = False  # decide again the genre of tracks that `musictag restore` put back
     on_change: Callable[[TagChange], None] | None = None  # told of each genre field changed, as it is (scan -v)
 
 
