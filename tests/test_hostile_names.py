@@ -35,9 +35,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tags["artist"], tags["title"] = "[/bold][link=http://evil]x[/link]", "Song\n/etc/passwd\n\x1b[31mred"
     tags.save()
     write_audio(music / "third.flac", sweep(6, SR), SR, "flac")
-    latin1 = os.fsencode(music) + b"/caf\xe9.flac"
-    with open(latin1, "wb") as f:
-        f.write((music / "third.flac").read_bytes())
+    latin1 = os.fsencode(music) + b"/caf\xe9.flac"  # a recording of its own: copies are listed once
+    os.rename(write_audio(music / "fourth.flac", sweep(6, SR, seed=1), SR, "flac"), latin1)
     report = scan([music], root / "library.db", ScanOptions(min_confidence=1.0, jobs=1))
     assert report.failed == 0, report.errors
     return root / "library.db", query

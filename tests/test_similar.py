@@ -95,7 +95,7 @@ def test_the_query_is_never_among_its_results(library: tuple[Path, Path], lib: L
     for path in sorted(music.iterdir()):
         query = similar.resolve_query(lib, path)
         assert query.track_id == lib.track_by_path(path).id
-        matches = similar.find_similar(lib, query, n=50)
+        matches = similar.build_playlist(lib, [query], count=50).matches
         assert len(matches) == 6 and query.track_id not in [m.track_id for m in matches]
         sims = [m.similarity for m in matches]
         assert sims == sorted(sims, reverse=True) and all(0.0 <= s <= 1.0 for s in sims)
@@ -108,7 +108,7 @@ def test_a_copy_elsewhere_is_recognised_by_content(library: tuple[Path, Path], l
     query = similar.resolve_query(lib, copy)
     original = lib.track_by_path(music / "noise.flac").id
     assert query.track_id == original and original in query.exclude
-    assert original not in [m.track_id for m in similar.find_similar(lib, query, n=10)]
+    assert original not in [m.track_id for m in similar.build_playlist(lib, [query], count=10).matches]
 
 
 def test_an_external_file_is_analysed_ranked_and_not_added(lib: Library, tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_an_external_file_is_analysed_ranked_and_not_added(lib: Library, tmp_pat
     tracks, generation = lib.db["tracks"].count, lib.meta_get("index_generation")
     query = similar.resolve_query(lib, outside)
     assert query.track_id is None and query.exclude == set()
-    matches = similar.find_similar(lib, query, n=3)
+    matches = similar.build_playlist(lib, [query], count=3).matches
     assert [m.rank for m in matches] == [1, 2, 3]
     assert matches[0].similarity >= matches[1].similarity >= matches[2].similarity
     assert (lib.db["tracks"].count, lib.meta_get("index_generation")) == (tracks, generation)
@@ -129,7 +129,7 @@ def test_a_changed_file_is_analysed_again_and_still_excluded(library: tuple[Path
         lib.update_track(row.id, mtime_ns=row.mtime_ns - 1, quick_hash="stale")  # as if edited since
         query = similar.resolve_query(lib, library[1] / "low.wav")
         assert query.track_id is None and query.exclude == {row.id}
-        assert row.id not in [m.track_id for m in similar.find_similar(lib, query, n=10)]
+        assert row.id not in [m.track_id for m in similar.build_playlist(lib, [query], count=10).matches]
 
 
 def test_an_external_file_needs_the_librarys_model(library: tuple[Path, Path], tmp_path: Path) -> None:
@@ -147,10 +147,10 @@ def test_genre_filter_accepts_key_or_display_name(library: tuple[Path, Path], li
                            "GROUP BY genre ORDER BY COUNT(*) DESC, genre").fetchone()[0]
     query = similar.resolve_query(lib, music / "low.wav")
     for spelling in (genre, genre.upper(), display_name(genre)):
-        matches = similar.find_similar(lib, query, n=10, genre=spelling)
+        matches = similar.build_playlist(lib, [query], count=10, genre=spelling).matches
         assert matches and all(m.genre_key == genre for m in matches)
     with pytest.raises(UsageError, match="no track in the library has the genre 'zydeco'"):
-        similar.find_similar(lib, query, n=10, genre="zydeco")
+        similar.build_playlist(lib, [query], count=10, genre="zydeco")
 
 
 def test_artist_and_title_from_tags_else_the_file_name(library: tuple[Path, Path]) -> None:

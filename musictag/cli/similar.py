@@ -5,38 +5,71 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from musictag.cli.common import check_destination, db_option, json_option, model_option, require_file
+from musictag.cli.common import check_destination, console, db_option, json_option, model_option, require_file
+from musictag.paths import display_path, printable
+
+if TYPE_CHECKING:
+    from musictag.library.similar import Playlist
 
 
-@click.command(short_help="The library's tracks that sound most like FILE.")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("-n", "count", type=click.IntRange(1), default=10, show_default=True, help="How many tracks to list.")
+@click.command(short_help="A playlist of the library's tracks that sound like FILE (or several).")
+@click.argument("files", metavar="[FILE]...", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--from-playlist", "from_playlist", type=click.Path(path_type=Path), default=None,
+              help="Seeds from an M3U/M3U8 playlist too (relative entries: from its folder).")
+@click.option("-n", "--length", "count", type=int, default=None,
+              help="How many tracks [default: 10, or as many as --minutes takes].")
+@click.option("--minutes", type=float, default=None,
+              help="Stop once the tracks found last M minutes in all (the track that reaches it included).")
+@click.option("--order", type=click.Choice(["ranked", "path"]), default="ranked", show_default=True,
+              help="ranked: most similar first; path: each next track the nearest not yet played, from the "
+                   "last seed, so consecutive songs are close.")
+@click.option("--combine", type=click.Choice(["round-robin", "mean"]), default="round-robin", show_default=True,
+              help="Several seeds: each in turn adds its nearest track (round-robin), or the tracks nearest "
+                   "the seeds' mean (mean).")
 @db_option
 @click.option("--genre", default=None, help="Only tracks of this predicted genre (key or name, e.g. hiphop, Hip-Hop).")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an extended M3U8 playlist here, FILE first.")
-@json_option("the rows (a list)")
+              help="Also write an extended M3U8 playlist here: the seeds first, then the tracks found.")
+@json_option("the rows (a list, in playlist order, each with its step distance)")
 @model_option("Model for a FILE outside the library, or 'default' [default: the default model; it must be the "
               "library's].")
-def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Path | None, as_json: bool,
+def similar(files: tuple[Path, ...], from_playlist: Path | None, count: int | None, minutes: float | None,
+            order: str, combine: str, db: Path | None, genre: str | None, m3u: Path | None, as_json: bool,
             model_dir: Path | None) -> None:
-    """List the library's tracks that sound most like FILE.
+    """A playlist of the library's tracks that sound like FILE, or like several seeds.
 
-    Most similar first. A FILE already in the library is answered from its stored embedding, without decoding it;
-    any other file is analysed now (and not added). Similarity is the cosine of the embeddings.
+    Seeds: the FILEs, then the entries of --from-playlist. Never a seed, nor one recording twice (same
+    file, or same content). A seed already in the library is answered from its stored embedding, without
+    decoding it; any other file is analysed now (and not added). Similarity is the cosine of the embeddings,
+    to the closest seed; a step is the cosine distance between consecutive tracks (the first from the
+    last seed).
 
     \b
     Examples:
       musictag similar ~/Music/song.mp3
       musictag similar ~/Music/song.mp3 -n 20 --m3u mix.m3u8
+      musictag similar ~/Music/a.mp3 ~/Music/b.flac --order path --minutes 60 --m3u mix.m3u8
+      musictag similar --from-playlist party.m3u8 --length 30 --order path --m3u more.m3u8
     """
-    from musictag.library import index as annoy_index
-    from musictag.library.similar import find_similar, resolve_query
+    import math
 
-    require_file(file)
+    from musictag.errors import UsageError
+    from musictag.library import index as annoy_index
+    from musictag.library.similar import build_playlist, resolve_seeds
+
+    if not files and from_playlist is None:
+        raise UsageError("give a seed: a FILE, or --from-playlist")
+    if count is not None and count < 1:
+        raise UsageError(f"-n/--length {count}: give 1 or more")
+    if minutes is not None and not (math.isfinite(minutes) and minutes > 0):
+        raise UsageError(f"--minutes {minutes:g}: give a number of minutes above 0")
+    for file in files:
+        require_file(file)
+    listed = _read_playlist(from_playlist) if from_playlist is not None else []
     from musictag.library.database import Library
 
     library = Library.open_existing(db)
@@ -46,33 +79,61 @@ def similar(file: Path, count: int, db: Path | None, genre: str | None, m3u: Pat
                    "built in memory" if in_memory else f"the similarity index is {why}: rebuilding it", err=True)
 
     index = annoy_index.load(library, on_stale=tell)
-    query = resolve_query(library, file, model_dir)
-    matches = find_similar(library, query, count, genre, index)
+    seeds = resolve_seeds(library, files, listed, model_dir)
+    for name, reason in seeds.skipped:
+        click.echo(f"musictag: skipped (from the playlist): {name}: {printable(reason)}", err=True)
+    if not seeds.queries:
+        raise UsageError(f"{display_path(from_playlist)}: no entry is a seed that can be used")
+    playlist = build_playlist(library, seeds.queries, count if count or minutes else 10,
+                              minutes * 60 if minutes else None, genre, combine, order, index)
     if m3u:
         from musictag.library.similar import write_m3u
 
-        for left_out in write_m3u(m3u, query, matches):
+        for left_out in write_m3u(m3u, playlist):
             click.echo(f"musictag: left out of the playlist (a line break in its name): {left_out}", err=True)
     if as_json:
-        click.echo(json.dumps([m.as_dict() for m in matches], indent=1))  # \udcxx for undecodable bytes
+        click.echo(json.dumps([m.as_dict() for m in playlist.matches], indent=1))  # \udcxx for undecodable bytes
         return
-    from rich.console import Console
+    _print_table(playlist, files, from_playlist, order)
+    if not playlist.matches:
+        click.echo("no similar track found" + (f" of genre {printable(genre)!r}" if genre else ""), err=True)
+
+
+def _read_playlist(path: Path) -> list[Path]:
+    """The files ``path`` lists, each entry that is not one told in one line; none at all is a usage error."""
+    from musictag.errors import UsageError
+    from musictag.tags.playlist_entries import read_m3u
+
+    listed = read_m3u(path)
+    for missing in listed.missing:
+        click.echo(f"musictag: skipped {display_path(path)} line {missing.line} ({missing.reason}): "
+                   f"{missing.entry}", err=True)
+    if not listed.files:
+        raise UsageError(f"{display_path(path)}: none of its {len(listed.missing)} entries is a file")
+    return listed.files
+
+
+def _print_table(playlist: Playlist, files: tuple[Path, ...], from_playlist: Path | None, order: str) -> None:
+    """The playlist as a table on stdout: what it is like, each track, and the mean step."""
     from rich.markup import escape
     from rich.table import Table
 
-    from musictag.paths import display_path, printable
-
-    source = "from the library" if query.track_id is not None else "analysed now, not in the library"
-    table = Table(title=f"Similar to {escape(display_path(file))} ({source})", title_justify="left")
-    for name, justify in (("#", "right"), ("similarity", "right"), ("artist – title", "left"),
+    names = [display_path(f) for f in files] + ([f"the tracks of {display_path(from_playlist)}"]
+                                                 if from_playlist is not None else [])
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    stored = sum(s.track_id is not None for s in playlist.seeds)
+    source = ("from the library" if stored == len(playlist.seeds) else "analysed now, not in the library"
+              if stored == 0 else f"{stored} of {len(playlist.seeds)} from the library")
+    mean = playlist.mean_step
+    table = Table(title=f"Similar to {escape(shown)} ({source})", title_justify="left",
+                  caption=None if mean is None else f"mean step {mean:.3f} ({order} order)", caption_justify="left")
+    for name, justify in (("#", "right"), ("similarity", "right"), ("step", "right"), ("artist – title", "left"),
                           ("genre", "left"), ("path", "left")):
         table.add_column(name, justify=justify, overflow="fold")
-    for m in matches:
-        table.add_row(str(m.rank), f"{m.similarity:.3f}", escape(printable(m.label())),
+    for m in playlist.matches:
+        table.add_row(str(m.rank), f"{m.similarity:.3f}", f"{m.step:.3f}", escape(printable(m.label())),
                       escape(printable(m.genre or "—")), escape(display_path(m.path)))
-    Console(highlight=False).print(table)
-    if not matches:
-        click.echo("no similar track found" + (f" of genre {genre!r}" if genre else ""), err=True)
+    console().print(table)
 
 
 @click.command(short_help="Check or rebuild the similarity index.")
