@@ -42,14 +42,6 @@ def test_trees_grow_with_the_library_within_bounds() -> None:
     assert counts[0] == index.MIN_TREES and counts[-1] == index.MAX_TREES
 
 
-def test_similarity_from_angular_distance() -> None:
-    assert index.similarity(0.0) == 1.0
-    assert index.similarity(2 ** 0.5) == pytest.approx(0.0)  # orthogonal
-    assert index.similarity(2.0) == 0.0  # opposite: clipped, not -1
-    a, b = _unit(np.random.default_rng(1), 2)
-    assert index.similarity(float(np.linalg.norm(a - b))) == pytest.approx(max(0.0, float(a @ b)), abs=1e-6)
-
-
 def test_rebuild_keys_items_by_track_id_and_finds_exact_neighbours(lib: Library) -> None:
     rng = np.random.default_rng(0)
     vectors = _unit(rng, 40)

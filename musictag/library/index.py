@@ -74,11 +74,6 @@ def n_trees(n_items: int) -> int:
     return max(MIN_TREES, min(MAX_TREES, round(10 * math.log10(n_items))))
 
 
-def similarity(distance: float) -> float:
-    """Cosine similarity, clipped to [0, 1], from Annoy's angular distance ``d``: ``1 - d**2 / 2``."""
-    return min(1.0, max(0.0, 1.0 - distance * distance / 2.0))
-
-
 def _int(value: Any) -> int | None:
     try:
         return int(value)
