@@ -2,6 +2,8 @@
 
 - :func:`quick_hash`: a user's audio file, cheaply (size and three 64 KiB samples): how the library
   knows a file again after a move, and the same audio under two names.
+- :func:`content_hash`: the same of bytes read by position, also of a file's audio alone, its tags left out
+  (:func:`musictag.audio.payload.audio_hash`: how a scan tells a tag edit from an audio change).
 - :func:`file_digest`: a whole file's bytes (SHA-256 of a backbone against its manifest; SHA-1 of a
   model's weights for its id, of the similarity index for its checksum, of a training track for the
   feature cache).

@@ -155,3 +155,44 @@ def set_info_entries(path: Path, entries: list[tuple[bytes, bytes]]) -> None:
 def _riff_file(chunks: list[tuple[bytes, bytes]]) -> bytes:
     body = b"".join(cid + struct.pack("<I", len(d)) + d + b"\0" * (len(d) & 1) for cid, d in chunks)
     return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+
+
+def edit_tags(path: Path, *, title: str | None = None, genre: str | None = None, cover: bytes | None = None) -> None:
+    """Set the title, the genre and a front cover (JPEG ``cover`` bytes) in the file's own tag block with mutagen,
+    as a tag editor (Picard, beets) does: a tag block added where there is none, the file saved in place."""
+    import base64
+
+    import mutagen
+    from mutagen.asf import ASF, ASFByteArrayAttribute
+    from mutagen.flac import FLAC, Picture
+    from mutagen.id3 import APIC, ID3, TCON, TIT2
+    from mutagen.mp4 import MP4, MP4Cover
+
+    f = mutagen.File(path)
+    if f.tags is None:
+        f.add_tags()
+    if isinstance(f.tags, ID3):
+        frames = [TIT2(encoding=3, text=title) if title else None, TCON(encoding=3, text=genre) if genre else None,
+                  APIC(encoding=3, mime="image/jpeg", type=3, desc="", data=cover) if cover else None]
+        for frame in filter(None, frames):
+            f.tags.add(frame)
+    elif isinstance(f, MP4):
+        f.tags.update({k: v for k, v in (("\xa9nam", [title]), ("\xa9gen", [genre]),
+                                         ("covr", [MP4Cover(cover or b"", MP4Cover.FORMAT_JPEG)]))
+                       if v[0]})
+    elif isinstance(f, ASF):
+        picture = cover and (b"\x03" + struct.pack("<I", len(cover)) + "image/jpeg\0".encode("utf-16-le")
+                             + "\0".encode("utf-16-le") + cover)  # WM/Picture: type, size, MIME, description
+        f.tags.update({k: v for k, v in (("Title", [title]), ("WM/Genre", [genre]),
+                                         ("WM/Picture", [ASFByteArrayAttribute(picture) if picture else None]))
+                       if v[0]})
+    else:
+        f.tags.update({k: [v] for k, v in (("TITLE", title), ("GENRE", genre)) if v})
+        if cover:
+            picture = Picture()
+            picture.type, picture.mime, picture.data = 3, "image/jpeg", cover
+            if isinstance(f, FLAC):
+                f.add_picture(picture)
+            else:  # Ogg Vorbis and Opus: a FLAC picture block in base64
+                f.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
+    f.save()

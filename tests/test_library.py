@@ -44,14 +44,32 @@ def test_schema_1_library_is_upgraded_in_place(tmp_path: Path) -> None:
         library.save_analysis("/m/a.mp3", FileFacts(), model_id="gtzan-crnn-1", status="ok", scores={"rock": 0.9})
         library.db.execute("DROP TABLE track_summaries")
         library.db.execute("ALTER TABLE tracks DROP COLUMN file_tags")
+        library.db.execute("ALTER TABLE tracks DROP COLUMN audio_hash")
         library.meta_set("schema_version", 1)
     with Library(db, readonly=True) as library:  # read-only: usable as it is
         assert library.meta_get("schema_version") == "1"
     with Library(db) as library:
-        assert library.meta_get("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert library.meta_get("schema_version") == str(SCHEMA_VERSION) == "4"
         assert "track_summaries" in library.db.table_names()
-        assert "file_tags" in library.db["tracks"].columns_dict
+        assert {"file_tags", "audio_hash"} <= set(library.db["tracks"].columns_dict)
         assert library.predictions(1) == {"rock": 0.9}
+
+
+def test_schema_3_library_gets_the_audio_hash_column_null_in_its_rows(tmp_path: Path) -> None:
+    db = tmp_path / "v3.db"
+    with Library(db) as library:
+        library.save_analysis("/m/a.mp3", FileFacts(10, 1, "q1", 2.0, "mp3", "a1"), model_id="m", status="ok")
+        library.db.execute("ALTER TABLE tracks DROP COLUMN audio_hash")
+        library.meta_set("schema_version", 3)
+    with Library(db, readonly=True) as library:  # read-only: read as it is, the hash unknown
+        assert library.meta_get("schema_version") == "3"
+        assert library.track_by_path("/m/a.mp3").audio_hash is None
+    with Library(db) as library:
+        assert library.meta_get("schema_version") == "4"
+        old = library.track_by_path("/m/a.mp3")
+        assert (old.quick_hash, old.audio_hash) == ("q1", None)  # known by size and mtime until analysed again
+        library.save_analysis("/m/a.mp3", FileFacts(10, 1, "q1", 2.0, "mp3", "a1"), model_id="m", status="ok")
+        assert library.track_by_path("/m/a.mp3").audio_hash == "a1"
 
 
 def test_summary_round_trips_and_goes_with_its_track(lib: Library) -> None:

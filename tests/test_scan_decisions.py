@@ -84,6 +84,37 @@ def test_retry_failed_and_overwrite_change_the_plan():
     assert [r.id for r in decided.retag] == [2]
 
 
+def test_a_changed_file_of_the_same_audio_had_its_tags_edited_and_is_tagged_again_not_analysed():
+    rows = {"/music/retitled.mp3": row(1, "/music/retitled.mp3", 100, audio_hash="a1"),
+            "/music/remixed.mp3": row(2, "/music/remixed.mp3", 100, audio_hash="a2"),
+            "/music/silent.mp3": row(3, "/music/silent.mp3", 100, audio_hash="a3", status="silent"),
+            "/music/no-genre-tag.aac": row(4, "/music/no-genre-tag.aac", 100, audio_hash="a4", tag_state="unsupported"),
+            "/music/other-head.mp3": row(5, "/music/other-head.mp3", 100, audio_hash="a5", model_id="m0"),
+            "/music/old-row.mp3": row(6, "/music/old-row.mp3", 100),  # an older library's: no audio hash
+            "/music/failed.mp3": row(7, "/music/failed.mp3", 100, audio_hash="a7", status="failed"),
+            "/music/other-backbone.mp3": row(8, "/music/other-backbone.mp3", 100, audio_hash="a8", model_id="m0",
+                                             summary_backbone="b0")}
+    found = walk(*((key, st(300, mtime_ns=2)) for key in rows))
+    now = {"/music/retitled.mp3": "a1", "/music/remixed.mp3": "new audio", "/music/silent.mp3": "a3",
+           "/music/no-genre-tag.aac": "a4", "/music/other-head.mp3": "a5"}
+    asked = []
+
+    def hashes(path):
+        asked.append(path)
+        return f"q-{path}", now[path]
+
+    decided = plan(found, rows, RULES, hashes=hashes)
+    assert sorted(asked) == sorted(now)  # never asked of a row without an audio hash, failed, or not reusable
+    assert [(r.id, r.size, r.mtime_ns, r.quick_hash) for r in decided.retouched] == [
+        (i, 300, 2, f"q-{key}") for i, key in ((1, "/music/retitled.mp3"), (3, "/music/silent.mp3"),
+                                              (4, "/music/no-genre-tag.aac"), (5, "/music/other-head.mp3"))]
+    assert [r.id for r in decided.retag] == [1]  # its tags read again; silent and untaggable: nothing to decide
+    assert [(r.id, r.size) for r in decided.rescore] == [(5, 300)]
+    assert [key for key, _, _ in decided.analyse] == ["/music/failed.mp3", "/music/old-row.mp3",
+                                                      "/music/other-backbone.mp3", "/music/remixed.mp3"]
+    assert decided.skipped == 0
+
+
 @pytest.mark.parametrize(("current", "wanted", "ours", "overwrite", "action", "state"), [
     ([], ["Rock"], False, False, "write", "written"),  # an empty field gets the genre
     (["Jazz"], ["Rock"], False, False, "keep", "kept"),  # the user's own genre stays

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile, open_file
+from musictag.audio.payload import audio_hash
 from musictag.errors import DecodeError, short_reason
 from musictag.timefmt import format_time
 
@@ -79,7 +80,7 @@ def quiet_native_stderr() -> Iterator[None]:
 
 class AudioFile:
     """One audio file, opened once (:func:`open_audio`): what the checks found of it (``format`` by content,
-    ``info`` from its header, :meth:`quick_hash`), and its audio decoded from the one open decoder.
+    ``info`` from its header, :meth:`quick_hash`, :meth:`audio_hash`), and its audio decoded from the one open decoder.
 
     Everything reads the one descriptor (:mod:`musictag.audio.opened_file`): nothing opens the file again by name.
     """
@@ -103,6 +104,10 @@ class AudioFile:
     def quick_hash(self) -> str:
         """:func:`musictag.hashing.quick_hash` of the file, read through the one descriptor."""
         return self._opened.quick_hash()
+
+    def audio_hash(self) -> str | None:
+        """:func:`musictag.audio.payload.audio_hash` of the file (its audio alone), through the one descriptor."""
+        return audio_hash(self._opened, self.format)
 
     def load(self, offset: float = 0.0, duration: float | None = None, sr: int = SAMPLE_RATE) -> np.ndarray:
         """The audio (or the part from ``offset`` for ``duration`` seconds) as mono float32 at ``sr``.

@@ -6,6 +6,7 @@ file starts the way its format says, and reports a clear reason when it does not
 
 from __future__ import annotations
 
+from musictag.audio.containers import id3v2_size
 from musictag.audio.formats import by_magic
 from musictag.audio.opened_file import OpenedFile
 from musictag.errors import NotAudio
@@ -32,8 +33,9 @@ def sniff(opened: OpenedFile) -> str:
     Raises :class:`NotAudio` when it is none of them, ``OSError`` when the file cannot be read.
     """
     head = opened.read_at(0, _HEAD)
-    if head[:3] == b"ID3" and len(head) >= 10:  # ID3v2 tag first (mp3, sometimes flac or aac)
-        head = opened.read_at(10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0), _HEAD)
+    tag = id3v2_size(head)
+    if tag:  # ID3v2 tag first (mp3, sometimes flac or aac)
+        head = opened.read_at(tag, _HEAD)
         found = _container(head) or _mpeg(head)
         if found:
             return found
@@ -42,10 +44,6 @@ def sniff(opened: OpenedFile) -> str:
     if found:
         return found
     raise NotAudio(opened.path, _describe(head))
-
-
-def _syncsafe(b: bytes) -> int:
-    return (b[0] & 0x7F) << 21 | (b[1] & 0x7F) << 14 | (b[2] & 0x7F) << 7 | (b[3] & 0x7F)
 
 
 def _container(h: bytes) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 
+from musictag.audio.containers import asf_data_object, iff_chunks
 from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile
 from musictag.timefmt import format_time
@@ -25,28 +26,27 @@ def cut_short(opened: OpenedFile, fmt: str) -> str | None:
         return _ogg_cut(opened.read_at(max(0, opened.size - _HEAD), _HEAD))
     head = opened.read_at(0, _HEAD)
     if check == "riff" and head[:4] == b"RIFF":  # RF64 and BW64 state their sizes elsewhere: not checked
-        return _chunk_cut(head, opened.size, "<I", b"data", 0)
+        return _chunk_cut(opened, "<", b"data", 0)
     if check == "aiff":
-        return _chunk_cut(head, opened.size, ">I", b"SSND", 8)
+        return _chunk_cut(opened, ">", b"SSND", 8)
     if check == "asf":
-        return _asf_cut(head, opened.size)
+        return _asf_cut(opened, head)
     return None
 
 
-_ASF_DATA = bytes.fromhex("3626b2758e66cf11a6d900aa0062ce6c")
 _ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
 
 
-def _asf_cut(head: bytes, size: int) -> str | None:
+def _asf_cut(opened: OpenedFile, head: bytes) -> str | None:
     """A WMA (ASF) file whose data object ends past the end of the file: 'truncated: ...', else None.
 
     FFmpeg estimates a cut ASF file's length from its size, so the decoder never notices.
     """
-    header_size = struct.unpack("<Q", head[16:24])[0]
-    if header_size + 50 > len(head) or head[header_size:header_size + 16] != _ASF_DATA:
+    found = asf_data_object(opened)
+    if found is None:
         return None
-    data_size = struct.unpack("<Q", head[header_size + 16:header_size + 24])[0]
-    available = size - header_size
+    header_size, data_size = found
+    available = opened.size - header_size
     if data_size < 50 or available >= data_size:  # 0 or tiny: size unknown (a broadcast stream)
         return None
     props = head.find(_ASF_FILE_PROPERTIES, 30, header_size)
@@ -59,26 +59,28 @@ def _asf_cut(head: bytes, size: int) -> str | None:
     return f"truncated: the file holds {100 * available / data_size:.0f}% of the audio its header announces"
 
 
-def _chunk_cut(head: bytes, size: int, fmt: str, audio_id: bytes, skip: int) -> str | None:
+def _chunk_cut(opened: OpenedFile, order: str, audio_id: bytes, skip: int) -> str | None:
     """A RIFF/IFF file whose audio chunk ends past the end of the file: 'truncated: ...', else None."""
-    pos, rate = 12, 0
-    while pos + 8 <= len(head):
-        chunk, length = head[pos:pos + 4], struct.unpack(fmt, head[pos + 4:pos + 8])[0]
-        if chunk == b"fmt " and pos + 20 <= len(head):
-            rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]  # WAV byte rate
-        if chunk == b"COMM" and pos + 26 <= len(head):  # AIFF: channels, frames, bits, 80-bit float rate
-            channels, _, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
-            exponent, mantissa = struct.unpack(">HQ", head[pos + 16:pos + 26])
-            rate = int(channels * ((bits + 7) // 8) * mantissa * 2.0 ** ((exponent & 0x7FFF) - 16383 - 63))
+    rate = 0
+    for chunk, at, length in iff_chunks(opened, order):
+        if chunk == b"fmt ":
+            body = opened.read_at(at, 12)
+            if len(body) == 12:
+                rate = struct.unpack("<I", body[8:12])[0]  # WAV byte rate
+        if chunk == b"COMM":  # AIFF: channels, frames, bits, 80-bit float rate
+            body = opened.read_at(at, 18)
+            if len(body) == 18:
+                channels, _, bits = struct.unpack(">hIh", body[:8])
+                exponent, mantissa = struct.unpack(">HQ", body[8:18])
+                rate = int(channels * ((bits + 7) // 8) * mantissa * 2.0 ** ((exponent & 0x7FFF) - 16383 - 63))
         if chunk == audio_id:
-            declared, available = length - skip, size - (pos + 8 + skip)
+            declared, available = length - skip, opened.size - (at + skip)
             if length in (0, 0xFFFFFFFF) or available >= declared:  # 0 / -1: length unknown (streamed)
                 return None
             if rate:
                 return (f"truncated: the audio stops at {format_time(available / rate)} of "
                         f"{format_time(declared / rate)}")
             return f"truncated: the file holds {100 * available / declared:.0f}% of the audio its header announces"
-        pos += 8 + length + (length & 1)
     return None
 
 

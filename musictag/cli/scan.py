@@ -92,7 +92,8 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     """Analyse audio files, store them, tag their genres.
 
     Finds the audio files under DIRS and stores each one's genre scores and embedding in the
-    library. Unchanged files are skipped without decoding, moved files keep their analysis, vanished ones
+    library. Unchanged files are skipped without decoding, files whose tags alone were edited (the same
+    audio) have their tags read again without decoding, moved files keep their analysis, vanished ones
     are pruned and failed ones retried. By default only empty genre fields are filled; the old
     value of every changed field is kept, for `musictag restore`.
 
@@ -220,7 +221,9 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     # (label, count, shown even when 0)
     rows = [("found", report.found, True), ("analysed", report.analysed, True),
             ("re-scored from the library (new head, same backbone)", report.rescored, False),
-            ("skipped, unchanged", report.skipped, True), ("moved", report.moved, True),
+            ("skipped, unchanged", report.skipped, True),
+            ("tags edited, audio unchanged: not analysed again", report.tags_edited, False),
+            ("moved", report.moved, True),
             ("pruned", report.pruned, False), (f"{verb}tagged", report.tagged, True),
             ("of them: musictag's earlier genre updated (the model now says otherwise)", report.updated, False),
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),

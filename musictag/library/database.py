@@ -12,7 +12,10 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   or NULL when nothing was decided yet), and (schema 3) ``file_tags``: JSON of what the file's own
   tags said when the scan last read them, before any write of its own (``genres``, ``album``,
   ``artist``; see :func:`musictag.tags.tagfile.read_label_fields`), NULL when never read: what
-  ``musictag train --from-library`` learns the user's genres from.
+  ``musictag train --from-library`` learns the user's genres from, and (schema 4) ``audio_hash``: the file's
+  audio alone, its tags left out (:func:`musictag.audio.payload.audio_hash`; NULL for a format without one,
+  and in the rows of an older library until analysed again): a file whose size or mtime changed but whose
+  audio hash did not had its tags edited, and is not analysed again.
 - ``predictions``: ``track_id``, ``genre``, ``score``; primary key ``(track_id, genre)``.
 - ``embeddings``: ``track_id`` (primary key), ``dim``, ``vector`` (float32 bytes, L2-normalised).
 - ``track_summaries`` (schema 2): ``track_id`` (primary key), ``backbone`` (the backbone id the
@@ -363,7 +366,8 @@ class Library:
     @staticmethod
     def _file_columns(path_key: str, file: FileFacts) -> dict[str, Any]:
         return {"path": path_key, "size": file.size, "mtime_ns": file.mtime_ns, "quick_hash": file.quick_hash,
-                "duration": file.duration, "format": file.format, "analysed_at": now_iso()}
+                "duration": file.duration, "format": file.format, "audio_hash": file.audio_hash,
+                "analysed_at": now_iso()}
 
     def save_scores(self, track_id: int, scores: dict[str, float], **values: Any) -> None:
         """Replace a track's predictions (a re-score: embedding and summary stay) and set some columns."""

@@ -24,6 +24,7 @@ class FileFacts:
     quick_hash: str | None = None
     duration: float | None = None
     format: str | None = None
+    audio_hash: str | None = None  # musictag.audio.payload.audio_hash: None where the format has no payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class TrackRow:
     analysed_at: str | None = None
     tag_state: str | None = None
     file_tags: str | None = None  # JSON of what the file's own tags said when last read: see own_tags()
+    audio_hash: str | None = None  # of the audio alone, tags left out (None: not known, or no payload)
     summary_backbone: str | None = None
 
     @classmethod

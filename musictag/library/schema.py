@@ -10,17 +10,17 @@ from musictag.errors import UsageError
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: ``meta`` key: bumped in the same transaction as every change to ``embeddings`` (the index compares it).
 GENERATION_KEY = "index_generation"
 #: The ``tracks`` table, every column with its type: the one place its shape is stated.
 TRACK_COLUMNS: dict[str, type] = {
     "id": int, "path": str, "size": int, "mtime_ns": int, "quick_hash": str, "duration": float, "format": str,
     "status": str, "error": str, "model_id": str, "genre": str, "confidence": float, "analysed_at": str,
-    "tag_state": str, "file_tags": str,
+    "tag_state": str, "file_tags": str, "audio_hash": str,
 }
 #: Columns later schemas added (name -> SQL type), put into older libraries when they are opened to write.
-_ADDED_COLUMNS = {"file_tags": "TEXT"}
+_ADDED_COLUMNS = {"file_tags": "TEXT", "audio_hash": "TEXT"}
 
 
 def create_schema(db: Database, path: Path) -> None:
@@ -52,8 +52,9 @@ def create_schema(db: Database, path: Path) -> None:
                 db.execute(f"ALTER TABLE tracks ADD COLUMN {name} {sql_type}")
         db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                    [str(SCHEMA_VERSION)])
-        # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags (both made above): the version follows
-        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN ('1', '2')",
+        # schema 1 -> 2 added track_summaries, 2 -> 3 tracks.file_tags, 3 -> 4 tracks.audio_hash (NULL in the rows
+        # already there: such a track is known by its size and mtime until analysed again), all made above
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value IN ('1', '2', '3')",
                    [str(SCHEMA_VERSION)])
         db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '0')", [GENERATION_KEY])
 

@@ -1,14 +1,13 @@
 """``musictag scan``: keep the library in step with the folders, analyse what changed, tag genres.
 
-One scan: find the audio files under the given folders; compare each with its library row
-(same size and mtime, analysed by this model: skipped without decoding; same size and mtime,
-analysed by another head on the same backbone: *re-scored* from the stored patch embeddings,
-without decoding; the same quick hash as a row whose file is gone: a move, the row follows; a row
-whose file was not found: pruned); analyse the rest in a process pool (:mod:`musictag.scan.pool`);
-store each result and write its genre tag from the main process, the library's only writer;
-rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SIGTERM), it commits what
-finished and stops; killed, it loses at most the files in flight and the last uncommitted batch,
-and the next scan resumes.
+One scan: find the audio files under the given folders; compare each with its library row (same size and mtime,
+analysed by this model: skipped without decoding; same size and mtime, analysed by another head on the same
+backbone: *re-scored* from the stored patch embeddings, without decoding; another size or mtime, the same audio
+hash: tags edited, tagged again from the stored scores; the same quick hash as a row whose file is gone: a move,
+the row follows; a row whose file was not found: pruned); analyse the rest in a process pool
+(:mod:`musictag.scan.pool`); store each result and write its genre tag from the main process, the library's only
+writer; rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SIGTERM), it commits what finished
+and stops; killed, it loses at most the files in flight and the last uncommitted batch, and the next scan resumes.
 
 Tags: by default only an empty genre field is filled; ``overwrite`` replaces. The ``top_k`` best
 genres whose score reaches ``min_confidence`` are written (a track with none is *uncertain* and
@@ -192,6 +191,10 @@ class _Scan:
             self._record_failure(key, path, stat_failure(path), FileFacts(st.st_size, st.st_mtime_ns))
         report.skipped += decided.skipped
         report.known_failures += decided.known_failures
+        report.tags_edited += len(decided.retouched)
+        for row in decided.retouched:  # the same audio, its tags edited: the row follows the file's new stat
+            self._queue(lambda r=row: self.library.update_track(r.id, size=r.size, mtime_ns=r.mtime_ns,
+                                                                quick_hash=r.quick_hash))
         for move in decided.moves:
             self._move(move.row, move.key, move.path, move.st)
         self._prune(decided.prune)
@@ -275,7 +278,8 @@ class _Scan:
     def _store(self, key: str, path: str, st: os.stat_result, outcome: Outcome) -> None:
         """Record one analysed file; tag it when it is confidently classified."""
         report = self.report
-        file = FileFacts(st.st_size, st.st_mtime_ns, outcome.quick_hash, outcome.duration, outcome.format)
+        file = FileFacts(st.st_size, st.st_mtime_ns, outcome.quick_hash, outcome.duration, outcome.format,
+                         outcome.audio_hash)
         if outcome.error:  # transient: no model's verdict on this file, so the next scan tries it again
             self._record_failure(key, path, outcome.error, file, judged=not outcome.transient)
             return

@@ -13,6 +13,7 @@ class Outcome:
     """What a worker found out about one file (plain data, cheap to send back)."""
 
     quick_hash: str | None = None
+    audio_hash: str | None = None  # musictag.audio.payload.audio_hash (None: the format has no payload)
     format: str | None = None
     duration: float | None = None
     scores: list[float] | None = None  # in the model's genre order

@@ -2,7 +2,7 @@
 
 :func:`plan` is a function of data (the walk's :class:`~musictag.scan.discover.Found`, the library's
 rows by path key, the model's identity and the scan's options): it touches neither the library nor,
-beyond the two callables it is given, the files. The scan applies what it returns.
+beyond the three callables it is given, the files. The scan applies what it returns.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import stat as stat_mod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from musictag.audio.payload import file_hashes
+from musictag.errors import FileError
 from musictag.hashing import quick_hash
 from musictag.library.rows import TrackRow
 from musictag.paths import covers, key_to_path, path_to_key
@@ -77,6 +79,9 @@ class Plan:
     rescore: list[TrackRow] = field(default_factory=list)
     retag: list[TrackRow] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
+    #: Changed files of the same audio (tags edited): their rows with the files' new size, mtime and quick hash,
+    #: to store; each is also in ``retag`` (or ``rescore``, for another model on the same backbone), not analysed.
+    retouched: list[TrackRow] = field(default_factory=list)
     prune: list[TrackRow] = field(default_factory=list)  # rows of vanished files, not found moved
     unstatable: list[tuple[str, str]] = field(default_factory=list)  # key, path: the stat failed
     broken_links: list[Task] = field(default_factory=list)  # links that lead nowhere (the stat is the link's)
@@ -100,14 +105,24 @@ def _fingerprint(path: str) -> str | None:
         return None
 
 
+def _hashes(path: str) -> tuple[str, str | None] | None:
+    try:
+        return file_hashes(path)
+    except (OSError, FileError):
+        return None
+
+
 def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
          fingerprint: Callable[[str], str | None] = _fingerprint,
-         exists: Callable[[str], bool] = os.path.lexists) -> Plan:
-    """Sort the found files into unchanged, moved, to re-score, to tag again and to analyse, and find the rows
-    to prune (their files are gone from a scanned folder, and not found moved).
+         exists: Callable[[str], bool] = os.path.lexists,
+         hashes: Callable[[str], tuple[str, str | None] | None] = _hashes) -> Plan:
+    """Sort the found files into unchanged, tags edited, moved, to re-score, to tag again and to analyse, and
+    find the rows to prune (their files are gone from a scanned folder, and not found moved).
 
     ``fingerprint(path)``: a new file's quick hash (None when unreadable), asked only of a new file of the
-    size of a vanished track; ``exists(path)``: whether a row outside the scanned folders still has its file.
+    size of a vanished track; ``exists(path)``: whether a row outside the scanned folders still has its file;
+    ``hashes(path)``: a file's quick hash and audio hash (:func:`musictag.audio.payload.file_hashes`; None when
+    unreadable), asked only of a changed file whose row has an audio hash.
     """
     out = Plan()
     new: list[Task] = []
@@ -133,7 +148,7 @@ def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
                 out.known_failures += 1
         elif same_file(row, st) and rules.rescorable(row):
             out.rescore.append(row)
-        else:
+        elif not _tags_only(out, row, path, st, rules, hashes):
             out.analyse.append((key, path, st))
     skip_under = [path_to_key(folder) for folder, _ in found.unreadable]
     vanished = [r for k, r in rows.items() if k not in seen and _under(k, found.roots) and not _under(k, skip_under)]
@@ -158,6 +173,26 @@ def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
     out.prune = [r for r in vanished if r.id not in moved_ids]
     out.analyse.sort(key=lambda item: item[0])
     return out
+
+
+def _tags_only(out: Plan, row: TrackRow, path: str, st: os.stat_result, rules: PlanRules,
+               hashes: Callable[[str], tuple[str, str | None] | None]) -> bool:
+    """Whether the changed file at ``path`` holds the audio its row recorded (the same audio hash: its tags were
+    edited); if so its row, with the file's new size, mtime and quick hash, goes to ``out.retouched`` and to be
+    tagged again from its stored scores (re-scored, for another model on the same backbone): not analysed."""
+    if row.audio_hash is None or row.status == "failed" or not (row.model_id == rules.model_id
+                                                               or rules.rescorable(row)):
+        return False
+    now = hashes(path)
+    if now is None or now[1] != row.audio_hash:
+        return False
+    row = replace(row, size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=now[0])
+    out.retouched.append(row)
+    if row.model_id != rules.model_id:
+        out.rescore.append(row)
+    elif row.status == "ok" and row.tag_state != "unsupported":
+        out.retag.append(row)  # the tags are read again: an edited genre is the user's
+    return True
 
 
 def _match_move(candidates: list[TrackRow] | None, path: str,

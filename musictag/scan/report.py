@@ -54,6 +54,7 @@ class ScanReport:
     analysed: int = 0
     rescored: int = 0  # unchanged tracks given new genres from their stored backbone summary (no decoding)
     skipped: int = 0
+    tags_edited: int = 0  # changed files whose audio is as it was (their tags edited): tagged again, not analysed
     moved: int = 0
     pruned: int = 0
     tagged: int = 0

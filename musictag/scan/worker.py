@@ -30,13 +30,13 @@ def analyse_file(model: Model, path: str) -> Outcome:
     """Check, decode and classify ``path``; any failure comes back as ``Outcome.error``.
 
     The file is opened once (:func:`musictag.audio.decode.open_audio`: readable, audio by its content, not cut
-    short, a header a decoder accepts); its quick hash and every excerpt the analysis decodes are read
-    from that one opening.
+    short, a header a decoder accepts); its quick hash, its audio hash and every excerpt the analysis decodes
+    are read from that one opening.
     """
     out = Outcome()
     try:
         with open_audio(path) as opened:
-            out.format, out.quick_hash = opened.format, opened.quick_hash()
+            out.format, out.quick_hash, out.audio_hash = opened.format, opened.quick_hash(), opened.audio_hash()
             analysis = model.analyse(opened)
         out.duration = float(analysis.duration)
         out.silent = bool(analysis.silent)
