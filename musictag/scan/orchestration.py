@@ -182,9 +182,8 @@ class _Scan:
         report.found = len(found.files)
         for folder, reason in found.unreadable:
             report.fail(folder, reason)
-        decided = plan(found, rows, PlanRules(self.model_id, self.backbone_id, self.min_confidence,
-                                              self.options.retry_failed, self.options.overwrite,
-                                              self.options.retag))
+        decided = plan(found, rows, PlanRules.for_scan(self.model_id, self.backbone_id, self.min_confidence,
+                                                       self.options))
         for key, path in decided.unstatable:
             self._record_failure(key, path, stat_failure(path))
         for key, path, st in decided.broken_links:  # recorded with the link's identity: known while unchanged

@@ -18,6 +18,7 @@ from musictag.hashing import quick_hash
 from musictag.library.rows import TrackRow
 from musictag.paths import covers, key_to_path, path_to_key
 from musictag.scan.discover import Found
+from musictag.scan.report import ScanOptions
 
 #: A file to analyse: its path key, its path, its stat (None: the stat failed).
 Task = tuple[str, str, os.stat_result]
@@ -33,6 +34,11 @@ class PlanRules:
     retry_failed: bool = False
     overwrite: bool = False
     retag: bool = False  # tracks `restore` put back are decided again (else they stay as restored)
+
+    @classmethod
+    def for_scan(cls, model_id: str, backbone_id: str | None, min_confidence: float, options: ScanOptions) -> PlanRules:
+        """The rules of a scan run with ``options``."""
+        return cls(model_id, backbone_id, min_confidence, options.retry_failed, options.overwrite, options.retag)
 
     def known_failure(self, row: TrackRow, st: os.stat_result) -> bool:
         """A file that failed with this model and has not changed since, or a link that led nowhere and is the
