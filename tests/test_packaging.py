@@ -28,6 +28,8 @@ def test_wheel_contains_the_default_model_and_split_lists(tmp_path):
                  *(f"musictag/{package}/__init__.py" for package in _PACKAGES)):
         assert name in names, name
     assert "musictag/models/gtzan-crnn/model.keras" in names  # for further training
+    # the beets plugin, in beets' namespace package: no __init__.py, which would hide beets' own plugins
+    assert "beetsplug/musictag.py" in names and "beetsplug/__init__.py" not in names
     assert not any(name.startswith("musictag/") and name.count("/") == 1 and name.endswith(".py")
                    and name[len("musictag/"):-3] in {"cli", "scan", "audio", "library", "tags"} for name in names)
 
