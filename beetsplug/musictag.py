@@ -413,7 +413,7 @@ class MusictagPlugin(BeetsPlugin):
         from musictag.library import index as annoy_index
         from musictag.library.connection import default_db_path
         from musictag.library.database import Library
-        from musictag.library.similar import find_similar, resolve_query, write_m3u
+        from musictag.library.similar import Playlist, build_playlist, resolve_query, write_m3u
 
         db = Path(settings.db) if settings.db else default_db_path()
         if not db.is_file():
@@ -424,7 +424,7 @@ class MusictagPlugin(BeetsPlugin):
             query = resolve_query(library, path, settings.model)
             found, matches, asked = [], [], count
             while True:  # ask for more until enough are beets items, or the index has no more
-                candidates = find_similar(library, query, asked, index=index)
+                candidates = build_playlist(library, [query], asked, index=index).matches
                 found, matches = [], []
                 for match in candidates:
                     item = lib.items(PathQuery("path", os.fsencode(match.path))).get()
@@ -439,7 +439,7 @@ class MusictagPlugin(BeetsPlugin):
             library.close()
         if m3u:
             try:
-                left_out = write_m3u(m3u, query, matches[:count])
+                left_out = write_m3u(m3u, Playlist([query], matches[:count]))
             except OSError as e:
                 raise ui.UserError(f"musictag: cannot write {display_path(m3u)}: {e.strerror or e}") from None
             for name in left_out:
