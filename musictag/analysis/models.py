@@ -36,7 +36,9 @@ from musictag.analysis.track_summary import TrackSummary, unit_vector
 from musictag.audio.decode import AudioSource, quiet_native_stderr
 from musictag.errors import UsageError, short_reason
 from musictag.hashing import file_digest
+from musictag.paths import display_path
 from musictag.shipped import DEFAULT_MODEL_NAME, shipped_models_dir
+from musictag.small_files import SmallFileError, read_document
 
 if TYPE_CHECKING:
     from musictag.analysis.heads import Head
@@ -140,9 +142,9 @@ class ModelInfo:
         if not meta_path.is_file():
             raise UsageError(f"{folder}: not a musictag model folder (no model.json)")
         try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError) as e:
-            raise UsageError(f"{meta_path}: unreadable model description ({e})") from None
+            meta = read_document(meta_path)
+        except SmallFileError as e:
+            raise UsageError(f"{display_path(meta_path)}: unreadable model description ({e})") from None
         check_description(meta_path, meta)
         if meta.get("input") == "musicnn":
             info = cls._read_head(folder, meta)

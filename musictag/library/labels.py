@@ -11,7 +11,6 @@ most tracks of the group use.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -22,6 +21,8 @@ from pathlib import Path
 from musictag.errors import UsageError
 from musictag.library.history import original_genres, original_snapshot
 from musictag.library.rows import TagBackup
+from musictag.paths import display_path
+from musictag.small_files import SmallFileError, read_document
 
 _SEPARATORS = re.compile(r"[;/,\x00]")
 _ID3V1 = re.compile(r"^\s*\((\d{1,3})\)\s*(.*)$|^\s*(\d{1,3})\s*$")
@@ -70,24 +71,12 @@ def label_values(file_genres: Sequence[str], backups: Sequence[TagBackup]) -> li
 def read_map(path: Path) -> dict[str, str]:
     """A ``--map`` file: a JSON or TOML table of ``"from genre" = "to genre"``, keyed by :func:`group_key`."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"--map {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
-    try:
-        if path.suffix.lower() == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                raise UsageError(f"--map {path}: reading TOML needs Python 3.11 or later; give the map as "
-                                 "JSON") from None
-            table = tomllib.loads(text)
-        else:
-            table = json.loads(text)
-    except ValueError as e:
-        raise UsageError(f"--map {path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} "
-                         f"({e})") from None
+        table = read_document(path)
+    except SmallFileError as e:
+        raise UsageError(f"--map {display_path(path)}: {e}") from None
     if not isinstance(table, dict) or not all(isinstance(v, str) and v.strip() for v in table.values()):
-        raise UsageError(f"--map {path}: expected a table of \"from genre\" = \"to genre\" (text to text)")
+        raise UsageError(f"--map {display_path(path)}: expected a table of \"from genre\" = \"to genre\" "
+                         "(text to text)")
     return {group_key(k): v.strip() for k, v in table.items() if group_key(k)}
 
 
