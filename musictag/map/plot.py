@@ -16,6 +16,7 @@ from musictag.errors import UsageError
 from musictag.library.database import Library
 from musictag.library.rows import TrackRow
 from musictag.map.page import MapPoint, page_html
+from musictag.output_files import write_output_file
 from musictag.paths import display_path, key_to_path, printable
 from musictag.tags.fields import artist_title, display_name
 
@@ -64,9 +65,11 @@ def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag li
     colours = palette(sorted(set(labels)))
     if Path(out).suffix.lower() == ".html":
         points = [_point(rows[i], xy[n], labels[n]) for n, i in enumerate(ids.tolist())]
-        Path(out).write_text(page_html(points, colours, title), encoding="utf-8")
+        page = page_html(points, colours, title).encode("utf-8")
+        write_output_file(Path(out), "--out", lambda tmp: tmp.write_bytes(page))
     else:
-        draw_png(out, xy, np.array(labels), colours, title)
+        write_output_file(Path(out), "--out", lambda tmp: draw_png(tmp, xy, np.array(labels), colours, title),
+                          suffix=".png")
     return len(ids)
 
 
@@ -76,6 +79,11 @@ def _point(row: TrackRow, xy: np.ndarray, genre: str) -> MapPoint:
     artist, title = artist_title(path)
     return MapPoint(float(xy[0]), float(xy[1]), genre, row.confidence,
                     printable(artist) if artist else None, printable(title), display_path(path))
+
+
+def literal_text(name: str) -> str:
+    """A name from the user's files as matplotlib draws it literally: printable, no ``$`` read as mathematics."""
+    return printable(name).replace("$", r"\$")
 
 
 def draw_png(out: str | os.PathLike, xy: np.ndarray, labels: np.ndarray, colours: dict[str, str], title: str) -> None:
@@ -89,7 +97,8 @@ def draw_png(out: str | os.PathLike, xy: np.ndarray, labels: np.ndarray, colours
     size = float(np.clip(3000 / len(labels), 1.0, 14.0))  # smaller dots for bigger libraries
     for genre, colour in colours.items():
         sel = labels == genre
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=colour, label=f"{genre} ({sel.sum()})")
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=size, alpha=0.8, color=colour,
+                   label=f"{literal_text(genre)} ({sel.sum()})")
     ax.set_title(f"{title} — {len(labels)} tracks, UMAP of the embeddings")
     ax.set_xticks([])
     ax.set_yticks([])

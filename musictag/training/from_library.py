@@ -144,6 +144,7 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
           log: Callable[[str], None] = lambda line: None) -> tuple[dict, LibraryData]:
     """Cross-validate, fit on every labelled track and write the model folder; return its model.json
     and the tracks it learned from."""
+    from musictag.output_files import write_output_folder
     from musictag.training.metrics import confidence_table, track_metrics
     from musictag.training.model_folders import save_head_model
     from musictag.training.plots import plot_confusion
@@ -153,6 +154,7 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
     genres = data.labels.genres
     log(f"{len(data.y)} tracks in {len(genres)} genres, {len(data.labels.unlabelled)} without a genre of "
         f"their own; {len({g for g in data.groups if g})} albums kept whole across folds")
+    log(f"cross-validating a {kind} head: {folds} folds, one line as each ends")
     cv = cross_validate(data, kind, folds, seed, log)
     metrics = track_metrics(genres, cv.true, cv.prob)
     metrics["confidence"] = confidence_table(cv.true, cv.prob)
@@ -160,15 +162,20 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
     metrics["track_accuracy_mean"] = float(np.mean(cv.fold_accuracy))
     metrics["track_accuracy_std"] = float(np.std(cv.fold_accuracy))
     metrics["split"] = {"split": "grouped-kfold", "folds": cv.folds, "seed": seed, "groups": "album"}
+    log(f"fitting the model on all {len(data.y)} tracks")
     head = fit_head(kind, data.sequences, data.y, len(genres), seed)
     summary = {"data": "library", "library": str(library.path), "dirs": [str(d) for d in dirs],
                "n_tracks": len(data.y), "unlabelled": len(data.labels.unlabelled),
                "spellings": data.labels.spellings, "rare": [{"genre": g, "tracks": n} for g, n in data.labels.rare],
                "min_tracks": min_tracks, "read_from_files": data.read_from_files,
                "seconds": round(time.monotonic() - start, 1)}
-    meta = save_head_model(out, head, kind, genres, backbone, summary, metrics)
-    meta["labels"] = "library"  # scan writes these genre names exactly as spelled
-    (out / "model.json").write_text(json.dumps(meta, indent=1))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plot_confusion(np.asarray(metrics["confusion"]), genres, out / "confusion.png")
-    return meta, data
+
+    def write(folder: Path) -> dict:
+        meta = save_head_model(folder, head, kind, genres, backbone, summary, metrics)
+        meta["labels"] = "library"  # scan writes these genre names exactly as spelled
+        (folder / "model.json").write_text(json.dumps(meta, indent=1))
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        plot_confusion(np.asarray(metrics["confusion"]), genres, folder / "confusion.png")
+        return meta
+
+    return write_output_folder(out, "--out", write), data

@@ -23,22 +23,39 @@ def confusion_shading(confusion: np.ndarray) -> np.ndarray:
     return np.divide(confusion, rows, out=np.zeros(confusion.shape), where=rows > 0)
 
 
+#: The confusion picture shows at most this many genres (those with the most held-out tracks): a
+#: picture of thousands of genres is unreadable and does not fit in memory. metrics.json has them all.
+CONFUSION_GENRES_SHOWN = 40
+
+
 def plot_confusion(confusion: np.ndarray, genres: list[str], out: Path) -> None:
     """Save the track-level confusion matrix (true genre in rows) as a PNG: each cell shaded by the
-    share of its row (recall on the diagonal), with the track count written in."""
+    share of its row (recall on the diagonal), with the track count written in; beyond
+    :data:`CONFUSION_GENRES_SHOWN` genres, only the largest are drawn (the title says so)."""
     plt = _pyplot()
-    shares = confusion_shading(confusion)
+    confusion = np.asarray(confusion)
+    title = "held-out tracks"
+    if len(genres) > CONFUSION_GENRES_SHOWN:
+        shown = np.sort(np.argsort(-confusion.sum(axis=1), kind="stable")[:CONFUSION_GENRES_SHOWN])
+        title += f" of the {CONFUSION_GENRES_SHOWN} largest of {len(genres)} genres"
+        shares = confusion_shading(confusion)[np.ix_(shown, shown)]
+        confusion, genres = confusion[np.ix_(shown, shown)], [genres[i] for i in shown]
+    else:
+        shares = confusion_shading(confusion)
+    from musictag.map.plot import literal_text
+
+    labels = [literal_text(g) for g in genres]
     fig, ax = plt.subplots(figsize=(1.6 + 0.6 * len(genres), 0.8 + 0.55 * len(genres)))
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true genre's tracks")
-    ax.set_xticks(range(len(genres)), genres, rotation=45, ha="right")
-    ax.set_yticks(range(len(genres)), genres)
+    ax.set_xticks(range(len(genres)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(genres)), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for (i, j), v in np.ndenumerate(confusion):
         if v:
             ax.text(j, i, str(v), ha="center", va="center", color="white" if shares[i, j] > 0.5 else "black")
-    ax.set_title("held-out tracks")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
