@@ -440,9 +440,9 @@ class MusictagPlugin(BeetsPlugin):
         if m3u:
             try:
                 left_out = write_m3u(m3u, Playlist([query], matches[:count]))
-            except OSError as e:
-                raise ui.UserError(f"musictag: cannot write {display_path(m3u)}: {e.strerror or e}") from None
+            except MusictagError as e:  # the folder is not writable, the disk is full, ...
+                raise ui.UserError(f"musictag: {e}") from None
             for name in left_out:
-                self._log.warning("left out of the playlist (a line break in its name): {}", name)
+                self._log.warning("left out of the playlist: {}", name)
         return found[:count]
 

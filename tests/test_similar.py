@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import mutagen
 import numpy as np
@@ -244,7 +245,8 @@ def test_a_file_name_that_is_not_utf8(library, tmp_path, capsys, monkeypatch) ->
     playlist = tmp_path / "mix.m3u8"
     code, out, _ = run_cli(["similar", outside, "--db", library[0], "-n", "2", "--m3u", playlist], capsys, monkeypatch)
     assert code == 0 and "caf\\xe9" in out
-    assert playlist.read_bytes().splitlines()[2] == os.fsencode(outside)  # the real bytes, for players
+    entry = playlist.read_bytes().decode("utf-8").splitlines()[2]  # an M3U8 playlist is UTF-8 throughout
+    assert entry.startswith("file://") and unquote_to_bytes(entry[7:]) == os.fsencode(outside)  # the exact bytes
     code, out, _ = run_cli(["similar", outside, "--db", library[0], "-n", "2", "--json"], capsys, monkeypatch)
     assert code == 0 and len(json.loads(out)) == 2
 

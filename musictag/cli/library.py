@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from musictag.cli.common import console, db_option, json_option
+from musictag.cli.common import cell, console, db_option, json_option
 
 
 @click.command(short_help="Genres in your files, and musictag's predictions.")
@@ -28,7 +28,6 @@ def stats(db: Path | None, as_json: bool) -> None:
     """
     from musictag.library.database import Library
     from musictag.library.listing import genre_counts, track_views
-    from musictag.paths import printable
     from musictag.tags.fields import display_name
 
     with Library(db, readonly=True) as library:
@@ -44,7 +43,6 @@ def stats(db: Path | None, as_json: bool) -> None:
             "genres": [{"genre": g, "name": display_name(g), "tracks": n, "mean_confidence": round(c, 4),
                         "tagged": t} for g, n, c, t in predicted]}, indent=2))
         return
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -55,13 +53,13 @@ def stats(db: Path | None, as_json: bool) -> None:
     for name in ("genre", "tracks", "written by musictag"):
         table.add_column(name, justify="left" if name == "genre" else "right")
     for genre, n, ours in in_files:
-        table.add_row(escape(printable(genre)), f"{n:,}", f"{ours:,}")
+        table.add_row(cell(genre), f"{n:,}", f"{ours:,}")
     out.print(table)
     table = Table(title="musictag's predictions", title_justify="left")
     for name in ("genre", "tracks", "mean confidence", "tagged"):
         table.add_column(name, justify="left" if name == "genre" else "right")
     for genre, n, confidence, tagged in predicted:
-        table.add_row(escape(printable(display_name(genre))), f"{n:,}", f"{confidence:.2f}", f"{tagged:,}")
+        table.add_row(cell(display_name(genre)), f"{n:,}", f"{confidence:.2f}", f"{tagged:,}")
     out.print(table)
 
 
@@ -99,6 +97,10 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
     from musictag.paths import display_path, printable
     from musictag.tags.fields import display_name
 
+    if m3u:
+        from musictag.output_files import check_output_file
+
+        check_output_file(m3u, "--m3u")
     with Library(db, readonly=True) as library:
         views = [v for v in track_views(library) if (not states or v.state in states)
                  and (genre is None or matches_genre(v, genre))]
@@ -111,7 +113,7 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
             return f"{artist} – {title}" if artist else title
 
         for left_out in write_m3u(m3u, [(v.duration, label(v.path), v.path) for v in views if v.state != "failed"]):
-            click.echo(f"musictag: left out of the playlist (a line break in its name): {left_out}", err=True)
+            click.echo(f"musictag: left out of the playlist: {left_out}", err=True)
     if as_json:
         click.echo(json.dumps([v.as_dict() for v in views], indent=1))
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from musictag.audio.decode import format_time
-from musictag.cli.common import StageProgress, db_option, json_option, model_option, require_file
+from musictag.cli.common import StageProgress, cell, db_option, json_option, model_option, require_file
 from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
@@ -68,7 +68,7 @@ def _cache_dir(arg: str | None) -> Path | None:
                    "(soundtrack), or too few tracks to learn from.")
 @click.option("--cache", "cache", default=None,
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("model"),
+@click.option("--out", type=click.Path(path_type=Path), default=Path("model"),
               show_default=True, help="Folder to write the model into.")
 def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file: Path | None, min_tracks: int,
           input_: str, head: str | None, arch: str, split: str, folds: int, seed: int, epochs: int,
@@ -96,6 +96,9 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
       musictag train gtzan/ real-dev/ --head linear --split kfold --skip-label soundtrack --out mixed
       musictag train --from-library --out ~/my-genres   # after a scan; then scan --model ~/my-genres
     """
+    from musictag.output_files import check_output_folder
+
+    check_output_folder(out, "--out")  # before minutes of training, not after
     if from_library:
         if input_ != "musicnn":
             raise click.UsageError(f"--from-library learns from the library's stored backbone analyses, not "
@@ -106,6 +109,7 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
         raise click.UsageError("give a folder laid out as <genre>/<track> (or --from-library)")
     import time
 
+    from musictag.output_files import write_output_folder
     from musictag.paths import printable
     from musictag.training.augmentations import AUGMENTATIONS
     from musictag.training.config import TrainConfig
@@ -129,7 +133,8 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     with StageProgress(len(tracks), "features") as bar:
         fs = trainer.load(data, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
     result = trainer.run(fs, split, folds)
-    meta = write_outputs(out, trainer, result, fs, data, time.monotonic() - start)
+    meta = write_output_folder(out, "--out", lambda folder: write_outputs(folder, trainer, result, fs, data,
+                                                                          time.monotonic() - start))
     m = meta["metrics"]
     spread = f" ± {m['track_accuracy_std']:.3f} over {folds} folds" if "track_accuracy_std" in m else ""
     click.echo(f"held-out track accuracy {m['track_accuracy']:.3f}{spread}, "
@@ -172,7 +177,7 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     for column in ("genre", "tracks", "precision", "recall", "F1"):
         table.add_column(column, justify="left" if column == "genre" else "right")
     for genre, row in m["per_genre"].items():
-        table.add_row(printable(genre), str(row["support"]), f"{row['precision']:.2f}", f"{row['recall']:.2f}",
+        table.add_row(cell(genre), str(row["support"]), f"{row['precision']:.2f}", f"{row['recall']:.2f}",
                       f"{row['f1']:.2f}")
     Console(highlight=False).print(table)
     if data.labels.rare:
@@ -218,9 +223,11 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
         click.echo(f"skipped {display_path(s['path'])}: {printable(s['reason'])}", err=True)
     click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
     click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows, patches or segments)")
-    click.echo(f"{'genre':<12}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
+    names = {g: printable(g) for g in m["per_genre"]}
+    width = max([12, *(len(n) + 1 for n in names.values())])
+    click.echo(f"{'genre':<{width}}{'precision':>10}{'recall':>8}{'f1':>6}{'n':>5}")
     for g, r in m["per_genre"].items():
-        click.echo(f"{g:<12}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
+        click.echo(f"{names[g]:<{width}}{r['precision']:>10.2f}{r['recall']:>8.2f}{r['f1']:>6.2f}{r['support']:>5}")
 
 
 @click.command(short_help="One file's genres, style tags and genre over time.")

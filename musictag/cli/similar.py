@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from musictag.cli.common import check_destination, console, db_option, json_option, model_option, require_file
+from musictag.cli.common import cell, console, db_option, json_option, model_option, require_file
 from musictag.paths import display_path, printable
 
 if TYPE_CHECKING:
@@ -69,6 +69,10 @@ def similar(files: tuple[Path, ...], from_playlist: Path | None, count: int | No
         raise UsageError(f"--minutes {minutes:g}: give a number of minutes above 0")
     for file in files:
         require_file(file)
+    if m3u:
+        from musictag.output_files import check_output_file
+
+        check_output_file(m3u, "--m3u")
     listed = _read_playlist(from_playlist) if from_playlist is not None else []
     from musictag.library.database import Library
 
@@ -90,7 +94,7 @@ def similar(files: tuple[Path, ...], from_playlist: Path | None, count: int | No
         from musictag.library.similar import write_m3u
 
         for left_out in write_m3u(m3u, playlist):
-            click.echo(f"musictag: left out of the playlist (a line break in its name): {left_out}", err=True)
+            click.echo(f"musictag: left out of the playlist: {left_out}", err=True)
     if as_json:
         click.echo(json.dumps([m.as_dict() for m in playlist.matches], indent=1))  # \udcxx for undecodable bytes
         return
@@ -131,8 +135,8 @@ def _print_table(playlist: Playlist, files: tuple[Path, ...], from_playlist: Pat
                           ("genre", "left"), ("path", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for m in playlist.matches:
-        table.add_row(str(m.rank), f"{m.similarity:.3f}", f"{m.step:.3f}", escape(printable(m.label())),
-                      escape(printable(m.genre or "—")), escape(display_path(m.path)))
+        table.add_row(str(m.rank), f"{m.similarity:.3f}", f"{m.step:.3f}", cell(m.label()), cell(m.genre or "—"),
+                      cell(m.path))
     console().print(table)
 
 
@@ -189,8 +193,9 @@ def map_command(db: Path | None, out: Path) -> None:
       musictag map --out map.html
     """
     from musictag.map.plot import draw_map
+    from musictag.output_files import check_output_file
 
-    check_destination(out, (".png", ".html"))  # before a minute of UMAP work, not after
+    check_output_file(out, "--out", (".png", ".html"))  # before a minute of UMAP work, not after
     from musictag.library.database import Library
 
     n = draw_map(Library.open_existing(db), out)

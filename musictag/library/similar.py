@@ -307,7 +307,7 @@ def build_playlist(library: Library, seeds: Sequence[Query], count: int | None =
 
 def write_m3u(out: str | os.PathLike, playlist: Playlist) -> list[str]:
     """Write an extended M3U8 playlist: the seeds first, then the tracks found, in the playlist's order
-    (see :func:`musictag.tags.playlist.write_m3u`); returns the printable paths of the files left out."""
+    (see :func:`musictag.tags.playlist.write_m3u`); returns ``"path: why"`` for each file left out."""
     from musictag.tags import playlist as m3u
 
     entries = [(s.duration, s.label(), os.fsdecode(s.path)) for s in playlist.seeds]
