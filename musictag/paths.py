@@ -20,7 +20,10 @@ import re
 from datetime import datetime, timezone
 
 _ESCAPE = "\U0010fffd"
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: Characters that change what a terminal shows beyond themselves: C0 controls, DEL and C1 (line breaks,
+#: escape sequences), the line and paragraph separators, and the bidirectional controls (embeddings,
+#: overrides, isolates, marks) that can make a name read backwards.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def path_to_key(path: str | bytes | os.PathLike) -> str:
@@ -64,12 +67,18 @@ def key_to_path(key: str) -> str:
 
 def printable(text: str) -> str:
     """``text`` safe to print on one line of a terminal: control characters (C0, DEL, C1: newlines,
-    escape sequences) shown as ``\\xNN``, and undecodable bytes (lone surrogates) as ``\\xNN``.
+    escape sequences) shown as ``\\xNN``, line separators and bidirectional controls (U+202E, ...) as
+    ``\\uNNNN``, and undecodable bytes (lone surrogates) as ``\\xNN``.
 
     Everything read from a user's folder (names, tags) goes through this before it is printed.
     """
     raw = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
+    return _CONTROL.sub(_escaped, raw)
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def display_path(path: str | bytes | os.PathLike) -> str:

@@ -204,7 +204,7 @@ def test_two_scans_at_once_through_a_symlink_one_is_refused_and_restore_is_exact
         overlapped = first.poll() is None
     finally:
         _, first_err = first.communicate(timeout=300)
-    assert second.returncode == 1, second.stderr
+    assert second.returncode == 2, second.stderr
     lines = [line for line in second.stderr.splitlines() if line.startswith("musictag: error: ")]
     assert len(lines) == 1 and "in use by another musictag scan" in lines[0] and str(alias) in lines[0], second.stderr
     assert overlapped, "the first scan ended before the second one was refused: the refusal was not the lock's"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from mutagen.flac import FLAC
@@ -17,6 +18,11 @@ from tests.audiogen import sweep, tone, write_audio
 from tests.cli_checks import run_musictag
 
 SR = 22050
+#: The attack's hostile genre spellings: rich markup that would be drawn, a bidirectional override that
+#: reads the rest backwards, an escape sequence (no "/": a genre value is split there; the artist tag
+#: above carries the closing-tag markup that breaks a table).
+GENRE_A = "[italic]Rock\u202eevil"
+GENRE_B = "[bold]Jazz[not markup\x1b[2J"
 
 
 def _musictag(*args: str) -> subprocess.CompletedProcess:
@@ -34,9 +40,17 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tags = FLAC(other)
     tags["artist"], tags["title"] = "[/bold][link=http://evil]x[/link]", "Song\n/etc/passwd\n\x1b[31mred"
     tags.save()
-    write_audio(music / "third.flac", sweep(6, SR), SR, "flac")
+    third = write_audio(music / "third.flac", sweep(6, SR), SR, "flac")
+    for path, genre in ((query, GENRE_A), (other, GENRE_A), (third, GENRE_B)):
+        tags = FLAC(path)
+        tags["genre"] = [genre]
+        tags.save()
     latin1 = os.fsencode(music) + b"/caf\xe9.flac"  # a recording of its own: copies are listed once
-    os.rename(write_audio(music / "fourth.flac", sweep(6, SR, seed=1), SR, "flac"), latin1)
+    fourth = write_audio(music / "fourth.flac", sweep(6, SR, seed=1), SR, "flac")
+    tags = FLAC(fourth)
+    tags["genre"] = [GENRE_B]
+    tags.save()
+    os.rename(fourth, latin1)
     report = scan([music], root / "library.db", ScanOptions(min_confidence=1.0, jobs=1))
     assert report.failed == 0, report.errors
     return root / "library.db", query
@@ -44,6 +58,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_printable_escapes_controls_and_undecodable_bytes():
     assert printable("a\nb\x1b[31mc\x7f\x85") == "a\\x0ab\\x1b[31mc\\x7f\\x85"
+    assert printable("a\u202eb\u2066c\u2028d\u200f") == "a\\u202eb\\u2066c\\u2028d\\u200f"  # bidi, separators
     assert printable("Café – ok") == "Café – ok"
     assert display_path(b"/m/caf\xe9.mp3") == "/m/caf\\xe9.mp3"
 
@@ -62,10 +77,14 @@ def test_m3u_cannot_be_given_extra_entries_by_a_title(hostile, tmp_path):
     playlist = tmp_path / "p.m3u8"
     res = _musictag("similar", str(query), "--db", str(db), "-n", "3", "--m3u", str(playlist), "--json")
     assert res.returncode == 0, res.stderr
-    lines = playlist.read_bytes().split(b"\n")
-    entries = [line for line in lines if line and not line.startswith(b"#")]
+    text = playlist.read_bytes().decode("utf-8")  # an M3U8 playlist is UTF-8 throughout
+    entries = [line for line in text.split("\n") if line and not line.startswith("#")]
     assert len(entries) == 4  # the query and its three neighbours, nothing else
-    assert b"/etc/passwd" not in entries and all(os.path.exists(e) for e in entries)
+    assert "/etc/passwd" not in entries
+    named = [os.fsencode(e) if not e.startswith("file://") else unquote_to_bytes(e[len("file://"):])
+             for e in entries]
+    assert all(os.path.exists(name) for name in named)  # the name that is not UTF-8 as a URI of its exact bytes
+    assert sum(e.startswith("file://") for e in entries) == 1
 
 
 def test_json_gives_a_name_that_is_not_utf8_exactly(hostile):
@@ -103,3 +122,28 @@ def test_scan_json_gives_exact_names_of_failed_and_tagged_files(tmp_path):
     assert [bytes.fromhex(e["path_bytes"]) for e in report["errors"]] == [broken]
     assert [bytes.fromhex(c["path_bytes"]) for c in report["changes"]] == [good]
     assert "\n" not in report["errors"][0]["path"]
+
+
+def _shown_literally(res: subprocess.CompletedProcess, *expected: str) -> None:
+    """Output with the hostile genres drawn as written: no markup rendered, no control character raw."""
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr and "MarkupError" not in res.stderr
+    for stream in (res.stdout, res.stderr):
+        assert "\u202e" not in stream and "\x1b" not in stream
+    for text in expected:
+        assert text in res.stdout, res.stdout
+
+
+def test_every_printing_command_shows_hostile_genres_as_text(hostile, tmp_path):
+    db, query = hostile
+    a, b = printable(GENRE_A), printable(GENRE_B)
+    assert a == "[italic]Rock\\u202eevil" and b == "[bold]Jazz[not markup\\x1b[2J"
+    _shown_literally(_musictag("stats", "--db", str(db)), a, b)
+    _shown_literally(_musictag("list", "--db", str(db)), a, b)
+    _shown_literally(_musictag("info", str(query)), a)
+    model = tmp_path / "[bold]mine\u202e"
+    learned = _musictag("train", "--from-library", "--db", str(db), "--min-tracks", "2", "--folds", "2",
+                        "--out", str(model))
+    _shown_literally(learned, a, b)  # the per-genre table, genre names as the user spelled them
+    rescored = _musictag("scan", str(query.parent), "--db", str(db), "--model", str(model), "--dry-run")
+    _shown_literally(rescored, "[bold]mine\\u202e")  # the model's name in the report table

@@ -145,6 +145,10 @@ def test_learn_then_fill_the_untagged_files_in_the_users_spelling(library, tmp_p
         assert genre in res.stdout  # the per-genre table
     assert "Country & Western (2)" in res.stdout  # under --min-tracks: listed
     assert meta["metrics"]["split"]["groups"] == "album"
+    progress = res.stderr.splitlines()  # a line as each stage starts and as each fold ends
+    assert any(line.startswith("cross-validating a linear head: 5 folds") for line in progress), res.stderr
+    assert sum(line.startswith("fold ") for line in progress) >= 2
+    assert any(line.startswith("fitting the model on all") for line in progress)
 
     res = run_musictag("scan", str(library["music"]), "--db", str(library["db"]), "--model", str(model),
                     "--min-confidence", "0", "--json")

@@ -240,7 +240,8 @@ def test_a_second_scan_on_the_same_library_is_refused(tmp_path: Path) -> None:
         with pytest.raises(LibraryBusy, match="in use by another musictag"):
             scan([tmp_path / "music"], db, NONE)
         result = CliRunner().invoke(cli, ["scan", str(tmp_path / "music"), "--db", str(db)])
-        assert result.exit_code == 1 and "in use by another musictag" in str(result.exception)
+        assert isinstance(result.exception, LibraryBusy) and result.exception.exit_code == 2  # main() exits 2
+        assert "in use by another musictag" in str(result.exception)
     finally:
         holder.close()
 

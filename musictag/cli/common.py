@@ -9,6 +9,7 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 def db_option(f):
@@ -124,21 +125,15 @@ class StageProgress:
                        err=True)
 
 
-def check_destination(out: Path, suffixes: tuple[str, ...]) -> None:
-    """Refuse an output file that cannot be written (no such folder, not writable, a folder, an
-    unknown type) before any work is done."""
-    import os
+def cell(text: str) -> Text:
+    """Text from the user's files or a model (a genre, a title, a path) as a rich table cell: printable
+    (:func:`musictag.paths.printable`: control and bidirectional characters escaped) and drawn as
+    written, never read as rich markup."""
+    from rich.text import Text
 
-    from musictag.errors import UsageError
-    from musictag.paths import display_path
+    from musictag.paths import printable
 
-    folder = out.parent if str(out.parent) else Path(".")
-    if out.suffix.lower() not in suffixes:
-        raise UsageError(f"--out {display_path(out)}: give a file ending in {' or '.join(suffixes)}")
-    if not folder.is_dir():
-        raise UsageError(f"--out {display_path(out)}: no such folder {display_path(folder)}")
-    if out.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise UsageError(f"--out {display_path(out)}: cannot write there")
+    return Text(printable(text))
 
 
 def console(stderr: bool = False) -> Console:

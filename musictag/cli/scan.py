@@ -17,6 +17,7 @@ import click
 
 from musictag.cli.common import (
     LazyHelpOption,
+    cell,
     console,
     db_option,
     dry_run_option,
@@ -240,8 +241,8 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
         if value or always:
             table.add_row(label, f"{value:,}")
     if report.model_name:
-        table.add_row("model", printable(report.model_name) + (" (this library's; --model changes it)"
-                                                               if report.model_remembered else ""))
+        table.add_row("model", cell(report.model_name + (" (this library's; --model changes it)"
+                                                         if report.model_remembered else "")))
     if report.min_confidence is not None:
         table.add_row("confidence needed to tag", f"{report.min_confidence:.3g}")
     if report.runtime:

@@ -26,7 +26,10 @@ def default_db_path() -> Path:
 
 
 class LibraryBusy(MusictagError):
-    """Another musictag process is writing to the same library."""
+    """Another musictag process is writing to the same library: the command is refused (exit code 2, as for
+    any refusal; 1 means that files failed)."""
+
+    exit_code = 2
 
 
 def database_problem(path: Path | None, error: sqlite3.Error) -> str:

@@ -46,11 +46,14 @@ DISPLAY_NAMES: dict[str, str] = {
 
 
 def display_name(genre_key: str) -> str:
-    """The genre name as people write it: ``hiphop`` -> ``Hip-Hop``, ``rock`` -> ``Rock``."""
+    """The genre name as people write it, printable (:func:`musictag.paths.printable`: a model trained on
+    a user's tags names its genres as they were spelled there): ``hiphop`` -> ``Hip-Hop``, ``rock`` -> ``Rock``."""
+    from musictag.paths import printable
+
     key = genre_key.strip()
     if key.lower() in DISPLAY_NAMES:
         return DISPLAY_NAMES[key.lower()]
-    return " ".join(word[:1].upper() + word[1:] for word in key.replace("_", " ").split())
+    return printable(" ".join(word[:1].upper() + word[1:] for word in key.replace("_", " ").split()))
 
 
 def any_keys(field: str) -> tuple[str, ...]:
