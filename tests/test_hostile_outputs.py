@@ -230,3 +230,14 @@ def test_a_killed_write_leaves_no_half_file(tmp_path):
     hour_ago = time.time() - 2 * atomic.LEFTOVER_AGE_S
     os.utime(leftovers[0], (hour_ago, hour_ago))
     assert atomic.sweep(target) == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["p.m3u8"]
+
+
+def test_model_json_of_thousands_of_genres_stays_small_enough_to_read():
+    from musictag.small_files import MAX_TEXT_BYTES
+    from musictag.training.model_folders import description_metrics
+
+    big = {"confusion": np.eye(2000, dtype=int).tolist(), "track_accuracy": 0.5}
+    assert len(json.dumps(big, indent=1)) > MAX_TEXT_BYTES  # as model.json it could not be read again
+    assert description_metrics(big) == {"track_accuracy": 0.5}  # metrics.json keeps the matrix
+    small = {"confusion": np.eye(10, dtype=int).tolist()}
+    assert description_metrics(small) is small

@@ -100,6 +100,16 @@ def save_window_model(out: Path, model, scaler: Scaler, genres: list[str],
     return meta
 
 
+def description_metrics(metrics: dict) -> dict:
+    """The metrics model.json carries: all of them, but a confusion matrix of more genres than the
+    picture shows stays in metrics.json only (2,000 genres: 4 million cells, which every scan would read)."""
+    from musictag.training.plots import CONFUSION_GENRES_SHOWN
+
+    if len(metrics.get("confusion", [])) <= CONFUSION_GENRES_SHOWN:
+        return metrics
+    return {key: value for key, value in metrics.items() if key != "confusion"}
+
+
 def save_head_model(out: Path, head: Head, kind: str, genres: list[str], source: BackboneInfo | str, summary: dict,
                     metrics: dict) -> dict:
     """Write ``head.npz`` and ``model.json`` into ``out``; return the model.json content.
@@ -135,7 +145,7 @@ def save_head_model(out: Path, head: Head, kind: str, genres: list[str], source:
         "recommended_min_confidence": (metrics["calibration"]["threshold"] if "calibration" in metrics
                                        else recommended_min_confidence(metrics.get("confidence", []))),
         "training": summary,
-        "metrics": metrics,
+        "metrics": description_metrics(metrics),
     }
     (out / "model.json").write_text(json.dumps(meta, indent=1))
     return meta
