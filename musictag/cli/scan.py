@@ -79,7 +79,7 @@ def interruptible() -> Iterator[Callable[[], bool]]:
                                 "every track the model learned from is left uncertain whatever its score.")
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
               help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
-@click.option("--map", "map_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A JSON or TOML table of \"model's genre\" = \"name to write\" (as train --map reads it): the "
                    "genre names written (default: the spelling your files use most for that genre, else the "
                    "model's).")
