@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,17 @@ def test_the_name_written_is_the_maps_else_the_librarys_most_used_else_the_model
     assert [mapped.name(g) for g in ("hiphop", "classical")] == ["Rap", "Klassik"]  # the library's, through --map
     assert mapped.names(["hiphop", "classical"], ["hip hop"]) == ["hip hop", "Klassik"]  # the field's own spelling
     assert Spelling(mapping={"disco": "Pop"}).names(["pop", "disco"]) == ["Pop"]  # one name per genre
+
+
+def test_a_model_learned_from_the_library_writes_its_own_names_as_they_are():
+    own = own_spellings([["Classical Music"], ["Classical Music"], ["classical"]])
+    learned = Spelling.for_model(SimpleNamespace(meta={"labels": "library"}), {"chanson": "Chanson française"})
+    learned.own = own  # what a scan would find: not used for a learned model's names
+    assert [learned.name(g) for g in ("Classical", "Classical Music", "chanson")] == [
+        "Classical", "Classical Music", "Chanson française"]
+    assert learned.key("Classical Music") != learned.key("Classical")  # two genres it learned apart
+    shipped = Spelling.for_model(SimpleNamespace(meta={}))
+    assert shipped.name("hiphop") == "Hip-Hop" and not shipped.learned
 
 
 @pytest.mark.parametrize(("current", "wanted", "ours", "action", "state"), [

@@ -115,13 +115,12 @@ class _Scan:
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
         self.model, self.familiarity = model, model.familiarity
         self.backbone_id = model.backbone.backbone_id if model.backbone else None
-        self.min_confidence = options.min_confidence if options.min_confidence is not None else \
-            (model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE)
+        self.min_confidence = options.min_confidence
+        if self.min_confidence is None:
+            self.min_confidence = model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence,
                                  model_name=model.dir.name, model_remembered=remembered is not None)
-        # a model learned from the library's own tags writes the user's genre names exactly as they spell them
-        self.spelling = Spelling(str if model.meta.get("labels") == "library" else tag_fields.display_name,
-                                 dict(options.genre_map or {}))  # and the library's own spellings, once planned
+        self.spelling = Spelling.for_model(model, options.genre_map)  # the library's own spellings: once planned
         self.library: Library | None = None
         if options.dry_run:
             if (db_path or default_db_path()).is_file():

@@ -6,7 +6,10 @@ use most for that genre (the genres the files carried that musictag did not writ
 :func:`~musictag.library.labels.label_values` reads them; ``Hip Hop`` beside the model's ``Hip-Hop``,
 ``Classical Music`` beside ``Classical``: one genre by :func:`~musictag.library.labels.genre_key`), through
 ``--map`` too; the model's own spelling. Two names are one genre when, through ``--map``, their
-:func:`~musictag.library.labels.genre_key` is the same.
+:func:`~musictag.library.labels.genre_key` is the same. A model learned from the library
+(``train --from-library``) names its genres in the user's own spellings already, and may hold two that
+:data:`~musictag.library.labels.EQUIVALENT` would merge: its names are written as they are (``--map`` still
+applies), and compared by :func:`~musictag.library.labels.group_key`, as it learned them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from musictag.paths import key_to_path
 from musictag.tags.fields import display_name
 
 if TYPE_CHECKING:
+    from musictag.analysis.models import ModelInfo
     from musictag.library.database import Library
     from musictag.scan.plan import Plan
 
@@ -34,17 +38,24 @@ class Spelling:
     model_name: Callable[[str], str] = display_name  # genre key -> the model's spelling of it
     mapping: dict[str, str] = field(default_factory=dict)  # --map: group_key -> the name to write
     own: dict[str, Counter] = field(default_factory=dict)  # genre_key -> the library's own spellings, counted
+    learned: bool = False  # the model's genres are the library's own names (train --from-library)
+
+    @classmethod
+    def for_model(cls, model: ModelInfo, mapping: dict[str, str] | None = None) -> Spelling:
+        """The spelling of ``model``'s genres before the library's is known, with ``--map``'s ``mapping``."""
+        learned = model.meta.get("labels") == "library"
+        return cls(str if learned else display_name, dict(mapping or {}), learned=learned)
 
     def key(self, name: str) -> str:
         """What every name of one genre shares, ``--map`` applied: ``Hip Hop``, ``hip-hop`` -> ``hiphop``."""
-        return genre_key(self.mapping.get(group_key(name), name))
+        return (group_key if self.learned else genre_key)(self.mapping.get(group_key(name), name))
 
     def name(self, genre: str) -> str:
         """The name written for the model's genre ``genre``: ``--map``'s, else the library's, else the model's."""
         name = self.model_name(genre)
         if group_key(name) in self.mapping:
             return self.mapping[group_key(name)]
-        counts = self.own.get(genre_key(name))
+        counts = None if self.learned else self.own.get(genre_key(name))
         if not counts:
             return name
         mine = most_used(counts)
@@ -86,8 +97,11 @@ def library_spelling(base: Spelling, rows: dict[str, TrackRow], decided: Plan, l
     """``base`` with the library's own spellings: the genres of ``rows`` (the library's tracks by path key, as the
     last scan read their tags) and of the files that ``decided`` analyses or found with their tags edited (read
     now, tags only, so that the first file written already gets the library's spelling); the tag backups of
-    ``library`` tell musictag's own writes apart."""
+    ``library`` tell musictag's own writes apart. Nothing is read for a model learned from the library."""
     from musictag.tags.tagfile import read_genres
+
+    if base.learned:
+        return base
 
     genres = {key: list(own.get("genres") or []) for key, row in rows.items() if (own := row.own_tags())}
     fresh = [(key, path) for key, path, _ in decided.analyse]
