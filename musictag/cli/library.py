@@ -17,7 +17,8 @@ from musictag.cli.common import cell, console, db_option, json_option
 def stats(db: Path | None, as_json: bool) -> None:
     """Count the genres in your files (what your player shows) and musictag's predictions.
 
-    The first table counts the genre field of each file as musictag last saw or wrote it; the
+    The first table counts the genre field of each file as musictag last saw or wrote it, the
+    spellings of one genre together (Hip Hop and Hip-Hop, Classical Music and Classical); the
     second, musictag's best genre per track with its mean confidence and how many of those it
     wrote (an uncertain track is predicted, not tagged).
 
@@ -28,6 +29,7 @@ def stats(db: Path | None, as_json: bool) -> None:
     """
     from musictag.library.database import Library
     from musictag.library.listing import genre_counts, track_views
+    from musictag.paths import printable
     from musictag.tags.fields import display_name
 
     with Library(db, readonly=True) as library:
@@ -39,7 +41,8 @@ def stats(db: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({
             "tracks": len(views), "analysed": analysed, **count,
-            "in_files": [{"genre": g, "tracks": n, "written_by_musictag": ours} for g, n, ours in in_files],
+            "in_files": [{"genre": g, "tracks": n, "written_by_musictag": ours, "spellings": names}
+                         for g, n, ours, names in in_files],
             "genres": [{"genre": g, "name": display_name(g), "tracks": n, "mean_confidence": round(c, 4),
                         "tagged": t} for g, n, c, t in predicted]}, indent=2))
         return
@@ -52,8 +55,12 @@ def stats(db: Path | None, as_json: bool) -> None:
     table = Table(title="Genres in your files", title_justify="left")
     for name in ("genre", "tracks", "written by musictag"):
         table.add_column(name, justify="left" if name == "genre" else "right")
-    for genre, n, ours in in_files:
-        table.add_row(cell(genre), f"{n:,}", f"{ours:,}")
+    for genre, n, ours, names in in_files:
+        shown = cell(genre)
+        also = [printable(name) for name in names if name != genre]
+        if also:
+            shown.append(f" (also {', '.join(also)})", style="dim")
+        table.add_row(shown, f"{n:,}", f"{ours:,}")
     out.print(table)
     table = Table(title="musictag's predictions", title_justify="left")
     for name in ("genre", "tracks", "mean confidence", "tagged"):

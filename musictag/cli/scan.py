@@ -80,6 +80,10 @@ def interruptible() -> Iterator[Callable[[], bool]]:
                                 "every track the model learned from is left uncertain whatever its score.")
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
               help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
+@click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A JSON or TOML table of \"model's genre\" = \"name to write\" (as train --map reads it): the "
+                   "genre names written (default: the spelling your files use most for that genre, else the "
+                   "model's).")
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
                                              "their version).")
 @json_option("a machine-readable summary")
@@ -89,7 +93,8 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
          cluster: str | None, dry_run: bool, no_write: bool, retry_failed: bool, overwrite: bool, retag: bool,
-         min_confidence: float | None, top_k: int, id3v23: bool, as_json: bool, verbose: bool) -> None:
+         min_confidence: float | None, top_k: int, map_file: Path | None, id3v23: bool, as_json: bool,
+         verbose: bool) -> None:
     """Analyse audio files, store them, tag their genres.
 
     Finds the audio files under DIRS and stores each one's genre scores and embedding in the
@@ -103,9 +108,11 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
       musictag scan ~/Music                       # tag empty genres, store the analysis
       musictag scan ~/Music --dry-run --overwrite # show what replacing every genre would do
       musictag scan ~/Music --no-write -v         # analyse only, write nothing
+      musictag scan ~/Music --map genres.toml     # write the genres under your own names
       musictag scan ~/Music --cluster tcp://sched:8786 # analyse on a Dask cluster
     """
     from musictag.cores import capped_workers
+    from musictag.library.labels import read_map
     from musictag.scan.cluster import local_workers
     from musictag.scan.orchestration import scan as run_scan
     from musictag.scan.report import ScanOptions
@@ -127,7 +134,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
 
     options = ScanOptions(model_dir=model_dir, jobs=jobs, cluster=cluster, dry_run=dry_run, write_tags=not no_write,
                           overwrite=overwrite, min_confidence=min_confidence, top_k=top_k, id3v23=id3v23,
-                          retry_failed=retry_failed, retag=retag,
+                          retry_failed=retry_failed, retag=retag, genre_map=read_map(map_file) if map_file else None,
                           on_change=_change_printer(dry_run) if verbose and not as_json else None)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)
@@ -245,6 +252,9 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
                                                          if report.model_remembered else "")))
     if report.min_confidence is not None:
         table.add_row("confidence needed to tag", f"{report.min_confidence:.3g}")
+    if report.spellings:  # --map's names, or the library's own spellings
+        table.add_row("genres written as", cell(", ".join(f"{model} → {name}"
+                                                          for model, name in sorted(report.spellings.items()))))
     if report.runtime:
         table.add_row("model run by", report.runtime)
     table.add_row("time", f"{report.seconds:.1f} s")

@@ -6,7 +6,9 @@ musictag never changed it (or the user edited it since), else the value backed u
 musictag's first write. Spellings are grouped by :func:`group_key` (case, spaces and punctuation
 ignored, ``&`` read as ``and``; ID3v1 numbers read as their names); a multi-value genre is split on
 ``;``, ``/``, ``,`` and NUL and its first value is the label. The name written is the spelling
-most tracks of the group use.
+most tracks of the group use. :func:`genre_key` is :func:`group_key` with a few common other names of
+the shipped model's genres (:data:`EQUIVALENT`: "Classical Music", "Country & Western") read as that genre:
+what a scan and ``stats`` compare by.
 """
 
 from __future__ import annotations
@@ -56,6 +58,28 @@ def group_key(name: str) -> str:
     """What spellings of one genre share: ``Hip Hop``, ``Hip-Hop``, ``hiphop`` -> ``hiphop``."""
     text = unicodedata.normalize("NFKC", name).casefold().replace("&", "and")
     return "".join(ch for ch in text if ch.isalnum())
+
+
+#: Other names of the shipped model's genres that mean that genre and nothing more or less, by
+#: :func:`group_key`: "<genre> Music" for each of them, and "Country & Western" (also "Country and Western",
+#: "Country-Western"). Kept short on purpose: "Rap" (ID3v1 15) is not "Hip-Hop" (7), "Heavy Metal",
+#: "Electronica" and "Rock & Roll" are genres of their own; a ``--map`` file merges more.
+EQUIVALENT: dict[str, str] = {
+    **{f"{genre}music": genre for genre in ("blues", "classical", "country", "disco", "electronic", "hiphop",
+                                            "jazz", "metal", "pop", "reggae", "rock")},
+    "countryandwestern": "country", "countrywestern": "country",
+}
+
+
+def genre_key(name: str) -> str:
+    """:func:`group_key`, the names in :data:`EQUIVALENT` read as their genre: ``Classical Music`` -> ``classical``."""
+    key = group_key(name)
+    return EQUIVALENT.get(key, key)
+
+
+def most_used(counts: Counter) -> str:
+    """The spelling most tracks use (ties: the first in order)."""
+    return min(counts, key=lambda s: (-counts[s], s))
 
 
 def label_values(file_genres: Sequence[str], backups: Sequence[TagBackup]) -> list[str]:
@@ -125,4 +149,4 @@ def _preferred(counts: Counter, mapping: dict[str, str], key: str) -> str:
     targets = [v for v in mapping.values() if group_key(v) == key]
     if targets:
         return targets[0]
-    return min(counts, key=lambda s: (-counts[s], s))
+    return most_used(counts)

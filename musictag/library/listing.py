@@ -110,30 +110,41 @@ def track_views(library: Library) -> list[TrackView]:
 
 def matches_genre(view: TrackView, genre: str) -> bool:
     """Whether the track has ``genre`` now: in its file, else (never read) as musictag's prediction."""
-    from musictag.library.labels import group_key
+    from musictag.library.labels import genre_key, split_values
     from musictag.tags.fields import display_name
 
-    key = group_key(genre)
+    key = genre_key(genre)
     if view.in_file is not None:
-        return any(group_key(g) == key for g in view.in_file)
-    return view.predicted is not None and key in (group_key(view.predicted), group_key(display_name(view.predicted)))
+        return any(genre_key(g) == key for g in split_values(view.in_file))
+    return view.predicted is not None and key in (genre_key(view.predicted), genre_key(display_name(view.predicted)))
 
 
-def genre_counts(views: list[TrackView]) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, float, int]]]:
-    """``(genre in files, tracks, of them written by musictag)`` and ``(predicted genre, tracks, mean
-    confidence, of them tagged)``, most tracks first. A multi-value field counts under each value."""
+def genre_counts(views: list[TrackView]) -> tuple[list[tuple[str, int, int, list[str]]],
+                                                  list[tuple[str, int, float, int]]]:
+    """``(genre in files, tracks, of them written by musictag, its spellings)`` and ``(predicted genre, tracks,
+    mean confidence, of them tagged)``, most tracks first. The spellings of one genre (by
+    :func:`~musictag.library.labels.genre_key`: ``Hip Hop`` and ``Hip-Hop``, ``Classical Music`` and
+    ``Classical``) count as one, named as most tracks spell it; a multi-value field (``Jazz; Blues`` too)
+    counts under each value."""
+    from musictag.library.labels import genre_key, most_used, split_values
+
     in_files: Counter = Counter()
     ours: Counter = Counter()
+    spellings: dict[str, Counter] = {}
     for v in views:
-        for g in v.in_file or []:
-            in_files[g] += 1
-            ours[g] += v.state == "tagged"
+        names = split_values(v.in_file or [])
+        for name in names:
+            spellings.setdefault(genre_key(name), Counter())[name] += 1
+        for key in dict.fromkeys(genre_key(name) for name in names):  # a track once per genre
+            in_files[key] += 1
+            ours[key] += v.state == "tagged"
     predicted: dict[str, list[float]] = {}
     tagged: Counter = Counter()
     for v in views:
         if v.predicted is not None and v.state not in ("failed", "silent"):
             predicted.setdefault(v.predicted, []).append(v.confidence or 0.0)
             tagged[v.predicted] += v.state == "tagged"
-    files = sorted(((g, n, ours[g]) for g, n in in_files.items()), key=lambda r: (-r[1], r[0]))
+    files = sorted(((most_used(spellings[k]), n, ours[k], sorted(spellings[k], key=lambda s: (-spellings[k][s], s)))
+                    for k, n in in_files.items()), key=lambda r: (-r[1], r[0]))
     preds = sorted(((g, len(c), sum(c) / len(c), tagged[g]) for g, c in predicted.items()), key=lambda r: (-r[1], r[0]))
     return files, preds

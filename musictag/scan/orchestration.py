@@ -9,10 +9,10 @@ the row follows; a row whose file was not found: pruned); analyse the rest in a 
 writer; rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SIGTERM), it commits what finished
 and stops; killed, it loses at most the files in flight and the last uncommitted batch, and the next scan resumes.
 
-Tags: by default only an empty genre field is filled; ``overwrite`` replaces. The ``top_k`` best
-genres whose score reaches ``min_confidence`` are written (a track with none is *uncertain* and
-left untagged). The field's old value is stored in ``tag_backups`` and committed before every
-write, so :func:`restore` can always put it back.
+Tags: by default only an empty genre field is filled; ``overwrite`` replaces one that does not name the genres
+already. The ``top_k`` best genres whose score reaches ``min_confidence`` are written (none: the track is
+*uncertain*, left untagged), in the library's own spelling. The field's old value is stored in ``tag_backups``
+and committed before every write, so :func:`restore` can always put it back.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from musictag.paths import display_path, key_to_path, path_fields
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
 from musictag.scan.plan import PlanRules, Task, plan
 from musictag.scan.report import DEFAULT_MIN_CONFIDENCE, Progress, ScanOptions, ScanReport, TagChange
-from musictag.scan.tag_decision import choose_genres, decide_tag
+from musictag.scan.spelling import Spelling, library_spelling
+from musictag.scan.tag_decision import choose_genres, decide_overwrite
 from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
 
@@ -112,16 +113,14 @@ class _Scan:
                              "model)") from None
         # the workers get the folder itself: they may come from a fork server started with another environment
         self.model_dir, self.model_id, self.genres = os.fspath(model.dir), model.model_id, list(model.genres)
-        self.model = model
-        self.familiarity = model.familiarity
+        self.model, self.familiarity = model, model.familiarity
         self.backbone_id = model.backbone.backbone_id if model.backbone else None
         self.min_confidence = options.min_confidence
         if self.min_confidence is None:
             self.min_confidence = model.meta.get("recommended_min_confidence") or DEFAULT_MIN_CONFIDENCE
         self.report = ScanReport(dry_run=options.dry_run, model_id=self.model_id, min_confidence=self.min_confidence,
                                  model_name=model.dir.name, model_remembered=remembered is not None)
-        # a model learned from the library's own tags writes the user's genre names exactly as they spell them
-        self.genre_text = str if model.meta.get("labels") == "library" else tag_fields.display_name
+        self.spelling = Spelling.for_model(model, options.genre_map)  # the library's own spellings: once planned
         self.library: Library | None = None
         if options.dry_run:
             if (db_path or default_db_path()).is_file():
@@ -198,6 +197,9 @@ class _Scan:
             self._move(move.row, move.key, move.path, move.st)
         self._prune(decided.prune)
         self._flush()
+        if self.options.write_tags:  # the library's own spelling of each genre, read before the first write
+            self.spelling = library_spelling(self.spelling, rows, decided, self.library, self.progress)
+            report.spellings = self.spelling.renamed(self.genres)
         return decided.analyse, decided.rescore, decided.retag
 
     def _move(self, row: TrackRow, key: str, path: str, st: os.stat_result) -> None:
@@ -325,11 +327,8 @@ class _Scan:
     def _tag(self, key: str, path: str, fmt: str | None, scores: dict[str, float], embedding: Any = None) -> None:
         """Decide and write the genre tag of an analysed track (``key`` its path key, ``path`` its path as
         found, ``fmt`` the format its sniff found; ``embedding`` its unit embedding, which tells whether it is
-        like anything the model learned from).
-
-        A genre the file already has is kept, unless ``--overwrite`` or it is still exactly what
-        musictag wrote there (nobody edited it since): that one follows the model, updated when this
-        model names another genre, put back as it was before musictag when this model is unsure.
+        like anything the model learned from). What becomes of the genre the file has is
+        :func:`~musictag.scan.tag_decision.decide_overwrite`'s rule, the names are :mod:`musictag.scan.spelling`'s.
         """
         report, options = self.report, self.options
         if fmt not in tag_fields.GENRE_FIELDS:
@@ -352,8 +351,8 @@ class _Scan:
         chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
         history = self.library.backups_at(key) if current and self.library is not None else []
         ours = still_musictags(history, current)
-        wanted = [self.genre_text(g) for g in chosen]
-        decision = decide_tag(current, wanted, ours, options.overwrite)
+        wanted = self.spelling.names(chosen, [] if ours else current)
+        decision = decide_overwrite(current, wanted, ours, options.overwrite, self.spelling.holds)
         try:
             if decision.action == "withdraw":
                 return self._withdraw(key, tag_file, history, fields)

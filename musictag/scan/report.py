@@ -33,6 +33,7 @@ class ScanOptions:
     id3v23: bool = False
     retry_failed: bool = False  # analyse (and tag) again files that failed and have not changed since
     retag: bool = False  # decide again the genre of tracks that `musictag restore` put back
+    genre_map: dict[str, str] | None = None  # --map (musictag.library.labels.read_map): the names to write
     on_change: Callable[[TagChange], None] | None = None  # told of each genre field changed, as it is (scan -v)
 
 
@@ -89,6 +90,8 @@ class ScanReport:
     not_analysed: int = 0  # files never started because the worker processes died
     runtime: str | None = None  # what ran the model in the workers: "openvino f32", "litert f32", ...
     runtime_note: str | None = None  # why not OpenVINO, when it was wanted and could not be used
+    #: the model's spelling -> the name this scan writes instead (--map's, or the library's own spelling)
+    spellings: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

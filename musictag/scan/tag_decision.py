@@ -5,6 +5,7 @@ The scan reads the file's genre field and its backups, then applies what :func:`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,3 +44,13 @@ def decide_tag(current: list[str], wanted: list[str], ours: bool, overwrite: boo
     if current == wanted or (current and not overwrite and not ours):
         return TagDecision("keep", "written" if ours else "kept")
     return TagDecision("write", "written")
+
+
+def decide_overwrite(current: list[str], wanted: list[str], ours: bool, overwrite: bool,
+                     holds: Callable[[list[str], list[str]], bool]) -> TagDecision:
+    """:func:`decide_tag`, where ``--overwrite`` leaves the user's genre field alone when it already names every
+    genre wanted (``holds``, e.g. :meth:`musictag.scan.spelling.Spelling.holds`: ``Hip Hop`` for ``Hip-Hop``,
+    ``Jazz; Blues`` for ``Jazz``): nothing to replace, its other values and its spelling stay."""
+    if overwrite and current and wanted and not ours and holds(current, wanted):
+        return TagDecision("keep", "kept")
+    return decide_tag(current, wanted, ours, overwrite)
