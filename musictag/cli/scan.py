@@ -209,6 +209,7 @@ def _change_printer(dry_run: bool):
 def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     from rich.table import Table
 
+    from musictag.analysis.duration_floor import short_reason
     from musictag.paths import printable
     from musictag.tags.fields import display_name
 
@@ -229,6 +230,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
             ("of them: musictag's earlier genre put back as it was (the model is now unsure)", report.withdrawn,
              False),
+            (f"of them: {short_reason()}", report.too_short, False),
             ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
             ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
@@ -256,8 +258,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
                       f"{printable(', '.join(c.new))}" for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
-    lines += [f"uncertain    {t['path']} (best: {display_name(t['genre'])}, {t['confidence']:.2f}"
-              + ("; unlike every track the model learned from)" if t.get("unfamiliar") else ")")
+    lines += [f"uncertain    {t['path']} (best: {display_name(t['genre'])}, {t['confidence']:.2f}; {t['why']})"
               for t in report.uncertain_tracks[:_LISTED]]
     if len(report.uncertain_tracks) > _LISTED:
         lines.append(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")
