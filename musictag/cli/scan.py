@@ -78,7 +78,10 @@ def interruptible() -> Iterator[Callable[[], bool]]:
                                 f"[default: the model's recommendation, {shipped_calibration()}]. A track unlike "
                                 "every track the model learned from is left uncertain whatever its score.")
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
-              help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
+              help="Write up to this many genres as a multi-value tag, each only when it reaches --min-confidence on "
+                   "its own. The scores sum to 1: a second genre is possible only at --min-confidence 0.5 or "
+                   "below, never at the default (a rule relative to the first genre was measured and its second "
+                   "genres were mostly wrong).")
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
                                              "their version).")
 @json_option("a machine-readable summary")
@@ -108,6 +111,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     from musictag.scan.cluster import local_workers
     from musictag.scan.orchestration import scan as run_scan
     from musictag.scan.report import ScanOptions
+    from musictag.scan.tag_decision import top_k_note
 
     if cluster is not None and jobs is not None:
         from musictag.errors import UsageError
@@ -130,6 +134,9 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
                           on_change=_change_printer(dry_run) if verbose and not as_json else None)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)
+    top_k_warning = top_k_note(top_k, report.min_confidence) if report.min_confidence is not None else None
+    if top_k_warning:
+        click.echo(f"musictag: {top_k_warning}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -36,6 +36,17 @@ def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -
     return [genre for genre, score in ranked if score >= min_confidence]
 
 
+def top_k_note(top_k: int, min_confidence: float) -> str | None:
+    """What to tell a user who asked for ``top_k`` genres at ``min_confidence`` when only one can be written (None:
+    more can). Scores sum to 1, so a second genre reaching the threshold needs it at 0.5 or below; a rule relative
+    to the first genre was measured and not adopted (bench/bench_second_genres.py: its second genres were right
+    14-64 % of the time on real recordings and GTZAN)."""
+    if top_k < 2 or min_confidence <= 0.5:
+        return None
+    return (f"--top-k {top_k}: a second genre is written only when it too reaches the confidence needed "
+            f"({min_confidence:.3g}); the genres' scores sum to 1, so above 0.5 at most one genre is written")
+
+
 def genre_choice(scores: dict[str, float], min_confidence: float, top_k: int, familiar: bool = True,
                  duration: float | None = None) -> tuple[list[str], str]:
     """:func:`choose_genres` for a track, and the tag state it is recorded with if none is chosen: ``short``
