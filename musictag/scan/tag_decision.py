@@ -40,7 +40,7 @@ def top_k_note(top_k: int, min_confidence: float) -> str | None:
     """What to tell a user who asked for ``top_k`` genres at ``min_confidence`` when only one can be written (None:
     more can). Scores sum to 1, so a second genre reaching the threshold needs it at 0.5 or below; a rule relative
     to the first genre was measured and not adopted (bench/bench_second_genres.py: its second genres were right
-    14-64 % of the time on real recordings and GTZAN)."""
+    0-64 % of the time on real recordings and GTZAN)."""
     if top_k < 2 or min_confidence <= 0.5:
         return None
     return (f"--top-k {top_k}: a second genre is written only when it too reaches the confidence needed "
