@@ -145,7 +145,7 @@ def _verdict(library: Library, row: TrackRow, model: ModelInfo, min_confidence: 
              top_k: int) -> Verdict | None:
     """The genres the scan would write for an analysed track, from its stored scores and embedding (None: no
     scores stored)."""
-    from musictag.scan.tag_decision import choose_genres
+    from musictag.scan.tag_decision import genre_choice
     from musictag.tags.fields import display_name
 
     scores = library.predictions(row.id)
@@ -154,7 +154,7 @@ def _verdict(library: Library, row: TrackRow, model: ModelInfo, min_confidence: 
     embedding = library.embedding(row.id)
     familiar = model.familiarity is None or embedding is None or model.familiarity.familiar(embedding)
     text = str if model.meta.get("labels") == "library" else display_name  # a library-learned model: as spelt
-    chosen = choose_genres(scores, min_confidence, top_k) if familiar else []
+    chosen, _ = genre_choice(scores, min_confidence, top_k, familiar, row.duration)  # none for a short track
     best = max(scores, key=scores.__getitem__)
     return Verdict([text(g) for g in chosen], text(best), scores[best])
 

@@ -136,7 +136,7 @@ def test_uncertain_tracks_stay_untagged_until_the_threshold_allows(tagged_files:
     files = copy_library(tagged_files, tmp_path / "music")
     db = tmp_path / "lib.db"
     with monkeypatch.context() as m:  # an untrained model can be sure of itself: make every track uncertain
-        m.setattr("musictag.scan.orchestration.choose_genres", lambda scores, threshold, k: [])
+        m.setattr("musictag.scan.tag_decision.choose_genres", lambda scores, threshold, k: [])
         report = scan([tmp_path / "music"], db, NONE)
     # the two with a genre of the user's keep it: they are not uncertain, only the seven without one
     assert (report.uncertain, report.tagged, report.kept) == (7, 0, 2)

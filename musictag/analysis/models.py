@@ -78,9 +78,11 @@ class TrackAnalysis:
 
     def to_json(self, genres: list[str], top: int = 3, style_tags: int = 5) -> dict[str, Any]:
         """What ``musictag info --json`` says of the analysis: duration, silence, the ``top`` genres, the
-        ``style_tags`` strongest style tags, and each window's (or patch's) best genre."""
-        windows = [{"start": float(s), "end": float(s) + self.window_seconds, "genre": genres[int(p.argmax())],
-                    "score": float(p.max())} for s, p in zip(self.starts, self.window_scores, strict=True)]
+        ``style_tags`` strongest style tags, and each window's (or patch's) best genre. A window ends at the end of
+        the track at the latest (a track shorter than one window is analysed looped to fill it)."""
+        ends = np.minimum(np.asarray(self.starts, float) + self.window_seconds, float(self.duration))
+        windows = [{"start": float(s), "end": float(e), "genre": genres[int(p.argmax())],
+                    "score": float(p.max())} for s, e, p in zip(self.starts, ends, self.window_scores, strict=True)]
         return {"duration": self.duration, "silent": self.silent,
                 "genres": [{"genre": g, "score": s} for g, s in self.top(genres, top)],
                 "style_tags": [{"tag": t, "score": s} for t, s in self.top_tags(style_tags)], "windows": windows}

@@ -79,7 +79,10 @@ def interruptible() -> Iterator[Callable[[], bool]]:
                                 f"[default: the model's recommendation, {shipped_calibration()}]. A track unlike "
                                 "every track the model learned from is left uncertain whatever its score.")
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True,
-              help="Write up to this many genres (those reaching --min-confidence) as a multi-value tag.")
+              help="Write up to this many genres as a multi-value tag, each only when it reaches --min-confidence on "
+                   "its own. The scores sum to 1: a second genre is possible only at --min-confidence 0.5 or "
+                   "below, never at the default (a rule relative to the first genre was measured and its second "
+                   "genres were mostly wrong).")
 @click.option("--map", "map_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A JSON or TOML table of \"model's genre\" = \"name to write\" (as train --map reads it): the "
                    "genre names written (default: the spelling your files use most for that genre, else the "
@@ -116,6 +119,7 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
     from musictag.scan.cluster import local_workers
     from musictag.scan.orchestration import scan as run_scan
     from musictag.scan.report import ScanOptions
+    from musictag.scan.tag_decision import top_k_note
 
     if cluster is not None and jobs is not None:
         from musictag.errors import UsageError
@@ -138,6 +142,9 @@ def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: 
                           on_change=_change_printer(dry_run) if verbose and not as_json else None)
     with _progress_bar() as progress, interruptible() as should_stop:
         report = run_scan(dirs, db, options, progress, should_stop)
+    top_k_warning = top_k_note(top_k, report.min_confidence) if report.min_confidence is not None else None
+    if top_k_warning:
+        click.echo(f"musictag: {top_k_warning}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -217,6 +224,7 @@ def _change_printer(dry_run: bool):
 def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     from rich.table import Table
 
+    from musictag.analysis.duration_floor import short_reason
     from musictag.paths import printable
     from musictag.tags.fields import display_name
 
@@ -237,6 +245,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             ("kept their genre", report.kept, False), ("left uncertain", report.uncertain, True),
             ("of them: musictag's earlier genre put back as it was (the model is now unsure)", report.withdrawn,
              False),
+            (f"of them: {short_reason()}", report.too_short, False),
             ("silent", report.silent, False), ("format without genre tag", report.untaggable, False),
             ("not tagged: a link leading out of the scanned folders", report.outside, False),
             ("leftover copies of killed tag writes removed", report.cleaned, False),
@@ -267,8 +276,7 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
             lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
                       f"{printable(', '.join(c.new))}" for c in report.changes]
     lines += [f"silent       {path}: digital silence, no genre" for path in report.silent_tracks[:_LISTED]]
-    lines += [f"uncertain    {t['path']} (best: {display_name(t['genre'])}, {t['confidence']:.2f}"
-              + ("; unlike every track the model learned from)" if t.get("unfamiliar") else ")")
+    lines += [f"uncertain    {t['path']} (best: {display_name(t['genre'])}, {t['confidence']:.2f}; {t['why']})"
               for t in report.uncertain_tracks[:_LISTED]]
     if len(report.uncertain_tracks) > _LISTED:
         lines.append(f"... and {len(report.uncertain_tracks) - _LISTED} more uncertain tracks (see --json)")

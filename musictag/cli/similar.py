@@ -57,6 +57,7 @@ def similar(files: tuple[Path, ...], from_playlist: Path | None, count: int | No
     """
     import math
 
+    from musictag.analysis.duration_floor import MIN_TAG_SECONDS, too_short
     from musictag.errors import UsageError
     from musictag.library import index as annoy_index
     from musictag.library.similar import build_playlist, resolve_seeds
@@ -88,6 +89,11 @@ def similar(files: tuple[Path, ...], from_playlist: Path | None, count: int | No
         click.echo(f"musictag: skipped (from the playlist): {name}: {printable(reason)}", err=True)
     if not seeds.queries:
         raise UsageError(f"{display_path(from_playlist)}: no entry is a seed that can be used")
+    for seed in seeds.queries:
+        if too_short(seed.duration):
+            click.echo(f"musictag: {display_path(seed.path)} is {seed.duration:.1f} s long, shorter than "
+                       f"{MIN_TAG_SECONDS:g} s: its neighbours say little (short tracks are left out of results)",
+                       err=True)
     playlist = build_playlist(library, seeds.queries, count if count or minutes else 10,
                               minutes * 60 if minutes else None, genre, combine, order, index)
     if m3u:

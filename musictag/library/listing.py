@@ -15,6 +15,7 @@ from typing import Any
 from musictag.library.database import Library
 from musictag.library.rows import TrackRow
 from musictag.paths import key_to_path
+from musictag.scan.tag_decision import UNSURE_WHY
 
 #: ``list`` filters -> the tracks they select.
 STATES = {
@@ -48,9 +49,6 @@ class TrackView:
 
 #: Style tags shown beside an uncertain track (strongest first).
 STYLE_TAGS_SHOWN = 3
-#: Why a track is uncertain, by its tag state.
-_UNCERTAIN_WHY = {"unfamiliar": "unlike every track the model learned from",
-                  "uncertain": "best genre under the confidence needed"}
 
 
 def _state(row: TrackRow) -> str:
@@ -58,7 +56,8 @@ def _state(row: TrackRow) -> str:
         return "failed"
     if row.status == "silent":
         return "silent"
-    return {"written": "tagged", None: "pending", "unfamiliar": "uncertain"}.get(row.tag_state, row.tag_state)
+    states = {"written": "tagged", None: "pending", "unfamiliar": "uncertain", "short": "uncertain"}
+    return states.get(row.tag_state, row.tag_state)
 
 
 def _tag_names() -> tuple[str, list[str]] | None:
@@ -103,7 +102,7 @@ def track_views(library: Library) -> list[TrackView]:
             in_file = None
         uncertain = state == "uncertain"
         views.append(TrackView(key_to_path(row.path), state, row.genre, row.confidence, in_file, row.duration,
-                               _UNCERTAIN_WHY.get(row.tag_state) if uncertain else row.error,
+                               UNSURE_WHY.get(row.tag_state) if uncertain else row.error,
                                _style_tags(library, row.id, names) if uncertain else None))
     return views
 

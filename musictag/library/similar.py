@@ -9,7 +9,9 @@ Several seeds are combined by ``round-robin`` (default: each seed in turn adds i
 not yet taken) or by ``mean`` (the tracks nearest to the mean of the seeds' unit embeddings);
 bench/bench_playlist.py measured which keeps the seeds' genres better (README, "Similar tracks").
 A playlist never holds a seed, nor a track twice: not the same track, nor two tracks with the
-same quick content hash (copies of one recording appear once, and a copy of a seed never).
+same quick content hash (copies of one recording appear once, and a copy of a seed never). Nor does it hold a
+track too short to be given a genre (:func:`musictag.analysis.duration_floor.too_short`: a drum hit, a jingle);
+such a track can still be a seed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from musictag.analysis.duration_floor import too_short
 from musictag.errors import FileError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library import index as annoy_index
@@ -220,7 +223,8 @@ def resolve_seeds(library: Library, given: Sequence[Path], listed: Sequence[Path
 
 
 def _nearest(library: Library, index: Any, vector: np.ndarray, wanted: set[str] | None) -> Iterator[TrackRow]:
-    """The library's analysed tracks (of the ``wanted`` genres) nearest to ``vector`` first, fetched lazily."""
+    """The library's analysed tracks (of the ``wanted`` genres; none too short) nearest to ``vector`` first, fetched
+    lazily."""
     total = index.get_n_items()
     k, given = min(32, total), set()
     while True:
@@ -230,7 +234,7 @@ def _nearest(library: Library, index: Any, vector: np.ndarray, wanted: set[str] 
         for i in fresh:
             given.add(i)
             row = rows.get(i)
-            if row is not None and (wanted is None or row.genre in wanted):
+            if row is not None and not too_short(row.duration) and (wanted is None or row.genre in wanted):
                 yield row
         if k >= total:
             return

@@ -10,9 +10,9 @@ writer; rebuild the Annoy index when embeddings changed. Interrupted (Ctrl-C, SI
 and stops; killed, it loses at most the files in flight and the last uncommitted batch, and the next scan resumes.
 
 Tags: by default only an empty genre field is filled; ``overwrite`` replaces one that does not name the genres
-already. The ``top_k`` best genres whose score reaches ``min_confidence`` are written (none: the track is
-*uncertain*, left untagged), in the library's own spelling. The field's old value is stored in ``tag_backups``
-and committed before every write, so :func:`restore` can always put it back.
+already. The ``top_k`` best genres whose score reaches ``min_confidence`` are written (none, or a track too
+short: *uncertain*, left untagged), in the library's own spelling. The field's old value is stored in
+``tag_backups`` and committed before every write, so :func:`restore` can always put it back.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from musictag.scan.discover import Found, find_audio, remove_leftover_copies, st
 from musictag.scan.plan import PlanRules, Task, plan
 from musictag.scan.report import DEFAULT_MIN_CONFIDENCE, Progress, ScanOptions, ScanReport, TagChange
 from musictag.scan.spelling import Spelling, library_spelling
-from musictag.scan.tag_decision import choose_genres, decide_overwrite
+from musictag.scan.tag_decision import UNSURE_WHY, decide_overwrite, genre_choice
 from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
 
@@ -143,12 +143,9 @@ class _Scan:
             if not self.options.dry_run:
                 self.report.cleaned = remove_leftover_copies(found.leftovers)
             analyse, rescore, retag = self._plan(found)
-            if not self.should_stop():
-                self._rescore(rescore)
-            if not self.should_stop():
-                self._analyse(analyse)
-            if not self.should_stop():
-                self._retag(retag)
+            for step, todo in ((self._rescore, rescore), (self._analyse, analyse), (self._retag, retag)):
+                if not self.should_stop():
+                    step(todo)
             self._flush()
             self.report.interrupted = self.should_stop()
             if self.library and not self.options.dry_run and self.options.model_dir is not None:
@@ -239,7 +236,7 @@ class _Scan:
                       "size": row.size, "mtime_ns": row.mtime_ns, "tag_state": None, "error": None}
             self._queue(lambda row=row, scores=scores, values=values:
                         self.library.save_scores(row.id, scores, **values))
-            self._tag(row.path, key_to_path(row.path), row.format, scores, summary.embedding())
+            self._tag(row.path, key_to_path(row.path), row.format, scores, summary.embedding(), row.duration)
             self.progress("re-scoring", done, len(rows))
             self._maybe_flush()
 
@@ -299,13 +296,13 @@ class _Scan:
         if scores is not None:
             import numpy as np
 
-            self._tag(key, path, outcome.format, scores, np.frombuffer(embedding, np.float32) if embedding else None)
+            self._tag(key, path, outcome.format, scores, np.frombuffer(embedding, np.float32) if embedding else None,
+                      outcome.duration)
 
     def _record_failure(self, key: str, path: str, reason: str, file: FileFacts | None = None,
                         judged: bool = True) -> None:
         self.report.fail(path, reason)
-        model_id = self.model_id if judged else None
-        self._queue(lambda: self.library.save_failure(key, reason, file, model_id=model_id))
+        self._queue(lambda m=judged and self.model_id or None: self.library.save_failure(key, reason, file, model_id=m))
 
     def _queue(self, write: Callable[[], Any]) -> None:
         """Queue a library write for the next batch commit (none in a dry run)."""
@@ -320,15 +317,18 @@ class _Scan:
                 return
             scores = self.library.predictions(row.id) if self.library else {}
             if scores:
-                self._tag(row.path, key_to_path(row.path), row.format, scores, self.library.embedding(row.id))
+                self._tag(row.path, key_to_path(row.path), row.format, scores, self.library.embedding(row.id),
+                          row.duration)
             self.progress("tagging", done, len(rows))
             self._maybe_flush()
 
-    def _tag(self, key: str, path: str, fmt: str | None, scores: dict[str, float], embedding: Any = None) -> None:
+    def _tag(self, key: str, path: str, fmt: str | None, scores: dict[str, float], embedding: Any = None,
+             duration: float | None = None) -> None:
         """Decide and write the genre tag of an analysed track (``key`` its path key, ``path`` its path as
         found, ``fmt`` the format its sniff found; ``embedding`` its unit embedding, which tells whether it is
-        like anything the model learned from). What becomes of the genre the file has is
-        :func:`~musictag.scan.tag_decision.decide_overwrite`'s rule, the names are :mod:`musictag.scan.spelling`'s.
+        like anything the model learned from; ``duration`` its length: a short track is never tagged). What becomes
+        of the file's genre is :func:`~musictag.scan.tag_decision.decide_overwrite`'s rule, the names
+        :mod:`musictag.scan.spelling`'s.
         """
         report, options = self.report, self.options
         if fmt not in tag_fields.GENRE_FIELDS:
@@ -348,16 +348,16 @@ class _Scan:
             report.outside += 1
             return self._set_tag_state(key, "outside", file_tags=file_tags)
         familiar = self.familiarity is None or embedding is None or self.familiarity.familiar(embedding)
-        chosen = choose_genres(scores, self.min_confidence, options.top_k) if familiar else []
+        chosen, unsure = genre_choice(scores, self.min_confidence, options.top_k, familiar, duration)
         history = self.library.backups_at(key) if current and self.library is not None else []
         ours = still_musictags(history, current)
         wanted = self.spelling.names(chosen, [] if ours else current)
         decision = decide_overwrite(current, wanted, ours, options.overwrite, self.spelling.holds)
         try:
             if decision.action == "withdraw":
-                return self._withdraw(key, tag_file, history, fields)
+                return self._withdraw(key, tag_file, history, fields, unsure)
             if decision.action == "uncertain":
-                return self._uncertain(key, path, scores, familiar, file_tags)
+                return self._uncertain(key, path, scores, unsure, file_tags)
             if decision.action == "keep":  # musictag's own write still in place (e.g. a scan killed after it) is tagged
                 report.tagged += decision.state == "written"
                 report.kept += decision.state == "kept"
@@ -382,18 +382,18 @@ class _Scan:
             options.on_change(report.changes[-1])
         return self._set_tag_state(key, "written", stat_after_write=path, file_tags=file_tags)
 
-    def _uncertain(self, key: str, path: str, scores: dict[str, float], familiar: bool, file_tags: str) -> None:
-        """Leave a track untagged: its best genre is under the threshold, or (``familiar`` False) it is
-        unlike every track the model learned from."""
+    def _uncertain(self, key: str, path: str, scores: dict[str, float], state: str, file_tags: str) -> None:
+        """Leave a track untagged, recorded as ``state`` (:data:`~musictag.scan.tag_decision.UNSURE_WHY`)."""
         best = max(scores, key=scores.__getitem__)
         self.report.uncertain += 1
         self.report.uncertain_tracks.append({**path_fields(path), "genre": best, "confidence": round(scores[best], 4),
-                                             "unfamiliar": not familiar})
-        self._set_tag_state(key, "uncertain" if familiar else "unfamiliar", file_tags=file_tags)
+                                             "unfamiliar": state == "unfamiliar", "why": UNSURE_WHY[state]})
+        self._set_tag_state(key, state, file_tags=file_tags)
 
-    def _withdraw(self, key: str, tag_file: tags.TagFile, history: list[TagBackup], fields: dict[str, Any]) -> None:
-        """Put back the genre field as it was before musictag's writes (``history``, its backups), where this
-        model is unsure of the genre an earlier one wrote; the track is then uncertain, its backups done."""
+    def _withdraw(self, key: str, tag_file: tags.TagFile, history: list[TagBackup], fields: dict[str, Any],
+                  state: str = "uncertain") -> None:
+        """Put back the genre field as it was before musictag's writes (``history``, its backups), where this model
+        is unsure of (or the track is too short for) the genre an earlier one wrote; the track is then ``state``."""
         snapshot = original_snapshot(history)
         before = original_genres(snapshot)
         if not self.options.dry_run and self.library is not None:
@@ -405,7 +405,7 @@ class _Scan:
         self.report.changes.append(TagChange(**path_fields(tag_file.path), old=fields["genres"], new=before))
         if self.options.on_change:
             self.options.on_change(self.report.changes[-1])
-        self._set_tag_state(key, "uncertain", stat_after_write=tag_file.path,
+        self._set_tag_state(key, state, stat_after_write=tag_file.path,
                             file_tags=json.dumps({**fields, "genres": before}))
 
     def _inside_roots(self, path: str) -> bool:
@@ -417,6 +417,7 @@ class _Scan:
 
     def _set_tag_state(self, key: str, state: str | None, error: str | None = None,
                        stat_after_write: str | None = None, file_tags: str | None = None) -> None:
+        self.report.too_short += state == "short"
         if self.library is None or self.options.dry_run:
             return
         values: dict[str, Any] = {"tag_state": state, "error": error}

@@ -12,6 +12,7 @@ import stat as stat_mod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from musictag.analysis.duration_floor import too_short
 from musictag.audio.payload import file_hashes
 from musictag.errors import FileError
 from musictag.hashing import quick_hash
@@ -63,6 +64,8 @@ class PlanRules:
         if row.tag_state == "restored":
             return self.retag
         if self.overwrite or row.tag_state in (None, "outside"):
+            return True
+        if row.tag_state == "written" and too_short(row.duration):  # tagged before short tracks were left alone
             return True
         return row.tag_state == "uncertain" and (row.confidence or 0.0) >= self.min_confidence
 

@@ -60,6 +60,7 @@ class ScanReport:
     pruned: int = 0
     tagged: int = 0
     uncertain: int = 0
+    too_short: int = 0  # of the uncertain: shorter than musictag.analysis.duration_floor.MIN_TAG_SECONDS, never tagged
     failed: int = 0  # in this run
     known_failures: int = 0  # failed before and unchanged since: not tried again (``musictag errors`` lists them)
     silent: int = 0

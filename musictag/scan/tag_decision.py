@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from musictag.analysis.duration_floor import short_reason, too_short
+
 #: ``write``: put ``wanted`` into the file; ``keep``: leave the field as it is, counted kept; ``withdraw``: put
 #: back what the field held before musictag's writes; ``uncertain``: write nothing, the track stays uncertain.
 TagAction = Literal["write", "keep", "withdraw", "uncertain"]
@@ -20,13 +22,42 @@ class TagDecision:
 
     action: TagAction
     state: str  # "written" (the field holds musictag's genres), "kept" (the user's), "uncertain" (recorded as
-    # "unfamiliar" by the scan when the track is unlike what the model learned from)
+    # "unfamiliar" or "short" by the scan: see :func:`genre_choice`)
+
+
+#: Why a track was left uncertain, by the tag state the scan recorded (``musictag list``, the scan summary).
+UNSURE_WHY = {"uncertain": "best genre under the confidence needed",
+              "unfamiliar": "unlike every track the model learned from",
+              "short": short_reason()}
 
 
 def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
     """The genre keys to write: the ``top_k`` best whose score reaches ``min_confidence``, best first."""
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
     return [genre for genre, score in ranked if score >= min_confidence]
+
+
+def top_k_note(top_k: int, min_confidence: float) -> str | None:
+    """What to tell a user who asked for ``top_k`` genres at ``min_confidence`` when only one can be written (None:
+    more can). Scores sum to 1, so a second genre reaching the threshold needs it at 0.5 or below; a rule relative
+    to the first genre was measured and not adopted (bench/bench_second_genres.py: its second genres were right
+    0-64 % of the time on real recordings and GTZAN)."""
+    if top_k < 2 or min_confidence <= 0.5:
+        return None
+    return (f"--top-k {top_k}: a second genre is written only when it too reaches the confidence needed "
+            f"({min_confidence:.3g}); the genres' scores sum to 1, so above 0.5 at most one genre is written")
+
+
+def genre_choice(scores: dict[str, float], min_confidence: float, top_k: int, familiar: bool = True,
+                 duration: float | None = None) -> tuple[list[str], str]:
+    """:func:`choose_genres` for a track, and the tag state it is recorded with if none is chosen: ``short``
+    (shorter than :data:`~musictag.analysis.duration_floor.MIN_TAG_SECONDS`: never tagged), ``unfamiliar``
+    (unlike every track the model learned from: never tagged), else ``uncertain``."""
+    if too_short(duration):
+        return [], "short"
+    if not familiar:
+        return [], "unfamiliar"
+    return choose_genres(scores, min_confidence, top_k), "uncertain"
 
 
 def decide_tag(current: list[str], wanted: list[str], ours: bool, overwrite: bool) -> TagDecision:
