@@ -244,3 +244,28 @@ def test_map_files_in_toml_and_json_and_a_bad_one(tmp_path):
     labels = build_labels({i: ["Drum n Bass" if i % 2 else "drum & bass"] for i in range(4)},
                           mapping=read_map(toml), min_tracks=2)
     assert labels.genres == ["Drum & Bass"]  # the map's spelling is the one written
+
+
+def test_genres_all_on_one_album_are_named_with_why_their_figure_is_nothing(library, tmp_path):
+    """A first library often has each genre from one album: held out by album, none can be right; say so."""
+    db = _copy(library, tmp_path)
+    with sqlite3.connect(db) as conn:  # every genre's tracks on one album of its own (the file name's first letters)
+        conn.execute("UPDATE tracks SET file_tags = json_set(file_tags, '$.artist', 'One Band', '$.album', "
+                     "substr(path, instr(path, '/music/') + 7, 4)) WHERE file_tags IS NOT NULL")
+    res = run_musictag("train", "--from-library", "--db", str(db), "--min-tracks", "2", "--out",
+                       str(tmp_path / "m"))
+    assert res.returncode == 0, res.stderr
+    line = [x for x in res.stdout.splitlines() if "all its tracks on one album" in x]
+    assert len(line) == 1 and line[0].startswith("every genre has"), res.stdout
+    assert "none of those tracks could be right" in line[0] and "Country & Western" in line[0]
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert sorted(meta["metrics"]["split"]["one_album_genres"]) == sorted(meta["genres"])
+
+
+def test_the_too_few_genres_error_never_leaves_a_genre_out_silently(library, tmp_path):
+    db = _copy(library, tmp_path)
+    with sqlite3.connect(db) as conn:  # nine genres of 3 or 4 tracks each
+        conn.execute("UPDATE tracks SET file_tags = json_set(file_tags, '$.genres', json_array('Genre ' || (id % 9))) "
+                     "WHERE file_tags IS NOT NULL")
+    res = run_musictag("train", "--from-library", "--db", str(db), "--out", str(tmp_path / "m"))
+    one_line_error(res, "Genre 0 (", "and 1 more", "--min-tracks")

@@ -86,8 +86,8 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
     Splits are by track, never by window. A head (--input musicnn, the default, or any input with
     --head) writes head.npz and model.json (the backbone is referenced, not copied; frame inputs record
     their settings); --input features44 without --head writes model.keras, model.tflite and model.json.
-    All add metrics.json and confusion.png (curves.png when trained by epochs; umap.png of the held-out
-    tracks' embeddings when umap-learn is installed).
+    All add metrics.json and confusion.png (curves.png when trained by epochs; from a folder, umap.png
+    of the held-out tracks' embeddings when umap-learn is installed).
 
     \b
     Examples:
@@ -180,6 +180,14 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
         table.add_row(cell(genre), str(row["support"]), f"{row['precision']:.2f}", f"{row['recall']:.2f}",
                       f"{row['f1']:.2f}")
     Console(highlight=False).print(table)
+    alone = m["split"].get("one_album_genres", [])
+    if alone:
+        names = ", ".join(printable(g) for g in alone[:8]) + (f" and {len(alone) - 8} more" if len(alone) > 8 else "")
+        n = len(m["per_genre"])
+        every = "every genre has" if len(alone) == n else f"{len(alone)} of {n} genres have"
+        click.echo(f"{every} all its tracks on one album ({names}): held out by album, the model had not seen "
+                   "the genre, so none of those tracks could be right and the figures above say nothing about "
+                   "them; tag tracks of other albums with them to measure them (the model learned from all)")
     if data.labels.rare:
         rare = ", ".join(f"{printable(g)} ({n})" for g, n in data.labels.rare[:20])
         more = f" and {len(data.labels.rare) - 20} more" if len(data.labels.rare) > 20 else ""

@@ -21,7 +21,7 @@ from musictag.analysis.backbone import BackboneInfo
 from musictag.errors import TagError, UsageError
 from musictag.library.database import Library
 from musictag.library.labels import LabelSet, build_labels, group_key, label_values
-from musictag.paths import covers, display_path, key_to_path, path_to_key
+from musictag.paths import covers, display_path, key_to_path, path_to_key, printable
 
 #: Folds of the cross-validation (``--folds``).
 FOLDS = 5
@@ -86,12 +86,23 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
     data = LibraryData(labels, ids, [summaries[t].sequence for t in ids],
                        [labels.labels[t] for t in ids], [albums[t] for t in ids], read_from_files, unreadable)
     if len(data.labels.genres) < 2:
-        have = ", ".join(f"{name} ({n})" for name, n in
-                         [(g, data.y.count(i)) for i, g in enumerate(data.labels.genres)] + data.labels.rare[:8])
+        found = [(g, data.y.count(i)) for i, g in enumerate(data.labels.genres)] + data.labels.rare
+        have = ", ".join(f"{printable(name)} ({n})" for name, n in found[:8])
+        have += f" and {len(found) - 8} more" if len(found) > 8 else ""
         raise UsageError(f"only {len(data.labels.genres)} genre(s) of the library's own{where} have at least "
                          f"{min_tracks} tracks (found: {have or 'no genre tags at all'}); tag more tracks, "
                          "merge spellings with --map, or lower --min-tracks")
     return data
+
+
+def one_album_genres(data: LibraryData) -> list[str]:
+    """The genres whose labelled tracks all lie on one album. Held out by album, the model never saw
+    such a genre, so none of its held-out tracks can be right: the figures say nothing of it."""
+    albums: dict[int, set[str | None]] = {}
+    for label, group in zip(data.y, data.groups, strict=True):
+        albums.setdefault(label, set()).add(group)
+    return [data.labels.genres[label] for label, seen in sorted(albums.items())
+            if len(seen) == 1 and None not in seen and data.y.count(label) > 1]
 
 
 @dataclass
@@ -161,7 +172,8 @@ def learn(library: Library, dirs: Sequence[str], out: Path, backbone: BackboneIn
     metrics["fold_track_accuracy"] = cv.fold_accuracy
     metrics["track_accuracy_mean"] = float(np.mean(cv.fold_accuracy))
     metrics["track_accuracy_std"] = float(np.std(cv.fold_accuracy))
-    metrics["split"] = {"split": "grouped-kfold", "folds": cv.folds, "seed": seed, "groups": "album"}
+    metrics["split"] = {"split": "grouped-kfold", "folds": cv.folds, "seed": seed, "groups": "album",
+                        "one_album_genres": one_album_genres(data)}
     log(f"fitting the model on all {len(data.y)} tracks")
     head = fit_head(kind, data.sequences, data.y, len(genres), seed)
     summary = {"data": "library", "library": str(library.path), "dirs": [str(d) for d in dirs],
