@@ -86,6 +86,7 @@ def test_info_windows_end_at_the_end_of_a_short_file(library):
     assert [(w["start"], w["end"]) for w in out["windows"]] == [(0.0, pytest.approx(1.0, abs=0.01))]
     text = run_musictag("info", str(clip)).stdout
     assert "00:00.0-00:01.0" in text and "00:03" not in text
+    assert "shorter than 3 s: too short to tell its genre: scan leaves it uncertain" in text
 
 
 def test_a_short_track_musictag_tagged_before_is_decided_again_and_put_back():

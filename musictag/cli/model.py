@@ -251,6 +251,7 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
       musictag info ~/Music/song.mp3
       musictag info ~/Music/song.mp3 --top 5 --json
     """
+    from musictag.analysis.duration_floor import short_reason, too_short
     from musictag.analysis.models import load_model
     from musictag.errors import TagError
     from musictag.paths import display_path, path_fields, printable
@@ -282,6 +283,8 @@ def info(file: Path, model_dir: Path | None, top: int, as_json: bool) -> None:
     click.echo("current genre tag: " + (printable("; ".join(current)) if current else "(none)"))
     if result.get("familiar") is False:
         click.echo("unlike every track the model learned from: scan leaves it uncertain whatever its scores")
+    if too_short(a.duration):
+        click.echo(f"{short_reason()}: scan leaves it uncertain whatever its scores")
     for g in result["genres"]:
         click.echo(f"  {display_name(g['genre']):<12} {g['score']:.2f}")
     if style:
