@@ -2,6 +2,7 @@
 
     python bench/bench_learn.py accuracy ../shared/data/gtzan-mini --json runs/learn-accuracy.json
     python bench/bench_learn.py speed ../shared/data/gtzan-mini --tracks 10000 --json runs/learn-speed.json
+    python bench/bench_learn.py speed ../shared/data/gtzan-mini --tracks 5000 --genres 2000 --min-tracks 2
 
 accuracy: the GTZAN clips are copied into a library folder as tagged files (ID3 in WAV) whose
   genres are spelled as a user would ("Hip Hop", "Classical Music", "Country & Western", ...),
@@ -11,7 +12,8 @@ accuracy: the GTZAN clips are copied into a library folder as tagged files (ID3 
 speed: a library of ``--tracks`` stored tracks (real files: copies of one small tagged MP3; each
   track's 8 stored patch embeddings are real musicnn patches of the clips: each from a clip of
   the track's genre with probability 0.6, else from any clip, so genres overlap as real ones do;
-  20 genres, the last 10 mixing two GTZAN genres; albums of 10 tracks; 1 in 5 untagged), then
+  20 genres (``--genres``), all but the first 10 mixing two GTZAN genres; albums of 10 tracks; 1 in 5
+  untagged), then
   - ``musictag train --from-library`` end to end (a process, wall time: reading, 5-fold
     cross-validation, final fit, writing the folder), and
   - ``musictag scan --model --no-write`` on the library: every track re-scored from its stored
@@ -105,8 +107,22 @@ def _real_patches(data: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(patches), np.asarray(labels)
 
 
-def speed(data: Path, work: Path, n_tracks: int) -> dict:
-    """Learn from and re-score a library of ``n_tracks`` stored tracks."""
+def _peak_rss_run(*args: str) -> tuple[subprocess.CompletedProcess, float, float]:
+    """``musictag ARGS`` in a process of its own: the result, its wall time and its peak resident memory (MB)."""
+    code = ("import resource, runpy, sys\nsys.argv = ['musictag', *sys.argv[1:]]\ntry:\n"
+            "    runpy.run_module('musictag', run_name='__main__')\nfinally:\n"
+            "    print(f'peak-rss-kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n")
+    start = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if res.returncode not in (0, 1):
+        sys.exit(f"musictag {' '.join(args)} failed:\n{res.stderr}")
+    peak = [line for line in res.stderr.splitlines() if line.startswith("peak-rss-kb ")][-1]
+    return res, seconds, int(peak.split()[1]) / 1024
+
+
+def speed(data: Path, work: Path, n_tracks: int, n_genres: int = 20, min_tracks: int = 10) -> dict:
+    """Learn from and re-score a library of ``n_tracks`` stored tracks in ``n_genres`` genres."""
     import mutagen
 
     from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
@@ -118,11 +134,11 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
 
     patches, patch_genre = _real_patches(data, work)
     rng = np.random.default_rng(0)
-    n_genres, album_size = 20, 10
-    # 20 genres: the 10 GTZAN ones, and 10 more made of two GTZAN ones mixed
+    album_size = 10
+    # the 10 GTZAN genres, and the others made of two GTZAN ones mixed
     centres = [np.flatnonzero(patch_genre == g % 10) for g in range(n_genres)]
     second = [np.flatnonzero(patch_genre == (g % 10 + 1 + g // 10) % 10) for g in range(n_genres)]
-    names = [f"User Genre {g:02d}" for g in range(n_genres)]
+    names = [f"User Genre {g:04d}" for g in range(n_genres)]
     music = work / "library"
     music.mkdir()
     seed_file = work / "seed.mp3"
@@ -172,14 +188,18 @@ def speed(data: Path, work: Path, n_tracks: int) -> dict:
         quick_check_s = time.perf_counter() - start
 
     model = work / "user-model"
-    res, learn_s = _musictag("train", "--from-library", "--db", str(db), "--out", str(model))
+    res, learn_s, learn_mb = _peak_rss_run("train", "--from-library", "--db", str(db), "--out", str(model),
+                                           "--min-tracks", str(min_tracks))
     meta = json.loads((model / "model.json").read_text())
     print(res.stdout[-1500:], file=sys.stderr)
+    progress = [line for line in res.stderr.splitlines() if not line.startswith("peak-rss-kb")]
     res, rescore_s = _musictag("scan", str(music), "--db", str(db), "--model", str(model), "--no-write", "--json")
     report = json.loads(res.stdout)
     assert report["analysed"] == 0, "a re-score must decode nothing"
     return {"tracks": n_tracks, "labelled": meta["training"]["n_tracks"], "genres": len(meta["genres"]),
             "learn_s": round(learn_s, 2), "learn_inside_s": meta["training"]["seconds"],
+            "learn_peak_rss_mb": round(learn_mb), "learn_progress_lines": len(progress),
+            "model_json_mb": round((model / "model.json").stat().st_size / 2**20, 2),
             "cv_track_accuracy": meta["metrics"]["track_accuracy"],
             "rescore_scan_s": round(rescore_s, 2), "rescore_scan_inside_s": report["seconds"],
             "rescored": report["rescored"],
@@ -195,6 +215,8 @@ def main() -> None:
     parser.add_argument("what", choices=["accuracy", "speed"])
     parser.add_argument("data", type=Path, help="a GTZAN-layout folder (../shared/data/gtzan-mini)")
     parser.add_argument("--tracks", type=int, default=10_000)
+    parser.add_argument("--genres", type=int, default=20, help="speed: genres of the library")
+    parser.add_argument("--min-tracks", type=int, default=10, help="speed: train --from-library's --min-tracks")
     parser.add_argument("--seeds", type=int, default=5, help="accuracy: fold seeds")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="work in this (new) folder and keep it")
@@ -206,7 +228,7 @@ def main() -> None:
             args.keep.mkdir(parents=True)
             work = args.keep
         result = accuracy(args.data, work, args.seeds) if args.what == "accuracy" else \
-            speed(args.data, work, args.tracks)
+            speed(args.data, work, args.tracks, args.genres, args.min_tracks)
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:

@@ -8,7 +8,7 @@ Tables (created with sqlite-utils; during a scan its main process is their only 
   not be written), ``model_id``, ``genre`` (the model's top genre key, e.g. ``"hiphop"``),
   ``confidence`` (its score), ``analysed_at`` (ISO 8601, UTC) and ``tag_state`` (what the scan did
   to the genre tag: ``'written'``, ``'kept'``, ``'uncertain'`` (``'unfamiliar'``, ``'short'``: uncertain for those
-  reasons, :data:`musictag.scan.tag_decision.UNSURE_WHY`), ``'unsupported'``, ``'failed'``,
+  reasons, :data:`musictag.library.rows.UNSURE_WHY`), ``'unsupported'``, ``'failed'``,
   ``'restored'``, ``'outside'`` (reached through a link out of the scanned folders: not written),
   or NULL when nothing was decided yet), and (schema 3) ``file_tags``: JSON of what the file's own
   tags said when the scan last read them, before any write of its own (``genres``, ``album``,

@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from musictag.library.database import Library
-from musictag.library.rows import TrackRow
+from musictag.library.rows import UNSURE_WHY, TrackRow
 from musictag.paths import key_to_path
-from musictag.scan.tag_decision import UNSURE_WHY
 
 #: ``list`` filters -> the tracks they select.
 STATES = {

@@ -11,8 +11,16 @@ import json
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+from musictag.analysis.duration_floor import short_reason
+
 if TYPE_CHECKING:
     from musictag.analysis.track_summary import TrackSummary
+
+#: Why a track was left uncertain, by the tag state a scan recorded in ``tracks.tag_state``
+#: (``musictag list``, the scan summary).
+UNSURE_WHY = {"uncertain": "best genre under the confidence needed",
+              "unfamiliar": "unlike every track the model learned from",
+              "short": short_reason()}
 
 
 @dataclass(frozen=True, slots=True)

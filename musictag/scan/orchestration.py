@@ -31,13 +31,13 @@ from musictag.hashing import quick_hash
 from musictag.library.connection import default_db_path
 from musictag.library.database import Library
 from musictag.library.history import original_genres, original_snapshot, still_musictags
-from musictag.library.rows import FileFacts, TagBackup, TrackRow
+from musictag.library.rows import UNSURE_WHY, FileFacts, TagBackup, TrackRow
 from musictag.paths import display_path, key_to_path, path_fields
 from musictag.scan.discover import Found, find_audio, remove_leftover_copies, stat_failure
 from musictag.scan.plan import PlanRules, Task, plan
 from musictag.scan.report import DEFAULT_MIN_CONFIDENCE, Progress, ScanOptions, ScanReport, TagChange
 from musictag.scan.spelling import Spelling, library_spelling
-from musictag.scan.tag_decision import UNSURE_WHY, decide_overwrite, genre_choice
+from musictag.scan.tag_decision import decide_overwrite, genre_choice
 from musictag.tags import fields as tag_fields
 from musictag.tags import tagfile as tags
 
@@ -383,7 +383,7 @@ class _Scan:
         return self._set_tag_state(key, "written", stat_after_write=path, file_tags=file_tags)
 
     def _uncertain(self, key: str, path: str, scores: dict[str, float], state: str, file_tags: str) -> None:
-        """Leave a track untagged, recorded as ``state`` (:data:`~musictag.scan.tag_decision.UNSURE_WHY`)."""
+        """Leave a track untagged, recorded as ``state`` (:data:`~musictag.library.rows.UNSURE_WHY`)."""
         best = max(scores, key=scores.__getitem__)
         self.report.uncertain += 1
         self.report.uncertain_tracks.append({**path_fields(path), "genre": best, "confidence": round(scores[best], 4),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from musictag.analysis.duration_floor import short_reason, too_short
+from musictag.analysis.duration_floor import too_short
 
 #: ``write``: put ``wanted`` into the file; ``keep``: leave the field as it is, counted kept; ``withdraw``: put
 #: back what the field held before musictag's writes; ``uncertain``: write nothing, the track stays uncertain.
@@ -24,11 +24,6 @@ class TagDecision:
     state: str  # "written" (the field holds musictag's genres), "kept" (the user's), "uncertain" (recorded as
     # "unfamiliar" or "short" by the scan: see :func:`genre_choice`)
 
-
-#: Why a track was left uncertain, by the tag state the scan recorded (``musictag list``, the scan summary).
-UNSURE_WHY = {"uncertain": "best genre under the confidence needed",
-              "unfamiliar": "unlike every track the model learned from",
-              "short": short_reason()}
 
 
 def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
