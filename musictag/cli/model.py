@@ -9,6 +9,7 @@ import click
 
 from musictag.audio.decode import format_time
 from musictag.cli.common import StageProgress, cell, db_option, json_option, model_option, require_file
+from musictag.cli.usage import RequiredOption
 from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
@@ -68,8 +69,8 @@ def _cache_dir(arg: str | None) -> Path | None:
                    "(soundtrack), or too few tracks to learn from.")
 @click.option("--cache", "cache", default=None,
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("model"),
-              show_default=True, help="Folder to write the model into.")
+@click.option("--out", type=click.Path(path_type=Path), metavar="FOLDER", cls=RequiredOption,
+              what="where to write the model", help="Folder to write the model into (required).")
 def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file: Path | None, min_tracks: int,
           input_: str, head: str | None, arch: str, split: str, folds: int, seed: int, epochs: int,
           batch_size: int, scaling: str, mixup: float, augment: str, skip_labels: tuple[str, ...], cache: str | None,
