@@ -75,6 +75,28 @@ def test_the_first_scan_says_where_the_library_is_and_lists_each_change(scanned)
     assert "created a new library" not in again.stderr
 
 
+def test_scan_v_lists_each_move_and_prune_printably(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    for i, name in enumerate(["stays.wav", "moves.wav", "goes.wav"]):
+        audiogen.write_audio(music / name, audiogen.sweep(4.0, seed=i), 22050, "wav", 1)
+    db = str(tmp_path / "lib.db")
+    assert run_musictag("scan", str(music), "--db", db, "--min-confidence", "0").returncode == 0
+    (music / "sub").mkdir()
+    (music / "moves.wav").rename(music / "sub" / "moved\x1b[31m.wav")  # a name with a terminal escape
+    (music / "goes.wav").unlink()
+    res = run_musictag("scan", str(music), "--db", db, "-v")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert f"moved        {music / 'moves.wav'} -> {music / 'sub'}/moved\\x1b[31m.wav" in lines, res.stdout
+    assert f"pruned       {music / 'goes.wav'} (gone: not in its folder, nor found moved)" in lines, res.stdout
+    assert "\x1b" not in res.stdout
+    (music / "stays.wav").rename(music / "stays-too.wav")
+    quiet = run_musictag("scan", str(music), "--db", db)  # without -v: counted in the table only
+    assert quiet.returncode == 0
+    assert not [line for line in quiet.stdout.splitlines() if line.startswith(("moved ", "pruned "))]
+
+
 def test_list_filters_json_and_playlist(scanned, tmp_path):
     db = str(scanned["db"])
     res = run_musictag("list", "--db", db, "--json")
