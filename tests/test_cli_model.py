@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from musictag.cli import cli
 from tests import audiogen
+from tests.cli_checks import one_line_error, run_musictag
 
 GTZAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtzan-mini"
 
@@ -38,7 +39,29 @@ def test_evaluate_json_has_the_promised_keys(labelled):
         assert key in m
     assert m["n_tracks"] == 3
     assert len(m["confusion"]) == len(m["genres"]) == 11  # GTZAN's ten and electronic
-    assert [s["reason"] for s in m["skipped"]] == ["label 'polka' is not a genre of this model"]
+    assert m["left_out"] == [{"folder": "polka", "tracks": 1}] and m["n_left_out"] == 1 and m["skipped"] == []
+
+
+def test_evaluate_reads_folders_whatever_their_case_and_punctuation(tmp_path):
+    for i, name in enumerate(["Rock", "Rock", "HipHop", "Hip-Hop", "Polka", "Polka"]):
+        (tmp_path / name).mkdir(exist_ok=True)
+        audiogen.write_audio(tmp_path / name / f"t{i}.wav", audiogen.sweep(3.0, seed=i), 22050, "wav", 1)
+    res = CliRunner().invoke(cli, ["evaluate", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    assert m["n_tracks"] == 4 and m["n_left_out"] == 2 and m["left_out"] == [{"folder": "Polka", "tracks": 2}]
+    assert m["folders"] == {"Hip-Hop": "hiphop", "HipHop": "hiphop", "Polka": None, "Rock": "rock"}
+    assert sum(m["per_genre"][g]["support"] for g in ("rock", "hiphop")) == 4
+    res = CliRunner().invoke(cli, ["evaluate", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.splitlines()[-1] == "left out folder Polka (2 tracks): no genre of this model"
+    assert res.stdout.splitlines()[0].endswith("(4 tracks; 2 tracks more left out: 1 folder naming no genre of "
+                                               "the model)")
+    (tmp_path / "Rock").rename(tmp_path / "Polka2")
+    for name in ("HipHop", "Hip-Hop"):
+        shutil.rmtree(tmp_path / name)
+    one_line_error(run_musictag("evaluate", str(tmp_path)), "no folder names a genre of this model (folders: Polka, "
+                   "Polka2; the model's genres: blues, classical")
 
 
 def test_evaluate_works_with_a_window_network_too(labelled):

@@ -18,7 +18,7 @@ from musictag.cli import cli
 from musictag.cli.common import StageProgress
 from musictag.training.plots import best_epoch, confusion_shading, plot_confusion, plot_curves
 from tests import audiogen
-from tests.cli_checks import run_musictag
+from tests.cli_checks import one_line_error, run_musictag
 
 
 def _examples(command: click.Command) -> list[str]:
@@ -75,6 +75,28 @@ def test_the_first_scan_says_where_the_library_is_and_lists_each_change(scanned)
     assert "created a new library" not in again.stderr
 
 
+def test_scan_v_lists_each_move_and_prune_printably(tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    for i, name in enumerate(["stays.wav", "moves.wav", "goes.wav"]):
+        audiogen.write_audio(music / name, audiogen.sweep(4.0, seed=i), 22050, "wav", 1)
+    db = str(tmp_path / "lib.db")
+    assert run_musictag("scan", str(music), "--db", db, "--min-confidence", "0").returncode == 0
+    (music / "sub").mkdir()
+    (music / "moves.wav").rename(music / "sub" / "moved\x1b[31m.wav")  # a name with a terminal escape
+    (music / "goes.wav").unlink()
+    res = run_musictag("scan", str(music), "--db", db, "-v")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert f"moved        {music / 'moves.wav'} -> {music / 'sub'}/moved\\x1b[31m.wav" in lines, res.stdout
+    assert f"pruned       {music / 'goes.wav'} (gone: not in its folder, nor found moved)" in lines, res.stdout
+    assert "\x1b" not in res.stdout
+    (music / "stays.wav").rename(music / "stays-too.wav")
+    quiet = run_musictag("scan", str(music), "--db", db)  # without -v: counted in the table only
+    assert quiet.returncode == 0
+    assert not [line for line in quiet.stdout.splitlines() if line.startswith(("moved ", "pruned "))]
+
+
 def test_list_filters_json_and_playlist(scanned, tmp_path):
     db = str(scanned["db"])
     res = run_musictag("list", "--db", db, "--json")
@@ -91,6 +113,20 @@ def test_list_filters_json_and_playlist(scanned, tmp_path):
     failed = run_musictag("list", "--db", db, "--failed").stdout
     assert "noise.mp3" in failed and "t0.flac" not in failed
     assert run_musictag("list", "--db", db, "--uncertain").stdout == ""
+
+
+def test_list_refuses_a_genre_no_track_has_and_counts_none_for_one_no_chosen_track_has(scanned):
+    db = str(scanned["db"])
+    views = json.loads(run_musictag("list", "--db", db, "--json").stdout)
+    genre = next(v["in_file"][0] for v in views if v["in_file"])
+    absent = run_musictag("list", "--db", db, "--genre", "Polka")
+    one_line_error(absent, "no track in the library has the genre 'Polka'", genre)  # the genres it has, named
+    assert absent.stdout == ""
+    none_chosen = run_musictag("list", "--db", db, "--uncertain", "--genre", genre)  # no track is uncertain
+    assert none_chosen.returncode == 0 and none_chosen.stdout == "", none_chosen.stderr
+    assert "0 track(s)" in none_chosen.stderr.splitlines()
+    similar = run_musictag("similar", "--db", db, "--genre", "Polka", str(scanned["music"] / "t0.flac"))
+    one_line_error(similar, "no track in the library has the genre 'Polka'")  # the two commands agree
 
 
 def test_stats_counts_genres_in_files_apart_from_predictions(scanned, tmp_path):

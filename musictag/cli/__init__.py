@@ -64,9 +64,13 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("musictag: interrupted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except click.exceptions.NoArgsIsHelpError as e:  # ``musictag`` alone: its help
         e.show()
         sys.exit(e.exit_code)
+    except click.ClickException as e:  # click's own usage errors, in musictag's one style
+        from musictag.cli.usage import usage_line
+
+        fail(usage_line(e), e.exit_code)
     except MusictagError as e:
         fail(str(e), e.exit_code)
     except sqlite3.Error as e:  # the library database failed under a command (full disk, damage, ...)

@@ -82,7 +82,8 @@ def stats(db: Path | None, as_json: bool) -> None:
 @click.option("--restored", "states", flag_value="restored", multiple=True,
               help="Tracks whose genre `musictag restore` put back (`scan --retag` decides them again).")
 @click.option("--genre", default=None, help="Only tracks with this genre now (in the file; spelling, case and "
-                                            "punctuation do not matter).")
+                                            "punctuation do not matter). A genre no track of the library has (in "
+                                            "its file or predicted) is refused, the library's genres named.")
 @click.option("--m3u", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the tracks as an extended M3U8 playlist here.")
 @json_option("the tracks (a list)")
@@ -100,7 +101,7 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
       musictag list --tagged --genre Jazz --m3u jazz.m3u8
     """
     from musictag.library.database import Library
-    from musictag.library.listing import matches_genre, track_views
+    from musictag.library.listing import matches_genre, require_genre, track_views
     from musictag.paths import display_path, printable
     from musictag.tags.fields import display_name
 
@@ -109,8 +110,10 @@ def list_command(db: Path | None, states: tuple[str, ...], genre: str | None, m3
 
         check_output_file(m3u, "--m3u")
     with Library(db, readonly=True) as library:
-        views = [v for v in track_views(library) if (not states or v.state in states)
-                 and (genre is None or matches_genre(v, genre))]
+        views = track_views(library)
+    if genre is not None:
+        require_genre(views, genre)  # a genre no track has is a mistake (exit 2); one none chosen has is 0 tracks
+    views = [v for v in views if (not states or v.state in states) and (genre is None or matches_genre(v, genre))]
     if m3u:
         from musictag.tags.fields import artist_title
         from musictag.tags.playlist import write_m3u

@@ -9,10 +9,15 @@ import click
 
 from musictag.audio.decode import format_time
 from musictag.cli.common import StageProgress, cell, db_option, json_option, model_option, require_file
+from musictag.cli.usage import RequiredOption
 from musictag.training.config import DEFAULT_HEAD, HEADS, INPUTS
 
 #: Style tags of the backbone shown by ``info`` (strongest first).
 STYLE_TAGS_SHOWN = 5
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cache_dir(arg: str | None) -> Path | None:
@@ -68,8 +73,8 @@ def _cache_dir(arg: str | None) -> Path | None:
                    "(soundtrack), or too few tracks to learn from.")
 @click.option("--cache", "cache", default=None,
               help="Feature cache folder (default: the user cache dir; 'none' to disable).")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("model"),
-              show_default=True, help="Folder to write the model into.")
+@click.option("--out", type=click.Path(path_type=Path), metavar="FOLDER", cls=RequiredOption,
+              what="where to write the model", help="Folder to write the model into (required).")
 def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file: Path | None, min_tracks: int,
           input_: str, head: str | None, arch: str, split: str, folds: int, seed: int, epochs: int,
           batch_size: int, scaling: str, mixup: float, augment: str, skip_labels: tuple[str, ...], cache: str | None,
@@ -210,6 +215,10 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
 def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     """Measure a model on a labelled folder (<genre>/<track>): track-level figures first.
 
+    A folder is read as the model's genre spelt like it, case, spaces and punctuation aside (Rock
+    is rock, Hip Hop is hiphop); a folder naming no genre of the model is left out, said in one
+    line, and the figures say how many tracks that left out.
+
     \b
     Examples:
       musictag evaluate gtzan/ --model my-model
@@ -227,9 +236,15 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(m, indent=1))
         return
+    for f in m["left_out"]:
+        click.echo(f"left out folder {printable(f['folder'])} ({_count(f['tracks'], 'track')}): no genre of "
+                   "this model", err=True)
     for s in m["skipped"]:
         click.echo(f"skipped {display_path(s['path'])}: {printable(s['reason'])}", err=True)
-    click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks)")
+    left_out = (f"; {_count(m['n_left_out'], 'track')} more left out: {_count(len(m['left_out']), 'folder')} "
+                "naming no genre of the model" if m["left_out"] else "") \
+        + (f"; {len(m['skipped'])} skipped (unreadable)" if m["skipped"] else "")
+    click.echo(f"track accuracy   {m['track_accuracy']:.3f}  ({m['n_tracks']} tracks{left_out})")
     click.echo(f"segment accuracy {m['segment_accuracy']:.3f}  ({m['n_segments']} windows, patches or segments)")
     names = {g: printable(g) for g in m["per_genre"]}
     width = max([12, *(len(n) + 1 for n in names.values())])

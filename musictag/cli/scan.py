@@ -90,8 +90,9 @@ def interruptible() -> Iterator[Callable[[], bool]]:
 @click.option("--id3v23", is_flag=True, help="Write new ID3 tags as v2.3 (default v2.4; existing tags keep "
                                              "their version).")
 @json_option("a machine-readable summary")
-@click.option("-v", "--verbose", is_flag=True, help="List each genre field changed (or, with --dry-run, that would "
-                                                    "be), as it is.")
+@click.option("-v", "--verbose", is_flag=True, help="List each genre field changed as it is, each file found moved and "
+                                                    "each track pruned (its file gone); with --dry-run, what would "
+                                                    "be.")
 @click.pass_context
 
 def scan(ctx: click.Context, dirs: tuple[str, ...], db: Path | None, model_dir: Path | None, jobs: int | None,
@@ -269,9 +270,11 @@ def _print_scan(report: ScanReport, listed_already: bool = False) -> None:
     table.add_row("time", f"{report.seconds:.1f} s")
     out.print(table)
     lines = []
+    if report.dry_run or listed_already:  # a dry run, or -v: each move and prune (paths printable already)
+        moved, pruned = ("would move", "would prune") if report.dry_run else ("moved", "pruned")
+        lines += [f"{moved:<12} {move['from']} -> {move['to']}" for move in report.moves]
+        lines += [f"{pruned:<12} {path} (gone: not in its folder, nor found moved)" for path in report.pruned_paths]
     if report.dry_run:
-        lines += [f"would move   {move['from']} -> {move['to']}" for move in report.moves]
-        lines += [f"would prune  {path}" for path in report.pruned_paths]
         if not listed_already:
             lines += [f"would tag    {c.path}: {printable(', '.join(c.old)) or '(no genre)'} -> "
                       f"{printable(', '.join(c.new))}" for c in report.changes]

@@ -117,6 +117,33 @@ def matches_genre(view: TrackView, genre: str) -> bool:
     return view.predicted is not None and key in (genre_key(view.predicted), genre_key(display_name(view.predicted)))
 
 
+#: At most this many of the library's genres are named when a ``--genre`` names none of them.
+GENRES_NAMED = 40
+
+
+def require_genre(views: list[TrackView], genre: str) -> None:
+    """Refuse a ``--genre`` that no track of the library has, in its file or as musictag's prediction,
+    whatever its state (:class:`~musictag.errors.UsageError`, the library's genres named); a genre some
+    track has is no error, even where the tracks chosen by state have none."""
+    from musictag.errors import UsageError
+    from musictag.library.labels import genre_key, split_values
+    from musictag.tags.fields import display_name
+
+    names: dict[str, str] = {}  # genre_key -> the first spelling seen
+    for v in views:
+        for name in split_values(v.in_file or []):
+            names.setdefault(genre_key(name), name)
+        if v.predicted:
+            names.setdefault(genre_key(display_name(v.predicted)), display_name(v.predicted))
+            names.setdefault(genre_key(v.predicted), display_name(v.predicted))
+    if genre_key(genre) in names:
+        return
+    known = sorted(set(names.values()), key=str.casefold)
+    shown = ", ".join(known[:GENRES_NAMED]) + (f" and {len(known) - GENRES_NAMED} more: musictag stats lists them"
+                                               if len(known) > GENRES_NAMED else "")
+    raise UsageError(f"no track in the library has the genre {genre!r} (genres: {shown or 'none yet'})")
+
+
 def genre_counts(views: list[TrackView]) -> tuple[list[tuple[str, int, int, list[str]]],
                                                   list[tuple[str, int, float, int]]]:
     """``(genre in files, tracks, of them written by musictag, its spellings)`` and ``(predicted genre, tracks,
