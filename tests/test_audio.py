@@ -171,6 +171,27 @@ def test_offset_reads_of_wma_are_within_a_millisecond(tmp_path: Path) -> None:
         assert abs(lag) <= SR // 1000 and corr > 0.999, f"offset {offset}: lag {lag}, corr {corr:.3f}"
 
 
+def test_a_wma_with_a_large_cover_is_its_stated_length_not_truncated(tmp_path: Path) -> None:
+    """FFmpeg estimates a WMA's length from the file's size: a 30 KB cover made an 8 s file 'truncated'."""
+    import struct
+
+    from mutagen.asf import ASF, ASFByteArrayAttribute
+
+    path = _write(tmp_path, "wma", audiogen.sweep(8.0, SR))
+    tags = ASF(path)
+    picture = b"\xff\xd8" + bytes(range(256)) * 120  # 30 KB
+    tags["WM/Picture"] = [ASFByteArrayAttribute(struct.pack("<bi", 3, len(picture)) + "image/jpeg".encode("utf-16-le")
+                                                + b"\0\0" + b"\0\0" + picture)]
+    tags.save()
+    with open_audio(path) as f:
+        assert f.info.duration == pytest.approx(8.0, abs=0.1)
+        assert len(f.load(sr=SR)) == pytest.approx(8 * SR, abs=SR // 20)
+    cut = tmp_path / "cut.wma"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])  # cut short still says so
+    with pytest.raises(DecodeError, match="truncated"):
+        open_audio(cut).load(sr=SR)
+
+
 class _SeekLandsLate:
     """An FFmpeg container whose seeks land two seconds past the target (as some demuxers do)."""
 

@@ -64,6 +64,28 @@ def asf_data_object(opened: OpenedFile) -> tuple[int, int] | None:
     return header_size, struct.unpack("<Q", found[16:24])[0]
 
 
+#: The ASF File Properties Object, which states the play duration.
+ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
+
+
+def asf_play_seconds(opened: OpenedFile, header_size: int | None = None) -> float | None:
+    """A WMA (ASF) file's length as its File Properties Object states it (play duration less the preroll),
+    or None where it is not stated. FFmpeg estimates the length from the file's size instead, which a
+    large cover picture in the header makes too long."""
+    if header_size is None:
+        found = asf_data_object(opened)
+        if found is None:
+            return None
+        header_size = found[0]
+    head = opened.read_at(0, min(header_size, 1 << 20))
+    props = head.find(ASF_FILE_PROPERTIES, 30)
+    if props < 0 or props + 88 > len(head):
+        return None
+    play, _, preroll = struct.unpack("<QQQ", head[props + 64:props + 88])  # 100 ns units, send duration, ms
+    seconds = play / 1e7 - preroll / 1e3
+    return seconds if seconds > 0 else None
+
+
 def mp4_atoms(opened: OpenedFile) -> Iterator[tuple[bytes, int, int]]:
     """The top-level atoms (boxes) of an MP4 file: ``(type, offset of its content, its content's length)``, a
     length that runs past the end of the file cut to it."""

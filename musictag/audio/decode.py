@@ -18,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from musictag.audio.containers import asf_play_seconds
 from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile, open_file
 from musictag.audio.payload import audio_hash
@@ -88,6 +89,7 @@ class AudioFile:
     def __init__(self, opened: OpenedFile, fmt: str) -> None:
         self.path, self.format, self._opened = opened.path, fmt, opened
         self._sf, self._av, self._seen = None, None, {}
+        self._stated: float | None = None  # the length a WMA's header states (FFmpeg estimates one from the size)
         with quiet_native_stderr():
             if FORMATS[fmt].decoder == "sndfile":
                 self._sf = _open_soundfile(opened)
@@ -98,8 +100,10 @@ class AudioFile:
             self.info = AudioInfo(f.frames / f.samplerate, f.samplerate, f.channels, f"{f.format}/{f.subtype}".lower())
         else:
             container, stream = self._av
-            self.info = AudioInfo(_av_duration(container, stream), stream.rate or 0, stream.channels or 0,
-                                  stream.codec_context.name)
+            if FORMATS[fmt].truncation == "asf":  # a cover picture in the header makes the estimate too long
+                self._stated = asf_play_seconds(opened)
+            self.info = AudioInfo(self._stated or _av_duration(container, stream), stream.rate or 0,
+                                  stream.channels or 0, stream.codec_context.name)
 
     def quick_hash(self) -> str:
         """:func:`musictag.hashing.quick_hash` of the file, read through the one descriptor."""
@@ -125,7 +129,7 @@ class AudioFile:
                 reads = [_read_soundfile(self.path, self._sf, offset, duration) for offset in offsets]
             else:
                 container, stream = self._av
-                reads = [_read_av_stream(self._opened, container, stream, offset, duration, self._seen)
+                reads = [_read_av_stream(self._opened, container, stream, offset, duration, self._seen, self._stated)
                          for offset in offsets]
         return [_finished(self.path, *read, offset, sr) for read, offset in zip(reads, offsets, strict=True)]
 
@@ -345,8 +349,10 @@ def _av_frames(opened: OpenedFile, container, stream, rate: int, start: int,
         fresh.close()
 
 
-def _read_av_stream(opened: OpenedFile, container, stream, offset: float, duration: float | None, seen: dict):
-    """Decode from an opened container (``seen``: what earlier reads of it learned, see :func:`_av_frames`)."""
+def _read_av_stream(opened: OpenedFile, container, stream, offset: float, duration: float | None, seen: dict,
+                    stated: float | None = None):
+    """Decode from an opened container (``seen``: what earlier reads of it learned, see :func:`_av_frames`;
+    ``stated``: the track's length as its container states it, where FFmpeg's own is an estimate)."""
     import av
     import numpy as np
 
@@ -354,7 +360,7 @@ def _read_av_stream(opened: OpenedFile, container, stream, offset: float, durati
     rate = stream.rate
     if not rate:
         raise DecodeError(path, f"unsupported codec {stream.codec_context.name!r}")
-    total = _av_duration(container, stream)
+    total = stated or _av_duration(container, stream)
     expected = None
     if total > 0:
         expected = max(0.0, total - offset) if duration is None else min(duration, total - offset)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from musictag.audio.containers import asf_data_object, iff_chunks
+from musictag.audio.containers import asf_data_object, asf_play_seconds, iff_chunks
 from musictag.audio.formats import FORMATS
 from musictag.audio.opened_file import OpenedFile
 from musictag.timefmt import format_time
@@ -30,14 +30,11 @@ def cut_short(opened: OpenedFile, fmt: str) -> str | None:
     if check == "aiff":
         return _chunk_cut(opened, ">", b"SSND", 8)
     if check == "asf":
-        return _asf_cut(opened, head)
+        return _asf_cut(opened)
     return None
 
 
-_ASF_FILE_PROPERTIES = bytes.fromhex("a1dcab8c47a9cf118ee400c00c205365")
-
-
-def _asf_cut(opened: OpenedFile, head: bytes) -> str | None:
+def _asf_cut(opened: OpenedFile) -> str | None:
     """A WMA (ASF) file whose data object ends past the end of the file: 'truncated: ...', else None.
 
     FFmpeg estimates a cut ASF file's length from its size, so the decoder never notices.
@@ -49,13 +46,10 @@ def _asf_cut(opened: OpenedFile, head: bytes) -> str | None:
     available = opened.size - header_size
     if data_size < 50 or available >= data_size:  # 0 or tiny: size unknown (a broadcast stream)
         return None
-    props = head.find(_ASF_FILE_PROPERTIES, 30, header_size)
-    if props >= 0 and props + 88 <= len(head):  # play duration (100 ns units) less the preroll (ms)
-        play, _, preroll = struct.unpack("<QQQ", head[props + 64:props + 88])
-        seconds = play / 1e7 - preroll / 1e3
-        if seconds > 0:
-            return (f"truncated: the audio stops at {format_time(seconds * available / data_size)} of "
-                    f"{format_time(seconds)}")
+    seconds = asf_play_seconds(opened, header_size)
+    if seconds is not None:
+        return (f"truncated: the audio stops at {format_time(seconds * available / data_size)} of "
+                f"{format_time(seconds)}")
     return f"truncated: the file holds {100 * available / data_size:.0f}% of the audio its header announces"
 
 
