@@ -127,6 +127,10 @@ def test_list_refuses_a_genre_no_track_has_and_counts_none_for_one_no_chosen_tra
     assert "0 track(s)" in none_chosen.stderr.splitlines()
     similar = run_musictag("similar", "--db", db, "--genre", "Polka", str(scanned["music"] / "t0.flac"))
     one_line_error(similar, "no track in the library has the genre 'Polka'")  # the two commands agree
+    spelt = f"{genre} Music"  # an equivalent spelling of a shipped genre (labels.EQUIVALENT): both take it
+    assert run_musictag("list", "--db", db, "--genre", spelt).returncode == 0
+    similar = run_musictag("similar", "--db", db, "--genre", spelt, "--json", str(scanned["music"] / "t0.flac"))
+    assert similar.returncode == 0 and json.loads(similar.stdout), similar.stderr
 
 
 def test_stats_counts_genres_in_files_apart_from_predictions(scanned, tmp_path):

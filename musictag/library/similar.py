@@ -30,7 +30,7 @@ from musictag.errors import FileError, UsageError
 from musictag.hashing import quick_hash
 from musictag.library import index as annoy_index
 from musictag.library import ordering
-from musictag.library.labels import group_key
+from musictag.library.labels import genre_key
 from musictag.library.rows import TrackRow
 from musictag.paths import display_path, key_to_path, path_fields
 from musictag.tags.fields import artist_title, display_name
@@ -116,8 +116,8 @@ class Seeds:
 def genre_keys(library: Library, wanted: str) -> set[str]:
     """The library's genre keys that ``wanted`` names (key or display name, any case or spacing)."""
     present = library.genres()
-    target = group_key(wanted)  # the one spelling rule of every --genre filter and of labels
-    keys = {g for g in present if target in (group_key(g), group_key(display_name(g)))}
+    target = genre_key(wanted)  # the one spelling rule of every --genre filter (list's too)
+    keys = {g for g in present if target in (genre_key(g), genre_key(display_name(g)))}
     if not keys:
         known = ", ".join(display_name(g) for g in present) or "none yet"
         raise UsageError(f"no track in the library has the genre {wanted!r} (genres: {known})")
