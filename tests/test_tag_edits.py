@@ -62,3 +62,34 @@ def test_a_tag_editors_pass_is_read_without_analysing_again_and_an_audio_change_
     changed = scan([tmp_path / "music"], db, ALL)
     assert (changed.analysed, changed.tags_edited, changed.skipped) == (1, 0, 8)
     assert track_rows(db)[str(path)].analysed_at != rows[str(path)].analysed_at
+
+
+def test_a_tagger_that_edits_and_renames_in_one_pass_moves_the_tracks_and_keeps_musictags_genres(
+        tagged_files: dict[str, Path], tmp_path: Path) -> None:
+    """Picard's usual pass: tags rewritten and each file renamed into Artist/Album. The track is found moved by
+    its audio, not analysed again, and the genre musictag wrote stays musictag's (restorable), not the user's."""
+    files = copy_library(tagged_files, tmp_path / "music")
+    db = tmp_path / "lib.db"
+    first = scan([tmp_path / "music"], db, ALL)
+    assert first.failed == 0
+    before = track_rows(db)
+    ours = {fmt for fmt, path in files.items() if before[str(path)].tag_state == "written"}
+    assert ours
+    renamed = {}
+    for fmt, path in files.items():
+        audiogen.edit_tags(path, title=f"{fmt} (remastered)", cover=COVER)
+        target = tmp_path / "music" / "Artist" / "Album" / f"{fmt} (remastered){path.suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+        renamed[fmt] = target
+    again = scan([tmp_path / "music"], db, ALL)
+    assert (again.analysed, again.moved, again.pruned, again.failed) == (0, len(files), 0, 0), again.errors
+    assert again.tags_edited == len(files) and again.changes == []
+    rows = track_rows(db)
+    for fmt, path in renamed.items():
+        row = rows[str(path)]
+        assert row.id == before[str(files[fmt])].id and row.tag_state == before[str(files[fmt])].tag_state, fmt
+        assert (row.quick_hash, row.audio_hash) == file_hashes(path), fmt
+    res = run_musictag("restore", "--db", str(db))
+    assert res.returncode == 0, res.stderr
+    assert all(not audiogen.raw_genres(renamed[fmt]) for fmt in ours)  # musictag's genres taken back out

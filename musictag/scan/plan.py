@@ -168,8 +168,15 @@ def plan(found: Found, rows: dict[str, TrackRow], rules: PlanRules,
         if row.quick_hash and row.size:
             by_size.setdefault(row.size, []).append(row)
     moved_ids = set()
+    by_audio = {r.audio_hash: r for r in vanished + gone_elsewhere if r.audio_hash and r.status == "ok"}
     for key, path, st in new:
         row = _match_move(by_size.get(st.st_size), path, fingerprint)
+        if row is not None and row.id in moved_ids:  # found already, its tags edited: this is a copy
+            row = None
+        if row is None and by_audio:  # moved and its tags edited in one pass (a tagger that renames files)
+            row = _match_retagged_move(out, by_audio, moved_ids, key, path, st, rules, hashes)
+            if row is not None:
+                continue
         if row is None:
             out.analyse.append((key, path, st))
             continue
@@ -195,13 +202,34 @@ def _tags_only(out: Plan, row: TrackRow, path: str, st: os.stat_result, rules: P
     now = hashes(path)
     if now is None or now[1] != row.audio_hash:
         return False
-    row = replace(row, size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=now[0])
+    _retouched(out, replace(row, size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=now[0]), rules)
+    return True
+
+
+def _retouched(out: Plan, row: TrackRow, rules: PlanRules) -> None:
+    """``row`` (its file's new stat and quick hash in it) holds the audio it held, its tags edited: to be tagged
+    again from its stored scores (re-scored, for another model on the same backbone), not analysed."""
     out.retouched.append(row)
     if row.model_id != rules.model_id:
         out.rescore.append(row)
     elif row.status == "ok" and row.tag_state != "unsupported":
         out.retag.append(row)  # the tags are read again: an edited genre is the user's
-    return True
+
+
+def _match_retagged_move(out: Plan, by_audio: dict[str, TrackRow], moved_ids: set[int], key: str, path: str,
+                         st: os.stat_result, rules: PlanRules,
+                         hashes: Callable[[str], tuple[str, str | None] | None]) -> TrackRow | None:
+    """The vanished row whose audio hash the new file at ``path`` has (moved, and its tags edited), taken out
+    of ``by_audio``: moved there (its tag backups with it) and tagged again as a tag edit is; else None."""
+    now = hashes(path)
+    row = by_audio.get(now[1]) if now is not None and now[1] else None
+    if row is None or row.id in moved_ids or not (row.model_id == rules.model_id or rules.rescorable(row)):
+        return None
+    del by_audio[now[1]]
+    moved_ids.add(row.id)
+    out.moves.append(Move(row, key, path, st))
+    _retouched(out, replace(row, path=key, size=st.st_size, mtime_ns=st.st_mtime_ns, quick_hash=now[0]), rules)
+    return row
 
 
 def _match_move(candidates: list[TrackRow] | None, path: str,
