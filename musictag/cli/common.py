@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,13 +89,20 @@ def require_file(path: Path) -> None:
 
 
 class StageProgress:
-    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else one plain
-    line when the stage starts and one when it ends (nothing that fills a redirected log)."""
+    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else plain lines, one
+    when the stage starts, one when it ends, and in between one when another tenth is done (at most one
+    each :attr:`MIN_GAP_S`) or when :attr:`MAX_GAP_S` have passed: a long stage shows it is moving
+    without filling a redirected log (ten lines or so, none for a stage of a few seconds)."""
 
-    def __init__(self, total: int, label: str) -> None:
+    MIN_GAP_S = 5.0  # no two plain lines closer than this
+    MAX_GAP_S = 30.0  # nor further apart while the stage runs
+
+    def __init__(self, total: int, label: str, clock: Callable[[], float] | None = None) -> None:
         import sys
+        import time
 
         self.total, self.label, self.done = total, label, 0
+        self.clock = clock or time.monotonic
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
@@ -102,9 +110,8 @@ class StageProgress:
             self.bar = tqdm(total=total, desc=label, unit="track", leave=False, dynamic_ncols=True)
 
     def __enter__(self) -> StageProgress:
-        import time
-
-        self.started = time.monotonic()
+        self.started = self.last_line = self.clock()
+        self.last_tenth = 0
         if self.bar is None:
             click.echo(f"musictag: {self.label}: {self.total} tracks", err=True)
         return self
@@ -114,14 +121,22 @@ class StageProgress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
+            return
+        if self.done >= self.total:
+            return  # the end line says it
+        now = self.clock()
+        tenth = self.done * 10 // max(1, self.total)
+        since = now - self.last_line
+        if since >= self.MAX_GAP_S or (tenth > self.last_tenth and since >= self.MIN_GAP_S):
+            self.last_line, self.last_tenth = now, tenth
+            click.echo(f"musictag: {self.label}: {self.done}/{self.total} tracks, {now - self.started:.0f} s",
+                       err=True)
 
     def __exit__(self, *exc: object) -> None:
-        import time
-
         if self.bar is not None:
             self.bar.close()
         else:
-            click.echo(f"musictag: {self.label}: {self.done} done in {time.monotonic() - self.started:.0f} s",
+            click.echo(f"musictag: {self.label}: {self.done} done in {self.clock() - self.started:.0f} s",
                        err=True)
 
 
