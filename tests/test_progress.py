@@ -4,11 +4,12 @@ names its stages, UMAP's projection among them."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
 
-from musictag.cli.common import StageProgress
+from musictag.cli.common import Pacer, StageProgress
 from musictag.scan.orchestration import scan
 from musictag.scan.report import ScanOptions
 from tests.audiogen import sweep, tone, write_audio
@@ -61,7 +62,7 @@ def test_training_features_report_progress_when_redirected(tmp_path, capsys, mon
         folder = tmp_path / "tree" / ("low" if i % 2 else "high")
         folder.mkdir(parents=True, exist_ok=True)
         write_audio(folder / f"t{i}.wav", tone(220 * (1 + i % 2) + 10 * i, 4), SR, "wav")
-    monkeypatch.setattr(StageProgress, "MIN_GAP_S", 0.0)
+    monkeypatch.setattr(Pacer, "MIN_GAP_S", 0.0)
     trainer = Trainer(TrainConfig(input="musicnn", head="linear", augment=()), log=lambda _: None)
     with StageProgress(10, "features") as bar:
         fs = trainer.load(tmp_path / "tree", None, progress=lambda _: bar.update())
@@ -86,3 +87,18 @@ def test_a_redirected_map_names_its_stages(tmp_path) -> None:
     stages = [line for line in res.stderr.splitlines() if line.startswith("musictag: map: ")]
     assert [line.split(":")[2].split()[0] for line in stages] == ["reading", "projecting", "projected"]
     assert "with UMAP (this takes a while" in stages[1] and stages[2].endswith(f"drawing {out}")
+
+
+def test_a_redirected_scan_says_how_far_its_analysis_is(capsys, monkeypatch) -> None:
+    cli_scan = importlib.import_module("musictag.cli.scan")  # the module (musictag.cli.scan is also the command)
+    clock = Clock()
+    monkeypatch.setattr(cli_scan.time, "monotonic", clock)
+    with cli_scan._progress_bar() as progress:
+        progress("finding", 0, 0)
+        progress("starting", 0, 100)
+        for done in range(101):
+            progress("analysing", done, 100)
+            clock.now += 1.0
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["musictag: starting 100 tracks", "musictag: analysing 100 tracks",
+                   *(f"musictag: analysing: {10 * k}/100 tracks, {10 * k} s" for k in range(1, 10))]

@@ -88,14 +88,36 @@ def require_file(path: Path) -> None:
         raise UsageError(f"no such file or folder: {display_path(path)}")
 
 
-class StageProgress:
-    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else plain lines, one
-    when the stage starts, one when it ends, and in between one when another tenth is done (at most one
-    each :attr:`MIN_GAP_S`) or when :attr:`MAX_GAP_S` have passed: a long stage shows it is moving
-    without filling a redirected log (ten lines or so, none for a stage of a few seconds)."""
+class Pacer:
+    """When a stage whose progress goes to a redirected stderr says how far it is: each further tenth
+    of ``total`` (no two lines closer than :attr:`MIN_GAP_S`) or :attr:`MAX_GAP_S` after the last
+    line, never at the end (the stage's end line says it): a long stage shows it is moving without
+    filling a log (about ten lines, none for a stage of a few seconds)."""
 
-    MIN_GAP_S = 5.0  # no two plain lines closer than this
-    MAX_GAP_S = 30.0  # nor further apart while the stage runs
+    MIN_GAP_S = 5.0
+    MAX_GAP_S = 30.0
+
+    def __init__(self, total: int, clock: Callable[[], float]) -> None:
+        self.total, self.clock = total, clock
+        self.started = self.last_line = clock()
+        self.last_tenth = 0
+
+    def line(self, label: str, done: int) -> str | None:
+        """The line to print now that ``done`` items are, or None."""
+        if self.total and done >= self.total:
+            return None
+        now = self.clock()
+        tenth = done * 10 // self.total if self.total else 0
+        since = now - self.last_line
+        if since >= self.MAX_GAP_S or (tenth > self.last_tenth and since >= self.MIN_GAP_S):
+            self.last_line, self.last_tenth = now, tenth
+            return f"musictag: {label}: {done}/{self.total} tracks, {now - self.started:.0f} s"
+        return None
+
+
+class StageProgress:
+    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else plain lines:
+    one when the stage starts, one when it ends, and a few between (:class:`Pacer`)."""
 
     def __init__(self, total: int, label: str, clock: Callable[[], float] | None = None) -> None:
         import sys
@@ -110,8 +132,7 @@ class StageProgress:
             self.bar = tqdm(total=total, desc=label, unit="track", leave=False, dynamic_ncols=True)
 
     def __enter__(self) -> StageProgress:
-        self.started = self.last_line = self.clock()
-        self.last_tenth = 0
+        self.pacer = Pacer(self.total, self.clock)
         if self.bar is None:
             click.echo(f"musictag: {self.label}: {self.total} tracks", err=True)
         return self
@@ -121,22 +142,14 @@ class StageProgress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
-            return
-        if self.done >= self.total:
-            return  # the end line says it
-        now = self.clock()
-        tenth = self.done * 10 // max(1, self.total)
-        since = now - self.last_line
-        if since >= self.MAX_GAP_S or (tenth > self.last_tenth and since >= self.MIN_GAP_S):
-            self.last_line, self.last_tenth = now, tenth
-            click.echo(f"musictag: {self.label}: {self.done}/{self.total} tracks, {now - self.started:.0f} s",
-                       err=True)
+        elif line := self.pacer.line(self.label, self.done):
+            click.echo(line, err=True)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
         else:
-            click.echo(f"musictag: {self.label}: {self.done} done in {self.clock() - self.started:.0f} s",
+            click.echo(f"musictag: {self.label}: {self.done} done in {self.clock() - self.pacer.started:.0f} s",
                        err=True)
 
 
