@@ -43,7 +43,7 @@ def scan_once(code: Path, music: Path, db: Path, jobs: int, model: Path | None, 
         cmd += ["--model", str(model)]
     env = {**os.environ, "PYTHONPATH": str(code), "NUMBA_CACHE_DIR": str(cache)}
     start = time.monotonic()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=code)  # -m puts the cwd first on the path
     wall = time.monotonic() - start
     if res.returncode != 0:
         sys.exit(f"scan failed ({res.returncode}): {res.stderr[-2000:]}")

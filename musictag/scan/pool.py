@@ -152,7 +152,8 @@ class Pool:
         if self.librosa_progress is not None:
             from musictag.analysis.librosa_warmup import prepare_librosa
 
-            prepare_librosa(lambda line: self.librosa_progress(line, 0, 0))
+            progress, self.librosa_progress = self.librosa_progress, None  # once: start() is called again by imap
+            prepare_librosa(lambda line: progress(line, 0, 0))
         for _ in range(self.jobs - len(self._workers)):
             self._start_worker()
         deadline = time.monotonic() + START_TIMEOUT_S
