@@ -2,9 +2,10 @@
 
 Importing librosa's core compiles seven numba kernels whose signatures it gives (so at import, whether
 a model uses them or not; the 44 features and the frame inputs use none). librosa asks numba to cache
-them, so only the first process after an install pays: 25–50 s on this machine's two cores against
-2–3 s to load them from the cache later (``bench/bench_first_run.py``). Two scan workers starting
-cold each compiled them, side by side, on their first file, with no word on the terminal.
+them, so only the first process after an install pays: 22 s on this machine's two cores beside
+one other job (48 s beside a test run) against 2 s to load them from the cache later. Two scan
+workers starting cold each compiled them, side by side, on their first file, with no word on the
+terminal (``bench/bench_first_run.py``: a scan of 10 clips, 65 s the first time, 6 s later).
 
 :func:`prepare_librosa` is called before the work (the scan's workers, a training run's features):
 when the cache lacks a kernel it says so in a line and compiles them in the calling process, which
@@ -23,8 +24,8 @@ from pathlib import Path
 #: librosa's kernels compiled at import: (source file in the package, function names).
 EAGER_KERNELS = (("util/utils.py", ("_localmax", "_localmin", "__peak_pick", "_cabs2", "_phasor_angles")),
                  ("core/audio.py", ("_zc_wrapper",)), ("core/pitch.py", ("_pi_wrapper",)))
-#: What the line says the wait is: a cold compile took 25 s alone on this machine's two cores, 48 s
-#: beside a test run (``bench/bench_first_run.py``); slower laptops take longer.
+#: What the line says the wait is: a cold compile took 22 s on this machine's two cores beside one
+#: other job, 48 s beside a test run; a slower laptop takes longer.
 NOTICE = "preparing the audio analysis (first run only, about 30 s)"
 #: Model inputs computed with librosa (:mod:`musictag.analysis.features`, :mod:`musictag.analysis.frame_inputs`).
 LIBROSA_INPUTS = ("features44", "mel", "mfcc", "cqt")
