@@ -6,6 +6,7 @@ A fresh install is an empty ``$NUMBA_CACHE_DIR`` (numba's first place for its ca
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,10 +35,10 @@ def fresh(tmp_path: Path) -> dict:
 
 
 def _missing(env: dict) -> list[str]:
-    code = "from musictag.analysis.librosa_warmup import missing_kernels; print(missing_kernels())"
+    code = "import json; from musictag.analysis.librosa_warmup import missing_kernels; print(json.dumps(missing_kernels()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, **env}).stdout
-    return eval(out)  # a list of strings, printed by repr
+    return json.loads(out)
 
 
 def test_the_shipped_model_never_compiles_librosa(fresh) -> None:
