@@ -35,7 +35,7 @@ def fresh(tmp_path: Path) -> dict:
 
 
 def _missing(env: dict) -> list[str]:
-    code = "import json; from musictag.analysis.librosa_warmup import missing_kernels; print(json.dumps(missing_kernels()))"
+    code = "import json, musictag.analysis.librosa_warmup as w; print(json.dumps(w.missing_kernels()))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, **env}).stdout
     return json.loads(out)
