@@ -57,6 +57,6 @@ def test_a_librosa_model_says_its_first_run_once(fresh) -> None:
     assert first.returncode == 0, first.stderr
     lines = first.stderr.splitlines()
     assert lines.count(LINE) == 1 and lines.index(LINE) < lines.index("musictag: analysing 2 tracks")
-    assert _missing(fresh["env"]) == []  # compiled once, in the scan's process, and cached for its workers
+    assert _missing(fresh["env"]) == []  # compiled (by the workers) and cached
     again = run_musictag(*args, "--db", str(fresh["db"].with_name("second.db")), env=fresh["env"])  # all analysed again
     assert again.returncode == 0 and "analysing 2 tracks" in again.stderr and LINE not in again.stderr, again.stderr
