@@ -5,7 +5,7 @@ a model uses them or not; the 44 features and the frame inputs use none). libros
 them, so only the first process after an install pays: 22 s on this machine's two cores beside
 one other job (48 s beside a test run) against 2 s to load them from the cache later. Two scan
 workers starting cold each compiled them, side by side, on their first file, with no word on the
-terminal (``bench/bench_first_run.py``: a scan of 10 clips, 65 s the first time, 6 s later).
+terminal (``bench/bench_first_run.py``: a scan of 10 clips, 22–41 s the first time, 3–6 s later).
 
 :func:`prepare_librosa` is called before the work (the scan's workers, a training run's features):
 when the cache lacks a kernel it says so in a line, then the work compiles them (training and
