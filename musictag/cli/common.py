@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,14 +88,43 @@ def require_file(path: Path) -> None:
         raise UsageError(f"no such file or folder: {display_path(path)}")
 
 
-class StageProgress:
-    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else one plain
-    line when the stage starts and one when it ends (nothing that fills a redirected log)."""
+class Pacer:
+    """When a stage whose progress goes to a redirected stderr says how far it is: each further tenth
+    of ``total`` (no two lines closer than :attr:`MIN_GAP_S`) or :attr:`MAX_GAP_S` after the last
+    line, never at the end (the stage's end line says it): a long stage shows it is moving without
+    filling a log (about ten lines, none for a stage of a few seconds)."""
 
-    def __init__(self, total: int, label: str) -> None:
+    MIN_GAP_S = 5.0
+    MAX_GAP_S = 30.0
+
+    def __init__(self, total: int, clock: Callable[[], float]) -> None:
+        self.total, self.clock = total, clock
+        self.started = self.last_line = clock()
+        self.last_tenth = 0
+
+    def line(self, label: str, done: int) -> str | None:
+        """The line to print now that ``done`` items are, or None."""
+        if self.total and done >= self.total:
+            return None
+        now = self.clock()
+        tenth = done * 10 // self.total if self.total else 0
+        since = now - self.last_line
+        if since >= self.MAX_GAP_S or (tenth > self.last_tenth and since >= self.MIN_GAP_S):
+            self.last_line, self.last_tenth = now, tenth
+            return f"musictag: {label}: {done}/{self.total} tracks, {now - self.started:.0f} s"
+        return None
+
+
+class StageProgress:
+    """Progress of one stage over ``total`` items: a bar when stderr is a terminal, else plain lines:
+    one when the stage starts, one when it ends, and a few between (:class:`Pacer`)."""
+
+    def __init__(self, total: int, label: str, clock: Callable[[], float] | None = None) -> None:
         import sys
+        import time
 
         self.total, self.label, self.done = total, label, 0
+        self.clock = clock or time.monotonic
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
@@ -102,9 +132,7 @@ class StageProgress:
             self.bar = tqdm(total=total, desc=label, unit="track", leave=False, dynamic_ncols=True)
 
     def __enter__(self) -> StageProgress:
-        import time
-
-        self.started = time.monotonic()
+        self.pacer = Pacer(self.total, self.clock)
         if self.bar is None:
             click.echo(f"musictag: {self.label}: {self.total} tracks", err=True)
         return self
@@ -114,14 +142,14 @@ class StageProgress:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
+        elif line := self.pacer.line(self.label, self.done):
+            click.echo(line, err=True)
 
     def __exit__(self, *exc: object) -> None:
-        import time
-
         if self.bar is not None:
             self.bar.close()
         else:
-            click.echo(f"musictag: {self.label}: {self.done} done in {time.monotonic() - self.started:.0f} s",
+            click.echo(f"musictag: {self.label}: {self.done} done in {self.clock() - self.pacer.started:.0f} s",
                        err=True)
 
 

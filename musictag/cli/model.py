@@ -135,6 +135,9 @@ def train(dirs: tuple[Path, ...], from_library: bool, db: Path | None, map_file:
         click.echo(f"left out {len(repeated)} tracks of packages an earlier folder gave: "
                    + ", ".join(sorted({printable(t.group or "") for t in repeated})), err=True)
     data = ", ".join(str(d) for d in dirs)
+    from musictag.analysis.librosa_warmup import prepare_for_input
+
+    prepare_for_input(input_, lambda line: click.echo(f"musictag: {line}", err=True))
     with StageProgress(len(tracks), "features") as bar:
         fs = trainer.load(data, _cache_dir(cache), progress=lambda _: bar.update(), tracks=tracks)
     result = trainer.run(fs, split, folds)
@@ -224,6 +227,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
       musictag evaluate gtzan/ --model my-model
       musictag evaluate gtzan/ --json
     """
+    from musictag.analysis.librosa_warmup import prepare_for_input
     from musictag.analysis.models import load_model
     from musictag.paths import display_path, printable
     from musictag.training.evaluation import evaluate_folder
@@ -231,6 +235,7 @@ def evaluate(data_dir: Path, model_dir: Path | None, as_json: bool) -> None:
 
     model = load_model(model_dir)
     tracks = find_labelled_tracks(data_dir)
+    prepare_for_input(model.meta.get("input"), lambda line: click.echo(f"musictag: {line}", err=True))
     with StageProgress(len(tracks), "evaluating") as bar:
         m = evaluate_folder(data_dir, tracks, model, progress=lambda _: bar.update())
     if as_json:

@@ -17,6 +17,7 @@ import click
 
 from musictag.cli.common import (
     LazyHelpOption,
+    Pacer,
     cell,
     console,
     db_option,
@@ -188,6 +189,7 @@ class _progress_bar:
         self.task = None
         self.phase = None
         self.phase_start = 0.0
+        self.pacer = Pacer(0, time.monotonic)  # a redirected stage's lines between its start and end
 
     def __enter__(self) -> _progress_bar:
         self.bar.start()
@@ -199,6 +201,9 @@ class _progress_bar:
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self.phase and self.bar.disable and phase != "finding":  # not a terminal: a line per stage
             click.echo(f"musictag: {phase}" + (f" {total} tracks" if total else ""), err=True)
+            self.pacer = Pacer(total, time.monotonic)
+        elif self.bar.disable and total and (line := self.pacer.line(phase, done)):  # and a few as it goes
+            click.echo(line, err=True)
         if phase != self.phase:
             if self.task is not None:
                 self.bar.remove_task(self.task)

@@ -204,5 +204,5 @@ def map_command(db: Path | None, out: Path) -> None:
     check_output_file(out, "--out", (".png", ".html"))  # before a minute of UMAP work, not after
     from musictag.library.database import Library
 
-    n = draw_map(Library.open_existing(db), out)
+    n = draw_map(Library.open_existing(db), out, stage=lambda line: click.echo(f"musictag: map: {line}", err=True))
     click.echo(f"wrote {out} ({n} tracks)")

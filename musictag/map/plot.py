@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,14 +54,24 @@ def palette(genres: list[str]) -> dict[str, str]:
     return {genre: to_hex(cmap(i % cmap.N)) for i, genre in enumerate(genres)}
 
 
-def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag library map") -> int:
+def draw_map(library: Library, out: str | os.PathLike, title: str = "musictag library map",
+             stage: Callable[[str], None] = lambda line: None) -> int:
     """Project the library's embeddings with UMAP and write the map to ``out``: a picture (``.png``)
-    or an interactive page (``.html``, see :mod:`musictag.map.page`). Return the track count."""
+    or an interactive page (``.html``, see :mod:`musictag.map.page`). Return the track count.
+
+    ``stage`` is told, in a line, each stage as it starts (reading, the projection and how long it
+    took, drawing): the projection alone can take a minute of silence otherwise.
+    """
+    stage("reading the library's embeddings")
     ids, vectors = library.all_embeddings()
     if len(ids) < MIN_TRACKS:
         raise UsageError(f"the map needs at least {MIN_TRACKS} analysed tracks, the library has {len(ids)}: "
                          "run musictag scan first")
+    stage(f"projecting {len(ids)} tracks to 2-D with UMAP (this takes a while: ~10 s to start, "
+          "a minute or more for a large library)")
+    started = time.monotonic()
     xy = project(np.asarray(vectors, np.float32))
+    stage(f"projected in {time.monotonic() - started:.0f} s; drawing {display_path(Path(out))}")
     rows = {r.id: r for r in library.tracks()}
     labels = [display_name(rows[i].genre) if rows[i].genre else "Unknown" for i in ids.tolist()]
     colours = palette(sorted(set(labels)))

@@ -254,7 +254,7 @@ class _Scan:
             engine: Any = Cluster(self.options.cluster, self.model_dir, model_id=self.model_id, probe_path=probe)
         else:
             engine = Pool(self.model_dir, max(1, min(self.options.jobs or usable_cpus(), len(tasks))),
-                          model_id=self.model_id)
+                          model_id=self.model_id, librosa_progress=None if self.model.kind == "head" else self.progress)
         with engine as pool:
             pool.start()
             if pool.runtime:

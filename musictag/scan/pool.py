@@ -31,6 +31,7 @@ from typing import Any
 
 from musictag.errors import MusictagError, UsageError
 from musictag.scan.outcome import Outcome
+from musictag.scan.report import Progress
 from musictag.scan.worker import serve
 
 
@@ -113,6 +114,9 @@ class Pool:
     timeout: float = FILE_TIMEOUT_S
     model_id: str | None = None
     runtime: dict | None = None  # what runs the model in the workers, from their start-up message
+    #: The scan's progress, for a model whose input librosa computes: librosa's first-run compile (in
+    #: each worker) is then said as a phase before the workers start (:mod:`musictag.analysis.librosa_warmup`).
+    librosa_progress: Progress | None = None
     _workers: list[_Worker] = field(default_factory=list)
 
     def __enter__(self) -> Pool:
@@ -145,6 +149,11 @@ class Pool:
 
     def start(self) -> None:
         """Start the workers and wait until each has loaded the model (raises if one cannot)."""
+        if self.librosa_progress is not None:
+            from musictag.analysis.librosa_warmup import prepare_librosa
+
+            progress, self.librosa_progress = self.librosa_progress, None  # once: start() is called again by imap
+            prepare_librosa(lambda line: progress(line, 0, 0), compile_here=False)
         for _ in range(self.jobs - len(self._workers)):
             self._start_worker()
         deadline = time.monotonic() + START_TIMEOUT_S

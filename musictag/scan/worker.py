@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from musictag.analysis.models import Model, load_model
+from musictag.analysis.models import HeadModel, Model, load_model
 from musictag.audio.decode import SAMPLE_RATE, open_audio
 from musictag.errors import FileError, MusictagError, short_reason
 from musictag.scan.outcome import Outcome
@@ -86,7 +86,8 @@ def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | No
     (:func:`musictag.analysis.backbone.runtime_settings`), set here before the model is loaded.
 
     Sends ``("ready", model_id, runtime)`` (the model's ``runtime``: what runs it) or ``("fatal", message, exit_code)``
-    first, then ``("done", key, Outcome)`` per request. Ctrl-C is left to the main process; the C
+    first (a model computed with librosa imports librosa's kernels before it is ready: a first run's
+    compile), then ``("done", key, Outcome)`` per request. Ctrl-C is left to the main process; the C
     libraries' own chatter on the terminal (LiteRT, mpg123) is silenced by pointing file descriptors 1
     and 2 at /dev/null.
     """
@@ -97,6 +98,10 @@ def serve(conn: Connection, model_dir: str | None, settings: dict[str, str] | No
     except MusictagError as e:
         conn.send(("fatal", str(e), e.exit_code))
         return
+    if not isinstance(model, HeadModel):  # librosa's kernels, compiled on a first run, before "ready", not on a file
+        from musictag.analysis.librosa_warmup import import_kernels
+
+        import_kernels()
     conn.send(("ready", model.model_id, model.runtime))
     while True:
         try:
