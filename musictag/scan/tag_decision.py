@@ -25,7 +25,6 @@ class TagDecision:
     # "unfamiliar" or "short" by the scan: see :func:`genre_choice`)
 
 
-
 def choose_genres(scores: dict[str, float], min_confidence: float, top_k: int) -> list[str]:
     """The genre keys to write: the ``top_k`` best whose score reaches ``min_confidence``, best first."""
     ranked = sorted(scores.items(), key=lambda item: -item[1])[:top_k]

@@ -34,14 +34,12 @@ def plot_confusion(confusion: np.ndarray, genres: list[str], out: Path) -> None:
     :data:`CONFUSION_GENRES_SHOWN` genres, only the largest are drawn (the title says so)."""
     plt = _pyplot()
     confusion = np.asarray(confusion)
-    title = "held-out tracks"
+    shares, title = confusion_shading(confusion), "held-out tracks"
     if len(genres) > CONFUSION_GENRES_SHOWN:
         shown = np.sort(np.argsort(-confusion.sum(axis=1), kind="stable")[:CONFUSION_GENRES_SHOWN])
         title += f" of the {CONFUSION_GENRES_SHOWN} largest of {len(genres)} genres"
-        shares = confusion_shading(confusion)[np.ix_(shown, shown)]
-        confusion, genres = confusion[np.ix_(shown, shown)], [genres[i] for i in shown]
-    else:
-        shares = confusion_shading(confusion)
+        cells = np.ix_(shown, shown)
+        confusion, shares, genres = confusion[cells], shares[cells], [genres[i] for i in shown]
     from musictag.map.plot import literal_text
 
     labels = [literal_text(g) for g in genres]
