@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 _ESCAPE = "\U0010fffd"
@@ -79,6 +80,11 @@ def printable(text: str) -> str:
 def _escaped(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def some_of(items: Sequence[str], most: int) -> str:
+    """The first ``most`` of ``items`` joined with ", ", and how many more there are: ``a, b and 3 more``."""
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def display_path(path: str | bytes | os.PathLike) -> str:

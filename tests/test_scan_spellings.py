@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from mutagen.id3 import ID3, TCON
 
 from musictag.cli import cli
-from musictag.library.labels import genre_key, group_key
+from musictag.library.labels import genre_key, group_key, spelling_counts
 from musictag.library.listing import TrackView, genre_counts
-from musictag.scan.spelling import Spelling, own_spellings
+from musictag.scan.spelling import Spelling
 from musictag.scan.tag_decision import decide_overwrite
 from tests import audiogen
 from tests.cli_checks import one_line_error, run_musictag
@@ -38,7 +38,7 @@ def test_a_few_other_names_of_the_shipped_genres_are_that_genre_and_no_more():
 
 
 def test_the_name_written_is_the_maps_else_the_librarys_most_used_else_the_models():
-    own = own_spellings([["Hip Hop"], ["Hip Hop", "Funk"], ["hip-hop"], ["Classical Music; Opera"]])
+    own = spelling_counts([["Hip Hop"], ["Hip Hop", "Funk"], ["hip-hop"], ["Classical Music; Opera"]])
     spelling = Spelling(own=own)
     assert [spelling.name(g) for g in ("hiphop", "classical", "rock")] == ["Hip Hop", "Classical Music", "Rock"]
     assert spelling.renamed(["hiphop", "classical", "rock"]) == {"Hip-Hop": "Hip Hop", "Classical": "Classical Music"}
@@ -49,7 +49,7 @@ def test_the_name_written_is_the_maps_else_the_librarys_most_used_else_the_model
 
 
 def test_a_model_learned_from_the_library_writes_its_own_names_as_they_are():
-    own = own_spellings([["Classical Music"], ["Classical Music"], ["classical"]])
+    own = spelling_counts([["Classical Music"], ["Classical Music"], ["classical"]])
     learned = Spelling.for_model(SimpleNamespace(meta={"labels": "library"}), {"chanson": "Chanson française"})
     learned.own = own  # what a scan would find: not used for a learned model's names
     assert [learned.name(g) for g in ("Classical", "Classical Music", "chanson")] == [
@@ -170,6 +170,6 @@ def test_scan_map_names_the_genre_written(tmp_path: Path, model_genre: str) -> N
                    "--map", "map.json", "expected a table")
 
 
-def test_own_spellings_count_every_value_of_every_field() -> None:
-    assert own_spellings([["Jazz"], ["jazz; Blues", "JAZZ"], ["(8)"]]) == {
+def test_spelling_counts_count_every_value_of_every_field() -> None:
+    assert spelling_counts([["Jazz"], ["jazz; Blues", "JAZZ"], ["(8)"]]) == {
         "jazz": Counter({"Jazz": 2, "jazz": 1, "JAZZ": 1}), "blues": Counter({"Blues": 1})}  # ID3v1 8: Jazz

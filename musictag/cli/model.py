@@ -172,7 +172,7 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     from musictag.analysis.backbone import DEFAULT_BACKBONE, find_backbone
     from musictag.library.database import Library
     from musictag.library.labels import read_map
-    from musictag.paths import display_path, printable
+    from musictag.paths import display_path, printable, some_of
     from musictag.training.from_library import learn
 
     mapping = read_map(map_file) if map_file else None
@@ -190,16 +190,15 @@ def _train_from_library(dirs: tuple[Path, ...], db: Path | None, map_file: Path 
     Console(highlight=False).print(table)
     alone = m["split"].get("one_album_genres", [])
     if alone:
-        names = ", ".join(printable(g) for g in alone[:8]) + (f" and {len(alone) - 8} more" if len(alone) > 8 else "")
+        names = some_of([printable(g) for g in alone], 8)
         n = len(m["per_genre"])
         every = "every genre has" if len(alone) == n else f"{len(alone)} of {n} genres have"
         click.echo(f"{every} all its tracks on one album ({names}): held out by album, the model had not seen "
                    "the genre, so none of those tracks could be right and the figures above say nothing about "
                    "them; tag tracks of other albums with them to measure them (the model learned from all)")
     if data.labels.rare:
-        rare = ", ".join(f"{printable(g)} ({n})" for g, n in data.labels.rare[:20])
-        more = f" and {len(data.labels.rare) - 20} more" if len(data.labels.rare) > 20 else ""
-        click.echo(f"left out, under --min-tracks {min_tracks}: {rare}{more}")
+        rare = some_of([f"{printable(g)} ({n})" for g, n in data.labels.rare], 20)
+        click.echo(f"left out, under --min-tracks {min_tracks}: {rare}")
     for line in data.unreadable:
         click.echo(f"tags unreadable, left out: {line}", err=True)
     threshold = meta["recommended_min_confidence"]

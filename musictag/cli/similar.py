@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from musictag.cli.common import cell, console, db_option, json_option, model_option, require_file
-from musictag.paths import display_path, printable
+from musictag.paths import display_path, printable, some_of
 
 if TYPE_CHECKING:
     from musictag.library.similar import Playlist
@@ -130,7 +130,7 @@ def _print_table(playlist: Playlist, files: tuple[Path, ...], from_playlist: Pat
 
     names = [display_path(f) for f in files] + ([f"the tracks of {display_path(from_playlist)}"]
                                                  if from_playlist is not None else [])
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    shown = some_of(names, 3)
     stored = sum(s.track_id is not None for s in playlist.seeds)
     source = ("from the library" if stored == len(playlist.seeds) else "analysed now, not in the library"
               if stored == 0 else f"{stored} of {len(playlist.seeds)} from the library")

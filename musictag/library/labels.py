@@ -77,6 +77,16 @@ def genre_key(name: str) -> str:
     return EQUIVALENT.get(key, key)
 
 
+def spelling_counts(fields: Iterable[Sequence[str]]) -> dict[str, Counter]:
+    """How often each spelling of each genre appears in ``fields`` (one genre field's values per track), by
+    :func:`genre_key`: ``{"hiphop": Counter({"Hip Hop": 3, "Hip-Hop": 1})}``."""
+    counts: dict[str, Counter] = {}
+    for values in fields:
+        for name in split_values(values):
+            counts.setdefault(genre_key(name), Counter())[name] += 1
+    return counts
+
+
 def most_used(counts: Counter) -> str:
     """The spelling most tracks use (ties: the first in order)."""
     return min(counts, key=lambda s: (-counts[s], s))

@@ -14,7 +14,7 @@ from typing import Any
 
 from musictag.library.database import Library
 from musictag.library.rows import UNSURE_WHY, TrackRow
-from musictag.paths import key_to_path
+from musictag.paths import key_to_path, some_of
 
 #: ``list`` filters -> the tracks they select.
 STATES = {
@@ -139,8 +139,7 @@ def require_genre(views: list[TrackView], genre: str) -> None:
     if genre_key(genre) in names:
         return
     known = sorted(set(names.values()), key=str.casefold)
-    shown = ", ".join(known[:GENRES_NAMED]) + (f" and {len(known) - GENRES_NAMED} more: musictag stats lists them"
-                                               if len(known) > GENRES_NAMED else "")
+    shown = some_of(known, GENRES_NAMED) + (": musictag stats lists them" if len(known) > GENRES_NAMED else "")
     raise UsageError(f"no track in the library has the genre {genre!r} (genres: {shown or 'none yet'})")
 
 
@@ -151,16 +150,13 @@ def genre_counts(views: list[TrackView]) -> tuple[list[tuple[str, int, int, list
     :func:`~musictag.library.labels.genre_key`: ``Hip Hop`` and ``Hip-Hop``, ``Classical Music`` and
     ``Classical``) count as one, named as most tracks spell it; a multi-value field (``Jazz; Blues`` too)
     counts under each value."""
-    from musictag.library.labels import genre_key, most_used, split_values
+    from musictag.library.labels import genre_key, most_used, spelling_counts, split_values
 
     in_files: Counter = Counter()
     ours: Counter = Counter()
-    spellings: dict[str, Counter] = {}
+    spellings = spelling_counts(v.in_file or [] for v in views)
     for v in views:
-        names = split_values(v.in_file or [])
-        for name in names:
-            spellings.setdefault(genre_key(name), Counter())[name] += 1
-        for key in dict.fromkeys(genre_key(name) for name in names):  # a track once per genre
+        for key in dict.fromkeys(genre_key(name) for name in split_values(v.in_file or [])):  # a track once a genre
             in_files[key] += 1
             ours[key] += v.state == "tagged"
     predicted: dict[str, list[float]] = {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from musictag.errors import TagError
-from musictag.library.labels import genre_key, group_key, label_values, most_used, split_values
+from musictag.library.labels import genre_key, group_key, label_values, most_used, spelling_counts, split_values
 from musictag.library.rows import TrackRow
 from musictag.paths import key_to_path
 from musictag.tags.fields import display_name
@@ -83,15 +83,6 @@ class Spelling:
         return {self.model_name(g): self.name(g) for g in genres if self.name(g) != self.model_name(g)}
 
 
-def own_spellings(values: Iterable[Sequence[str]]) -> dict[str, Counter]:
-    """The spellings of the user's genres (one field's values per track), counted, by :func:`genre_key`."""
-    own: dict[str, Counter] = {}
-    for raw in values:
-        for name in split_values(raw):
-            own.setdefault(genre_key(name), Counter())[name] += 1
-    return own
-
-
 def library_spelling(base: Spelling, rows: dict[str, TrackRow], decided: Plan, library: Library | None,
                      progress: Callable[[str, int, int], None] = lambda *a: None) -> Spelling:
     """``base`` with the library's own spellings: the genres of ``rows`` (the library's tracks by path key, as the
@@ -113,5 +104,5 @@ def library_spelling(base: Spelling, rows: dict[str, TrackRow], decided: Plan, l
             genres.pop(key, None)
         progress("reading tags", done, len(fresh))
     backups = library.backups() if library is not None else {}
-    own = own_spellings(label_values(values, backups.get(key, [])) for key, values in genres.items())
+    own = spelling_counts(label_values(values, backups.get(key, [])) for key, values in genres.items())
     return replace(base, own=own)

@@ -11,6 +11,7 @@ import numpy as np
 from musictag.analysis.models import Model
 from musictag.errors import DecodeError, UsageError
 from musictag.library.labels import group_key
+from musictag.paths import some_of
 from musictag.training.labelled_tree import LabelledTrack, require_tracks
 from musictag.training.metrics import classification_metrics
 
@@ -30,10 +31,6 @@ def folder_genres(labels: Iterable[str], genres: Sequence[str]) -> dict[str, int
     return found
 
 
-def _some(names: Sequence[str], most: int = 20) -> str:
-    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
 def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: Model,
                     progress: Callable[[LabelledTrack], None] | None = None) -> dict:
     """Track- and segment-level metrics of ``model`` on ``tracks``, the folder ``data_dir``'s
@@ -48,8 +45,8 @@ def evaluate_folder(data_dir: Path, tracks: Sequence[LabelledTrack], model: Mode
     genre_of = folder_genres({t.label for t in tracks}, model.genres)
     left_out = Counter(t.label for t in tracks if genre_of[t.label] is None)
     if len(left_out) == len(genre_of):
-        raise UsageError(f"{data_dir}: no folder names a genre of this model (folders: {_some(sorted(genre_of))}; "
-                         f"the model's genres: {_some(model.genres)})")
+        raise UsageError(f"{data_dir}: no folder names a genre of this model (folders: "
+                         f"{some_of(sorted(genre_of), 20)}; the model's genres: {some_of(model.genres, 20)})")
     track_true, track_prob, window_true, window_prob, skipped = [], [], [], [], []
     for t in tracks:
         genre = genre_of[t.label]

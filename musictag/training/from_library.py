@@ -21,7 +21,7 @@ from musictag.analysis.backbone import BackboneInfo
 from musictag.errors import TagError, UsageError
 from musictag.library.database import Library
 from musictag.library.labels import LabelSet, build_labels, group_key, label_values
-from musictag.paths import covers, display_path, key_to_path, path_to_key, printable
+from musictag.paths import covers, display_path, key_to_path, path_to_key, printable, some_of
 
 #: Folds of the cross-validation (``--folds``).
 FOLDS = 5
@@ -87,8 +87,7 @@ def collect(library: Library, dirs: Sequence[str], backbone: BackboneInfo, mappi
                        [labels.labels[t] for t in ids], [albums[t] for t in ids], read_from_files, unreadable)
     if len(data.labels.genres) < 2:
         found = [(g, data.y.count(i)) for i, g in enumerate(data.labels.genres)] + data.labels.rare
-        have = ", ".join(f"{printable(name)} ({n})" for name, n in found[:8])
-        have += f" and {len(found) - 8} more" if len(found) > 8 else ""
+        have = some_of([f"{printable(name)} ({n})" for name, n in found], 8)
         raise UsageError(f"only {len(data.labels.genres)} genre(s) of the library's own{where} have at least "
                          f"{min_tracks} tracks (found: {have or 'no genre tags at all'}); tag more tracks, "
                          "merge spellings with --map, or lower --min-tracks")
